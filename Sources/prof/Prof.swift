@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Prof: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Profile and trace Swift programs on Linux.",
+    discussion: """
+      Examples:
+        prof cpu -- .build/release/myserver --port 8080
+        go tool pprof -top cpu.pb.gz
+      """,
+    version: "0.1.0",
+    subcommands: []
+  )
+}
