@@ -8,13 +8,34 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    .package(path: "Sources/ProfAgent"),
   ],
   targets: [
     .executableTarget(
       name: "prof",
       dependencies: [
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ProfAgent", package: "ProfAgent"),
+        "Pprof",
+        "AgentStream",
+        "Symbolization",
+        "CPUProfiling",
+        "TargetLaunch",
+        "OutputFile",
       ]
     ),
+    .systemLibrary(name: "CZlib"),
+    .systemLibrary(name: "CDemangle"),
+    .systemLibrary(name: "CLaunch"),
+    .target(name: "TargetLaunch", dependencies: ["CLaunch"]),
+    .target(name: "OutputFile"),
+    .target(name: "Symbolization", dependencies: ["CDemangle"]),
+    .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
+    .target(name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
+    .target(
+      name: "AgentStream",
+      dependencies: [.product(name: "ProfStreamFormat", package: "ProfAgent")]
+    ),
+    .target(name: "Pprof", dependencies: ["CZlib"]),
   ]
 )

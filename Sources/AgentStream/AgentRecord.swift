@@ -1,0 +1,82 @@
+import ProfStreamFormat
+
+/// One record of the agent's stream (Sources/ProfAgent/STREAM.md), as Swift values.
+public enum AgentRecord: Equatable, Sendable {
+  case start(StreamStart)
+  case sample(RawSample)
+  case thread(tid: UInt32, name: String)
+  case module(LoadedModule)
+  case stats(AgentStats)
+  case end(EndReason)
+}
+
+public struct StreamStart: Equatable, Sendable {
+  public var pid: UInt32
+  public var hz: UInt32
+  public var realtimeNanos: UInt64
+  public var monotonicNanos: UInt64
+}
+
+public struct RawSample: Equatable, Sendable {
+  public var tid: UInt32
+  public var weight: UInt32
+  public var monotonicNanos: UInt64
+  /// frames[0] is the interrupted pc, later frames are return addresses.
+  public var frames: [UInt64]
+  public var truncated: Bool
+}
+
+/// One executable segment of a loaded ELF object.
+public struct LoadedModule: Equatable, Hashable, Sendable {
+  public var start: UInt64
+  public var limit: UInt64
+  public var fileOffset: UInt64
+  /// Subtracted from a pc to get the address inside the ELF file.
+  public var loadBias: UInt64
+  public var buildID: [UInt8]
+  public var path: String
+
+  public init(start: UInt64, limit: UInt64, fileOffset: UInt64, loadBias: UInt64, buildID: [UInt8], path: String) {
+    self.start = start
+    self.limit = limit
+    self.fileOffset = fileOffset
+    self.loadBias = loadBias
+    self.buildID = buildID
+    self.path = path
+  }
+
+  public var buildIDHex: String { buildID.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+
+  public func contains(_ address: UInt64) -> Bool { address >= start && address < limit }
+}
+
+public struct AgentStats: Equatable, Sendable {
+  public var samples: UInt64 = 0
+  public var dropped: UInt64 = 0
+  public var handlerNanos: UInt64 = 0
+  public var frames: UInt64 = 0
+  public var foreignSignals: UInt64 = 0
+  public var threads: UInt64 = 0
+
+  public init() {}
+}
+
+public enum EndReason: Equatable, Sendable {
+  case exit
+  case duration
+  case unknown(UInt32)
+
+  init(_ raw: UInt32) {
+    switch raw {
+    case UInt32(PROF_END_EXIT.rawValue): self = .exit
+    case UInt32(PROF_END_DURATION.rawValue): self = .duration
+    default: self = .unknown(raw)
+    }
+  }
+}
+
+extension String {
+  fileprivate func leftPadded(to width: Int) -> String {
+    count >= width ? self : String(repeating: "0", count: width - count) + self
+  }
+}

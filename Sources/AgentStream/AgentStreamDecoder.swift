@@ -1,0 +1,148 @@
+import ProfStreamFormat
+
+/// Turns the agent's byte stream, fed in arbitrary chunks, into records. The
+/// layout comes from prof_stream.h, the same header the agent is compiled with.
+public struct AgentStreamDecoder {
+  public enum Failure: Error, Equatable, CustomStringConvertible {
+    case notAnAgentStream
+    case unsupportedVersion(UInt64)
+    case corruptRecord(offset: Int, detail: String)
+
+    public var description: String {
+      switch self {
+      case .notAnAgentStream: "the agent's stream does not start with its magic number"
+      case .unsupportedVersion(let version): "the agent speaks stream version \(version), prof expects \(PROF_STREAM_VERSION)"
+      case .corruptRecord(let offset, let detail): "corrupt agent record at byte \(offset): \(detail)"
+      }
+    }
+  }
+
+  private static let headerSize = 16
+  private static let largestRecord = 64 * 1024
+
+  private var buffer: [UInt8] = []
+  private var position = 0
+  private var consumed = 0  // bytes dropped from the front of buffer so far
+  private var sawHeader = false
+
+  public init() {}
+
+  /// Bytes received but not yet a whole record: non-zero at the end of a stream
+  /// means the writer was cut off mid-record.
+  public var pendingByteCount: Int { buffer.count - position }
+
+  public mutating func append(_ bytes: some Collection<UInt8>) {
+    if position > 0 && position >= buffer.count / 2 {
+      buffer.removeFirst(position)
+      consumed += position
+      position = 0
+    }
+    buffer.append(contentsOf: bytes)
+  }
+
+  /// The next complete record, or nil until more bytes arrive.
+  public mutating func next() throws(Failure) -> AgentRecord? {
+    if !sawHeader {
+      guard pendingByteCount >= Self.headerSize else { return nil }
+      guard load(UInt64.self, at: position) == PROF_STREAM_MAGIC else { throw .notAnAgentStream }
+      let version = load(UInt64.self, at: position + 8)
+      guard version == PROF_STREAM_VERSION else { throw .unsupportedVersion(version) }
+      position += Self.headerSize
+      sawHeader = true
+    }
+    guard pendingByteCount >= 8 else { return nil }
+    let type = load(UInt32.self, at: position)
+    let size = Int(load(UInt32.self, at: position + 4))
+    guard size >= 8, size % 8 == 0, size <= Self.largestRecord else {
+      throw .corruptRecord(offset: consumed + position, detail: "size \(size)")
+    }
+    guard pendingByteCount >= size else { return nil }
+    let record = try decodeRecord(type: type, at: position, size: size)
+    position += size
+    return record
+  }
+
+  private func decodeRecord(type: UInt32, at base: Int, size: Int) throws(Failure) -> AgentRecord {
+    func field<T: FixedWidthInteger>(_ path: PartialKeyPath<some Any>, _: T.Type) -> T {
+      load(T.self, at: base + MemoryLayout.offset(of: path)!)
+    }
+    func require(_ minimum: Int) throws(Failure) {
+      if size < minimum { throw .corruptRecord(offset: consumed + base, detail: "type \(type) in \(size) bytes") }
+    }
+    switch type {
+    case UInt32(PROF_REC_START.rawValue):
+      try require(MemoryLayout<prof_start_record>.size)
+      return .start(StreamStart(
+        pid: field(\prof_start_record.pid, UInt32.self),
+        hz: field(\prof_start_record.hz, UInt32.self),
+        realtimeNanos: field(\prof_start_record.realtime_ns, UInt64.self),
+        monotonicNanos: field(\prof_start_record.monotonic_ns, UInt64.self)))
+    case UInt32(PROF_REC_SAMPLE.rawValue):
+      return .sample(try decodeSample(at: base, size: size))
+    case UInt32(PROF_REC_THREAD.rawValue):
+      try require(MemoryLayout<prof_thread_record>.size)
+      let nameOffset = base + MemoryLayout.offset(of: \prof_thread_record.name)!
+      return .thread(tid: field(\prof_thread_record.tid, UInt32.self),
+                     name: cString(at: nameOffset, maximum: Int(PROF_THREAD_NAME_LEN)))
+    case UInt32(PROF_REC_MODULE.rawValue):
+      return .module(try decodeModule(at: base, size: size))
+    case UInt32(PROF_REC_STATS.rawValue):
+      try require(MemoryLayout<prof_stats_record>.size)
+      var stats = AgentStats()
+      stats.samples = field(\prof_stats_record.samples, UInt64.self)
+      stats.dropped = field(\prof_stats_record.dropped, UInt64.self)
+      stats.handlerNanos = field(\prof_stats_record.handler_ns, UInt64.self)
+      stats.frames = field(\prof_stats_record.frames, UInt64.self)
+      stats.foreignSignals = field(\prof_stats_record.foreign_signals, UInt64.self)
+      stats.threads = field(\prof_stats_record.threads, UInt64.self)
+      return .stats(stats)
+    case UInt32(PROF_REC_END.rawValue):
+      try require(MemoryLayout<prof_end_record>.size)
+      return .end(EndReason(field(\prof_end_record.reason, UInt32.self)))
+    default:
+      throw .corruptRecord(offset: consumed + base, detail: "unknown type \(type)")
+    }
+  }
+
+  private func decodeSample(at base: Int, size: Int) throws(Failure) -> RawSample {
+    let framesOffset = MemoryLayout.offset(of: \prof_sample_record.frames)!
+    let depth = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.depth)!))
+    guard depth <= Int(PROF_MAX_FRAMES), framesOffset + 8 * depth <= size else {
+      throw .corruptRecord(offset: consumed + base, detail: "sample of depth \(depth) in \(size) bytes")
+    }
+    let frames = (0..<depth).map { load(UInt64.self, at: base + framesOffset + 8 * $0) }
+    return RawSample(
+      tid: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.tid)!),
+      weight: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.weight)!),
+      monotonicNanos: load(UInt64.self, at: base + MemoryLayout.offset(of: \prof_sample_record.monotonic_ns)!),
+      frames: frames,
+      truncated: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.truncated)!) != 0)
+  }
+
+  private func decodeModule(at base: Int, size: Int) throws(Failure) -> LoadedModule {
+    let fixed = MemoryLayout<prof_module_record>.size
+    func u64(_ path: KeyPath<prof_module_record, UInt64>) -> UInt64 {
+      load(UInt64.self, at: base + MemoryLayout.offset(of: path)!)
+    }
+    let buildIDLength = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_module_record.build_id_len)!))
+    let pathLength = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_module_record.path_len)!))
+    guard size >= fixed, fixed + buildIDLength + pathLength <= size else {
+      throw .corruptRecord(offset: consumed + base, detail: "module names overrun the record")
+    }
+    let idStart = base + fixed
+    let pathStart = idStart + buildIDLength
+    return LoadedModule(
+      start: u64(\.start), limit: u64(\.limit), fileOffset: u64(\.file_offset), loadBias: u64(\.load_bias),
+      buildID: Array(buffer[idStart..<pathStart]),
+      path: String(decoding: buffer[pathStart..<(pathStart + pathLength)], as: UTF8.self))
+  }
+
+  private func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+    buffer.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+  }
+
+  private func cString(at offset: Int, maximum: Int) -> String {
+    let bytes = buffer[offset..<(offset + maximum)]
+    return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+  }
+}

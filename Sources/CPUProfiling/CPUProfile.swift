@@ -1,0 +1,61 @@
+import AgentStream
+import Pprof
+import ProfileBuilder
+import Symbolization
+
+/// Shapes a CPU profile exactly as Go's runtime/pprof does: sample types
+/// samples/count and cpu/nanoseconds, period cpu/nanoseconds, thread labels.
+public enum CPUProfile {
+  public static let droppedFrame = "[dropped samples]"
+  public static let truncatedFrame = "[truncated stack]"
+
+  public static func build(
+    from collector: CPUSampleCollector,
+    hz: Int,
+    durationNanos: Int64,
+    symbolizer: Symbolizer?,
+    comments: [String] = []
+  ) -> (profile: Profile, warnings: [String]) {
+    let period = Int64(1_000_000_000 / hz)
+    var profile = Profile()
+    profile.sampleTypes = [ValueType(type: "samples", unit: "count"), ValueType(type: "cpu", unit: "nanoseconds")]
+    profile.periodType = ValueType(type: "cpu", unit: "nanoseconds")
+    profile.period = period
+    profile.timeNanos = Int64(collector.start?.realtimeNanos ?? 0)
+    profile.durationNanos = durationNanos
+    profile.comments = comments
+
+    var builder = StackProfileBuilder(modules: collector.modules, hiddenModule: isAgent)
+    // Sorted so that the same run always gives the same file.
+    for (key, periods) in collector.periods.sorted(by: stackOrder) {
+      let count = Int64(periods)
+      builder.add(stack: key.frames, values: [count, count * period],
+                  labels: threadLabels(key.tid, collector.threadNames),
+                  syntheticRoot: key.truncated ? truncatedFrame : nil)
+    }
+    if collector.stats.dropped > 0 {
+      let count = Int64(collector.stats.dropped)
+      builder.addSynthetic(frame: droppedFrame, values: [count, count * period])
+    }
+    let warnings = builder.build(into: &profile, symbolizer: symbolizer)
+    return (profile, warnings)
+  }
+
+  static func isAgent(_ module: LoadedModule) -> Bool {
+    module.path.hasSuffix("/libProfAgent.so")
+  }
+
+  private static func threadLabels(_ tid: UInt32, _ names: [UInt32: String]) -> [Label] {
+    [Label(key: "thread_comm", value: .string(names[tid] ?? "")),
+     Label(key: "tid", value: .number(Int64(tid), unit: ""))]
+  }
+
+  private static func stackOrder(
+    _ a: (key: CPUSampleCollector.StackKey, value: UInt64),
+    _ b: (key: CPUSampleCollector.StackKey, value: UInt64)
+  ) -> Bool {
+    if a.key.tid != b.key.tid { return a.key.tid < b.key.tid }
+    if a.key.frames != b.key.frames { return a.key.frames.lexicographicallyPrecedes(b.key.frames) }
+    return !a.key.truncated && b.key.truncated
+  }
+}

@@ -1,0 +1,70 @@
+import Glibc
+
+/// An output written under a temporary name beside its destination and renamed
+/// into place, so the final name never holds a half-written file. The temporary
+/// file is created exclusively (O_EXCL, O_NOFOLLOW): a symlink planted in a shared
+/// directory is never followed.
+public final class AtomicOutputFile {
+  public let path: String
+  private let temporaryPath: String
+  private var fd: Int32
+
+  public struct Failure: Error, CustomStringConvertible {
+    public let description: String
+  }
+
+  /// Creating it up front proves the destination writable before any work starts.
+  public init(path: String) throws(Failure) {
+    var info = stat()
+    if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+      throw Failure(description: "cannot write \(path): it is a directory")
+    }
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[...$0]) } ?? ""
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    var candidate = ""
+    var fd: Int32 = -1
+    for attempt in 0..<100 where fd < 0 {
+      candidate = "\(directory).\(name).\(getpid()).\(attempt).tmp"
+      fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+      if fd < 0 && errno != EEXIST { break }
+    }
+    guard fd >= 0 else {
+      throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+    self.path = path
+    self.temporaryPath = candidate
+    self.fd = fd
+  }
+
+  deinit { discard() }
+
+  /// Writes `bytes` and renames the file into place.
+  public func commit(_ bytes: [UInt8]) throws(Failure) {
+    var written = 0
+    while written < bytes.count {
+      let count = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else { throw failure("cannot write \(path)") }
+      written += count
+    }
+    guard fsync(fd) == 0 || errno == EINVAL else { throw failure("cannot write \(path)") }
+    close(fd)
+    fd = -1
+    guard rename(temporaryPath, path) == 0 else { throw failure("cannot rename into \(path)") }
+  }
+
+  /// Removes the temporary file when nothing is to be written.
+  public func discard() {
+    guard fd >= 0 else { return }
+    close(fd)
+    fd = -1
+    unlink(temporaryPath)
+  }
+
+  private func failure(_ message: String) -> Failure {
+    let reason = String(cString: strerror(errno))
+    discard()
+    return Failure(description: "\(message): \(reason)")
+  }
+}

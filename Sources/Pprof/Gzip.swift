@@ -1,0 +1,74 @@
+import CZlib
+
+/// gzip through zlib: pprof files are gzip-compressed profile.proto messages.
+public enum Gzip {
+  /// Decompressed input larger than this is refused rather than allocated.
+  public static let maximumExpandedSize = 1 << 30
+
+  public static func isCompressed(_ bytes: [UInt8]) -> Bool {
+    bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
+  }
+
+  public static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
+    var stream = z_stream()
+    // windowBits 15 + 16 asks zlib for a gzip header and trailer.
+    precondition(deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                               ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+    defer { deflateEnd(&stream) }
+    var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 32)
+    let produced = input.withUnsafeBufferPointer { source in
+      output.withUnsafeMutableBufferPointer { destination in
+        stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
+        stream.avail_in = uInt(source.count)
+        stream.next_out = destination.baseAddress
+        stream.avail_out = uInt(destination.count)
+        let status = deflate(&stream, Z_FINISH)
+        precondition(status == Z_STREAM_END, "deflateBound was too small")
+        return destination.count - Int(stream.avail_out)
+      }
+    }
+    output.removeSubrange(produced...)
+    return output
+  }
+
+  public static func decompress(_ input: [UInt8]) throws(ProfileFormatError) -> [UInt8] {
+    var stream = z_stream()
+    // windowBits 15 + 32: accept gzip or zlib headers.
+    guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+      throw .malformed("zlib could not start")
+    }
+    defer { inflateEnd(&stream) }
+    var output: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    let status: Int32 = input.withUnsafeBufferPointer { source in
+      stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
+      stream.avail_in = uInt(source.count)
+      while true {
+        let status = chunk.withUnsafeMutableBufferPointer { buffer in
+          stream.next_out = buffer.baseAddress
+          stream.avail_out = uInt(buffer.count)
+          return inflate(&stream, Z_NO_FLUSH)
+        }
+        output.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
+        if status != Z_OK || output.count > maximumExpandedSize { return status }
+        if stream.avail_in == 0 && stream.avail_out != 0 { return Z_BUF_ERROR }
+      }
+    }
+    if output.count > maximumExpandedSize { throw .invalid("expands beyond \(maximumExpandedSize >> 20) MiB") }
+    switch status {
+    case Z_STREAM_END: return output
+    case Z_BUF_ERROR: throw .truncated("gzip stream ends early")
+    default: throw .malformed("gzip data is corrupt")
+    }
+  }
+}
+
+extension Profile {
+  /// The bytes of a .pb.gz file.
+  public func gzipped() -> [UInt8] { Gzip.compress(ProfileEncoder.encode(self)) }
+
+  /// Reads a profile from file bytes, gzip-compressed or raw.
+  public init(fileBytes: [UInt8]) throws(ProfileFormatError) {
+    self = try ProfileDecoder.decode(Gzip.isCompressed(fileBytes) ? Gzip.decompress(fileBytes) : fileBytes)
+  }
+}

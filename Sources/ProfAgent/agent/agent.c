@@ -1,0 +1,201 @@
+// Start-up, the writer thread and shutdown. The agent is inert unless prof set
+// PROF_AGENT_FD: a stray LD_PRELOAD of this library does nothing.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define FLUSH_INTERVAL_NS 50000000u  // what a SIGKILLed target can lose at most
+
+struct prof_config prof_config = {.fd = -1, .hz = 100};
+struct prof_counters prof_counters;
+_Atomic bool prof_sampling;
+_Atomic pid_t prof_writer_tid;
+
+static atomic_flag drain_lock = ATOMIC_FLAG_INIT;
+static _Atomic bool finished;
+static uint64_t started_ns;
+
+uint64_t prof_now_ns(clockid_t clock) {
+  struct timespec now;
+  clock_gettime(clock, &now);
+  return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+// --- configuration ---------------------------------------------------------
+
+static unsigned long long env_number(const char *name, unsigned long long fallback) {
+  const char *text = getenv(name);
+  if (text == NULL || *text == 0) return fallback;
+  char *end;
+  unsigned long long value = strtoull(text, &end, 10);
+  return *end == 0 ? value : fallback;
+}
+
+static bool read_config(void) {
+  const char *fd = getenv("PROF_AGENT_FD");
+  if (fd == NULL) return false;
+  prof_config.fd = (int)env_number("PROF_AGENT_FD", (unsigned long long)-1);
+  prof_config.hz = (unsigned)env_number("PROF_HZ", 100);
+  prof_config.duration_ns = env_number("PROF_DURATION_NS", 0);
+  const char *unwinder = getenv("PROF_UNWIND");
+  prof_config.unwinder = unwinder && strcmp(unwinder, "fp") == 0 ? PROF_UNWIND_FRAME_POINTERS
+                                                                 : PROF_UNWIND_LIBUNWIND;
+  if (prof_config.hz == 0 || prof_config.hz > 10000) return false;
+  return fcntl(prof_config.fd, F_SETFD, FD_CLOEXEC) == 0;
+}
+
+// Children the target spawns must not inherit the agent: drop our variables and
+// our entry of LD_PRELOAD.
+static void scrub_environment(void) {
+  static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND"};
+  for (size_t i = 0; i < sizeof variables / sizeof *variables; i++) unsetenv(variables[i]);
+  Dl_info self;
+  const char *preload = getenv("LD_PRELOAD");
+  if (preload == NULL || !dladdr((void *)scrub_environment, &self) || self.dli_fname == NULL) return;
+  const char *our_name = strrchr(self.dli_fname, '/') ? strrchr(self.dli_fname, '/') + 1 : self.dli_fname;
+  char kept[4096] = "";
+  char copy[4096];
+  strncpy(copy, preload, sizeof copy - 1);
+  copy[sizeof copy - 1] = 0;
+  char *cursor = copy;
+  for (char *entry; (entry = strsep(&cursor, ": ")) != NULL;) {
+    const char *base = strrchr(entry, '/') ? strrchr(entry, '/') + 1 : entry;
+    if (*entry == 0 || strcmp(base, our_name) == 0) continue;
+    if (kept[0]) strncat(kept, ":", sizeof kept - strlen(kept) - 1);
+    strncat(kept, entry, sizeof kept - strlen(kept) - 1);
+  }
+  if (kept[0]) setenv("LD_PRELOAD", kept, 1);
+  else unsetenv("LD_PRELOAD");
+}
+
+// --- the stream ------------------------------------------------------------
+
+static void copy_record(const struct prof_record_header *record) {
+  prof_output_append(record, record->size);
+}
+
+static void append_stats(void) {
+  struct prof_stats_record stats = {
+      .header = {PROF_REC_STATS, sizeof stats},
+      .samples = atomic_load(&prof_counters.samples),
+      .dropped = atomic_load(&prof_counters.dropped),
+      .handler_ns = atomic_load(&prof_counters.handler_ns),
+      .frames = atomic_load(&prof_counters.frames),
+      .foreign_signals = atomic_load(&prof_counters.foreign_signals),
+      .threads = atomic_load(&prof_counters.threads),
+  };
+  prof_output_append(&stats, sizeof stats);
+}
+
+static void lock_drain(void) {
+  while (atomic_flag_test_and_set_explicit(&drain_lock, memory_order_acquire)) sched_yield();
+}
+
+static void unlock_drain(void) { atomic_flag_clear_explicit(&drain_lock, memory_order_release); }
+
+// Modules first, so that every sample's addresses are covered when prof reads it.
+static void drain_and_flush(void) {
+  prof_modules_emit_if_changed();
+  prof_ring_drain(copy_record);
+  append_stats();
+  if (!prof_output_flush()) atomic_store(&prof_sampling, false);
+}
+
+// Stops sampling and writes everything still buffered, then the end marker. Runs
+// once: from exit, _exit, the end of --duration, whichever comes first.
+static void finish(enum prof_end_reason reason) {
+  if (prof_config.fd < 0 || atomic_exchange(&finished, true)) return;
+  atomic_store(&prof_sampling, false);
+  lock_drain();
+  prof_sampler_emit_live_threads();
+  drain_and_flush();
+  struct prof_end_record end = {{PROF_REC_END, sizeof end}, reason, 0};
+  prof_output_append(&end, sizeof end);
+  prof_output_flush();
+  unlock_drain();
+}
+
+static void *writer_main(void *unused) {
+  (void)unused;
+  atomic_store(&prof_writer_tid, (pid_t)syscall(SYS_gettid));
+  const struct timespec interval = {0, FLUSH_INTERVAL_NS};
+  while (!atomic_load(&finished)) {
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, NULL);
+    if (prof_config.duration_ns && prof_now_ns(CLOCK_MONOTONIC) - started_ns >= prof_config.duration_ns) {
+      finish(PROF_END_DURATION);
+      break;
+    }
+    lock_drain();
+    if (!atomic_load(&finished)) drain_and_flush();
+    unlock_drain();
+  }
+  return NULL;
+}
+
+// The writer runs with every signal blocked, so the handler never interrupts it
+// while it holds the drain lock. It is created with the real pthread_create.
+static bool start_writer(void) {
+  int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
+      dlsym(RTLD_NEXT, "pthread_create");
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  pthread_t writer;
+  bool started = create && create(&writer, NULL, writer_main, NULL) == 0;
+  pthread_sigmask(SIG_SETMASK, &previous, NULL);
+  if (!started) return false;
+  pthread_setname_np(writer, "prof-writer");
+  while (atomic_load(&prof_writer_tid) == 0) sched_yield();  // so the sampler skips it
+  return true;
+}
+
+static void write_start_record(void) {
+  struct prof_start_record start = {
+      .header = {PROF_REC_START, sizeof start},
+      .pid = (uint32_t)getpid(),
+      .hz = prof_config.hz,
+      .realtime_ns = prof_now_ns(CLOCK_REALTIME),
+      .monotonic_ns = started_ns,
+  };
+  uint64_t magic[2] = {PROF_STREAM_MAGIC, PROF_STREAM_VERSION};
+  prof_output_append(magic, sizeof magic);
+  prof_output_append(&start, sizeof start);
+  prof_output_flush();
+}
+
+// A forked child has no timers and no writer; it must not touch the parent's stream.
+static void forget_stream_in_child(void) {
+  atomic_store(&prof_sampling, false);
+  atomic_store(&finished, true);
+}
+
+__attribute__((constructor(102))) static void prof_agent_start(void) {
+  if (!read_config()) return;
+  scrub_environment();
+  started_ns = prof_now_ns(CLOCK_MONOTONIC);
+  if (!prof_ring_init()) return;
+  prof_unwind_init();
+  write_start_record();
+  pthread_atfork(NULL, NULL, forget_stream_in_child);
+  if (!start_writer()) return;
+  prof_sampler_start();
+}
+
+__attribute__((destructor)) static void prof_agent_stop(void) { finish(PROF_END_EXIT); }
+
+// Programs that leave through _exit skip destructors; flush on the way out.
+PROF_INTERPOSE void _exit(int status) {
+  finish(PROF_END_EXIT);
+  syscall(SYS_exit_group, status);
+  __builtin_unreachable();
+}
+
+PROF_INTERPOSE void _Exit(int status) { _exit(status); }

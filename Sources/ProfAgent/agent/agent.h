@@ -1,0 +1,67 @@
+// Internal interface between the agent's parts. Everything here is either called
+// from the signal handler (marked async-signal-safe) or from ordinary thread context.
+#ifndef PROF_AGENT_INTERNAL_H
+#define PROF_AGENT_INTERNAL_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "prof_stream.h"
+
+// Marks the libc functions the agent interposes; everything else stays hidden.
+#define PROF_INTERPOSE __attribute__((visibility("default")))
+
+enum prof_unwinder { PROF_UNWIND_LIBUNWIND, PROF_UNWIND_FRAME_POINTERS };
+
+struct prof_config {
+  int fd;                      // where the stream goes (a pipe to prof)
+  unsigned hz;                 // samples per CPU-second per thread
+  enum prof_unwinder unwinder;
+  uint64_t duration_ns;        // 0: sample until exit
+};
+
+struct prof_counters {
+  _Atomic uint64_t samples;
+  _Atomic uint64_t dropped;
+  _Atomic uint64_t handler_ns;
+  _Atomic uint64_t frames;
+  _Atomic uint64_t foreign_signals;
+  _Atomic uint64_t threads;
+};
+
+extern struct prof_config prof_config;
+extern struct prof_counters prof_counters;
+extern _Atomic bool prof_sampling;  // the handler records only while this is set
+extern _Atomic pid_t prof_writer_tid;  // never sampled
+
+uint64_t prof_now_ns(clockid_t clock);  // async-signal-safe
+
+// ring.c: a bounded lock-free multi-producer, single-consumer queue of records.
+bool prof_ring_init(void);
+void *prof_ring_reserve(uint64_t *ticket);  // async-signal-safe; NULL when full
+void prof_ring_publish(uint64_t ticket);    // async-signal-safe
+void *prof_ring_reserve_waiting(uint64_t *ticket);  // thread context: waits for room
+size_t prof_ring_drain(void (*consume)(const struct prof_record_header *));
+
+// output.c: buffered writes to the stream fd, used by one thread at a time.
+void prof_output_append(const void *bytes, size_t length);
+bool prof_output_flush(void);
+bool prof_output_broken(void);
+
+// unwind.c
+void prof_unwind_init(void);
+uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated);
+void prof_unwind_thread_started(void);  // learns this thread's stack bounds
+
+// sampler.c: timers, the SIGPROF handler, thread lifecycle.
+bool prof_sampler_start(void);
+void prof_sampler_emit_live_threads(void);
+
+// modules.c
+void prof_modules_emit_if_changed(void);
+
+#endif

@@ -1,0 +1,247 @@
+// Per-thread CPU timers and the SIGPROF handler. Each thread gets its own
+// CLOCK_THREAD_CPUTIME_ID timer aimed at it (SIGEV_THREAD_ID), as Go does since
+// golang/go#35057: a process-wide setitimer under-samples parallel work.
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+struct thread_state {
+  pid_t tid;
+  bool in_handler;
+};
+static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t exit_key;  // its destructor deletes the exiting thread's timer
+static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static int (*real_pthread_setname_np)(pthread_t, const char *);
+
+static pid_t current_tid(void) {
+  if (self.tid == 0) self.tid = (pid_t)syscall(SYS_gettid);
+  return self.tid;
+}
+
+// --- the handler -----------------------------------------------------------
+
+static void record_sample(int overruns, void *ucontext) {
+  uint64_t started = prof_now_ns(CLOCK_MONOTONIC);
+  uint64_t ticket;
+  struct prof_sample_record *sample = prof_ring_reserve(&ticket);
+  if (sample == NULL) {
+    atomic_fetch_add_explicit(&prof_counters.dropped, 1, memory_order_relaxed);
+    return;
+  }
+  sample->header.type = PROF_REC_SAMPLE;
+  sample->tid = (uint32_t)current_tid();
+  sample->weight = 1 + (uint32_t)(overruns > 0 ? overruns : 0);
+  sample->monotonic_ns = started;
+  sample->depth = prof_unwind(ucontext, sample->frames, PROF_MAX_FRAMES, &sample->truncated);
+  sample->header.size = (uint32_t)(offsetof(struct prof_sample_record, frames) + 8 * sample->depth);
+  prof_ring_publish(ticket);
+  atomic_fetch_add_explicit(&prof_counters.samples, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&prof_counters.frames, sample->depth, memory_order_relaxed);
+  atomic_fetch_add_explicit(&prof_counters.handler_ns, prof_now_ns(CLOCK_MONOTONIC) - started,
+                            memory_order_relaxed);
+}
+
+static void on_sigprof(int signal, siginfo_t *info, void *ucontext) {
+  (void)signal;
+  int saved_errno = errno;
+  if (info->si_code != SI_TIMER) {
+    atomic_fetch_add_explicit(&prof_counters.foreign_signals, 1, memory_order_relaxed);
+  } else if (!atomic_load_explicit(&prof_sampling, memory_order_relaxed)) {
+    // stopped: late signals from timers still armed are ignored
+  } else if (self.in_handler) {
+    atomic_fetch_add_explicit(&prof_counters.dropped, 1, memory_order_relaxed);
+  } else {
+    self.in_handler = true;
+    record_sample(info->si_overrun, ucontext);
+    self.in_handler = false;
+  }
+  errno = saved_errno;
+}
+
+// --- timers ----------------------------------------------------------------
+
+// The first expiry is random in (0, period] so that threads shorter than one
+// period are still sampled in proportion to their CPU time.
+static struct timespec first_expiry(uint64_t period_ns) {
+  uint64_t seed = prof_now_ns(CLOCK_MONOTONIC) ^ ((uint64_t)current_tid() << 32);
+  seed ^= seed >> 33;
+  seed *= 0xff51afd7ed558ccdULL;
+  seed ^= seed >> 33;
+  uint64_t ns = 1 + seed % period_ns;
+  return (struct timespec){(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+}
+
+static bool arm_timer(pid_t tid, clockid_t clock, timer_t *timer) {
+  struct sigevent event;
+  memset(&event, 0, sizeof event);
+  event.sigev_notify = SIGEV_THREAD_ID;
+  event.sigev_signo = SIGPROF;
+  event.sigev_notify_thread_id = tid;
+  if (timer_create(clock, &event, timer) != 0) return false;
+  uint64_t period_ns = 1000000000u / prof_config.hz;
+  struct itimerspec spec = {
+      .it_interval = {(time_t)(period_ns / 1000000000u), (long)(period_ns % 1000000000u)},
+      .it_value = first_expiry(period_ns),
+  };
+  if (timer_settime(*timer, 0, &spec, NULL) != 0) {
+    timer_delete(*timer);
+    return false;
+  }
+  atomic_fetch_add_explicit(&prof_counters.threads, 1, memory_order_relaxed);
+  return true;
+}
+
+// A thread's CPU clock id built from its tid (Linux's MAKE_THREAD_CPUCLOCK with
+// CPUCLOCK_SCHED), for threads that existed before the agent started.
+static clockid_t thread_cpu_clock(pid_t tid) { return (clockid_t)((~(unsigned)tid << 3) | 6); }
+
+// --- thread names ----------------------------------------------------------
+
+static void emit_thread(pid_t tid, const char *name) {
+  uint64_t ticket;
+  struct prof_thread_record *record = prof_ring_reserve_waiting(&ticket);
+  if (record == NULL) return;
+  memset(record, 0, sizeof *record);
+  record->header = (struct prof_record_header){PROF_REC_THREAD, sizeof *record};
+  record->tid = (uint32_t)tid;
+  strncpy(record->name, name, PROF_THREAD_NAME_LEN - 1);
+  prof_ring_publish(ticket);
+}
+
+static void emit_current_thread(void) {
+  char name[PROF_THREAD_NAME_LEN] = {0};
+  prctl(PR_GET_NAME, name);
+  emit_thread(current_tid(), name);
+}
+
+// Reads comm with plain syscalls: this also runs on the way out of _exit.
+static void read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]) {
+  char path[64] = "/proc/self/task/";
+  char digits[16];
+  int count = 0;
+  memset(name, 0, PROF_THREAD_NAME_LEN);
+  do digits[count++] = (char)('0' + tid % 10); while ((tid /= 10) > 0);
+  size_t length = strlen(path);
+  while (count > 0) path[length++] = digits[--count];
+  memcpy(path + length, "/comm", 6);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, name, PROF_THREAD_NAME_LEN - 1);
+  close(fd);
+  if (n > 0 && name[n - 1] == '\n') name[n - 1] = 0;
+}
+
+// Calls visit for every thread of the process, via getdents64 (no malloc).
+static void for_each_task(void (*visit)(pid_t)) {
+  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buffer[4096];
+  long n;
+  while ((n = syscall(SYS_getdents64, fd, buffer, sizeof buffer)) > 0) {
+    for (long offset = 0; offset < n;) {
+      struct dirent64 *entry = (struct dirent64 *)(buffer + offset);
+      offset += entry->d_reclen;
+      pid_t tid = (pid_t)atoi(entry->d_name);
+      if (tid > 0) visit(tid);
+    }
+  }
+  close(fd);
+}
+
+static void emit_named_task(pid_t tid) {
+  char name[PROF_THREAD_NAME_LEN];
+  read_comm(tid, name);
+  emit_thread(tid, name);
+}
+
+void prof_sampler_emit_live_threads(void) { for_each_task(emit_named_task); }
+
+// --- thread lifecycle ------------------------------------------------------
+
+static void on_thread_exit(void *timer) {
+  timer_delete((timer_t)timer);
+  emit_current_thread();  // the final name, after any renaming
+}
+
+static void start_sampling_current_thread(void) {
+  timer_t timer;
+  prof_unwind_thread_started();
+  if (arm_timer(current_tid(), CLOCK_THREAD_CPUTIME_ID, &timer))
+    pthread_setspecific(exit_key, timer);
+  emit_current_thread();
+}
+
+static void arm_existing_task(pid_t tid) {
+  timer_t timer;
+  if (tid == current_tid() || tid == prof_writer_tid) return;
+  arm_timer(tid, thread_cpu_clock(tid), &timer);
+  emit_named_task(tid);
+}
+
+struct thread_start {
+  void *(*routine)(void *);
+  void *argument;
+};
+
+static void *start_thread(void *raw) {
+  struct thread_start start = *(struct thread_start *)raw;
+  free(raw);
+  if (atomic_load_explicit(&prof_sampling, memory_order_relaxed)) start_sampling_current_thread();
+  return start.routine(start.argument);
+}
+
+PROF_INTERPOSE int pthread_create(pthread_t *thread, const pthread_attr_t *attributes,
+                   void *(*routine)(void *), void *argument) {
+  if (!atomic_load_explicit(&prof_sampling, memory_order_relaxed))
+    return real_pthread_create(thread, attributes, routine, argument);
+  struct thread_start *start = malloc(sizeof *start);
+  if (start == NULL) return real_pthread_create(thread, attributes, routine, argument);
+  *start = (struct thread_start){routine, argument};
+  int result = real_pthread_create(thread, attributes, start_thread, start);
+  if (result != 0) free(start);
+  return result;
+}
+
+PROF_INTERPOSE int pthread_setname_np(pthread_t thread, const char *name) {
+  int result = real_pthread_setname_np(thread, name);
+  if (result == 0 && pthread_equal(thread, pthread_self()) &&
+      atomic_load_explicit(&prof_sampling, memory_order_relaxed))
+    emit_thread(current_tid(), name);
+  return result;
+}
+
+__attribute__((constructor(101))) static void resolve_real_functions(void) {
+  real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+  real_pthread_setname_np = dlsym(RTLD_NEXT, "pthread_setname_np");
+}
+
+bool prof_sampler_start(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_sigprof;
+  action.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  if (pthread_key_create(&exit_key, on_thread_exit) != 0) return false;
+  if (sigaction(SIGPROF, &action, NULL) != 0) return false;
+  atomic_store(&prof_sampling, true);
+  start_sampling_current_thread();
+  for_each_task(arm_existing_task);
+  return true;
+}

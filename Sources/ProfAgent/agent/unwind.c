@@ -1,0 +1,83 @@
+// Stack capture from inside the SIGPROF handler, starting at the interrupted
+// context so the handler's own frames never appear.
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <pthread.h>
+#include <ucontext.h>
+
+#include "agent.h"
+
+// Stack bounds of the current thread, for the frame-pointer walk; zero when unknown.
+static __thread uintptr_t stack_low __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t stack_high __attribute__((tls_model("initial-exec")));
+
+void prof_unwind_init(void) {
+  // Per-thread caches keep libunwind free of locks in the handler; one unwind here
+  // runs its one-time initialisation outside signal context.
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  unw_context_t context;
+  unw_cursor_t cursor;
+  unw_getcontext(&context);
+  unw_init_local(&cursor, &context);
+  unw_step(&cursor);
+}
+
+void prof_unwind_thread_started(void) {
+  pthread_attr_t attributes;
+  void *address;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &attributes) != 0) return;
+  if (pthread_attr_getstack(&attributes, &address, &size) == 0) {
+    stack_low = (uintptr_t)address;
+    stack_high = stack_low + size;
+  }
+  pthread_attr_destroy(&attributes);
+}
+
+static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t max,
+                                 uint32_t *truncated) {
+  unw_cursor_t cursor;
+  if (unw_init_local2(&cursor, context, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
+  uint32_t depth = 0;
+  for (;;) {
+    unw_word_t ip;
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+    frames[depth++] = ip;
+    int stepped = unw_step(&cursor);
+    if (stepped <= 0) break;
+    if (depth == max) {
+      *truncated = 1;
+      break;
+    }
+  }
+  return depth;
+}
+
+// Follows saved rbp links. Sound only for code built with frame pointers (SwiftPM
+// builds are); every load is checked against this thread's stack first.
+static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uint32_t max,
+                                      uint32_t *truncated) {
+  uint32_t depth = 0;
+  frames[depth++] = (uint64_t)context->uc_mcontext.gregs[REG_RIP];
+  if (stack_high == 0) return depth;  // bounds unknown: reading would be a guess
+  uintptr_t frame = (uintptr_t)context->uc_mcontext.gregs[REG_RBP];
+  while (depth < max) {
+    if (frame < stack_low || frame > stack_high - 16 || (frame & 7) != 0) return depth;
+    const uintptr_t *slots = (const uintptr_t *)frame;
+    uintptr_t return_address = slots[1];
+    if (return_address == 0) return depth;
+    frames[depth++] = return_address;
+    if (slots[0] <= frame) return depth;  // frames grow upward; anything else is garbage
+    frame = slots[0];
+  }
+  *truncated = 1;
+  return depth;
+}
+
+uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated) {
+  *truncated = 0;
+  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS)
+    return unwind_frame_pointers(ucontext, frames, max, truncated);
+  return unwind_libunwind(ucontext, frames, max, truncated);
+}

@@ -1,0 +1,89 @@
+// The stream the agent writes to prof: a header, then records. Specified in
+// Sources/ProfAgent/STREAM.md. Host byte order: writer and reader share a machine.
+#ifndef PROF_STREAM_H
+#define PROF_STREAM_H
+
+#include <stdint.h>
+
+#define PROF_STREAM_MAGIC 0x3154525346524f50ULL /* "PROFSTR1" little-endian */
+#define PROF_STREAM_VERSION 1
+#define PROF_MAX_FRAMES 128
+#define PROF_THREAD_NAME_LEN 16
+
+enum prof_record_type {
+  PROF_REC_START = 1,
+  PROF_REC_SAMPLE = 2,
+  PROF_REC_THREAD = 3,
+  PROF_REC_MODULE = 4,
+  PROF_REC_STATS = 5,
+  PROF_REC_END = 6,
+};
+
+// Every record starts with this; size counts the header and is a multiple of 8.
+struct prof_record_header {
+  uint32_t type;
+  uint32_t size;
+};
+
+struct prof_start_record {
+  struct prof_record_header header;
+  uint32_t pid;
+  uint32_t hz;
+  uint64_t realtime_ns;   // CLOCK_REALTIME at start: pprof time_nanos
+  uint64_t monotonic_ns;  // CLOCK_MONOTONIC at start: origin of sample timestamps
+};
+
+// frames[0] is the interrupted pc; later frames are return addresses.
+struct prof_sample_record {
+  struct prof_record_header header;
+  uint32_t tid;
+  uint32_t weight;        // timer periods this sample stands for (1 + overruns)
+  uint64_t monotonic_ns;
+  uint32_t depth;
+  uint32_t truncated;     // 1 when the stack was deeper than PROF_MAX_FRAMES
+  uint64_t frames[PROF_MAX_FRAMES];
+};
+
+struct prof_thread_record {
+  struct prof_record_header header;
+  uint32_t tid;
+  uint32_t reserved;
+  char name[PROF_THREAD_NAME_LEN];
+};
+
+// One executable segment of a loaded ELF object; followed by build_id_len bytes of
+// build id and path_len bytes of path (no terminator), padded to 8 bytes.
+struct prof_module_record {
+  struct prof_record_header header;
+  uint64_t start;
+  uint64_t limit;
+  uint64_t file_offset;
+  uint64_t load_bias;     // pc - load_bias is the address inside the ELF file
+  uint32_t build_id_len;
+  uint32_t path_len;
+};
+
+// Cumulative counters; the last one written wins.
+struct prof_stats_record {
+  struct prof_record_header header;
+  uint64_t samples;          // samples written to the stream
+  uint64_t dropped;          // samples lost: buffer full or handler re-entered
+  uint64_t handler_ns;       // time spent in the handler, all samples
+  uint64_t frames;           // frames captured, all samples
+  uint64_t foreign_signals;  // SIGPROFs not sent by our timers, ignored
+  uint64_t threads;          // threads given a timer
+};
+
+enum prof_end_reason {
+  PROF_END_EXIT = 1,      // the target is exiting (exit or _exit)
+  PROF_END_DURATION = 2,  // the --duration elapsed; the target runs on
+};
+
+// The last record: everything sampled has been written.
+struct prof_end_record {
+  struct prof_record_header header;
+  uint32_t reason;
+  uint32_t reserved;
+};
+
+#endif

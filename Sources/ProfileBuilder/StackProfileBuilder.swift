@@ -1,0 +1,145 @@
+import AgentStream
+import Pprof
+import Symbolization
+
+/// Builds the stack part of a pprof profile (samples, locations, functions,
+/// mappings) from raw stacks captured in the target, symbolizing outside it.
+public struct StackProfileBuilder {
+  private let modules: ModuleMap
+  private let hiddenModule: (LoadedModule) -> Bool
+  private var locationIDs: [UInt64: UInt64] = [:]  // address -> location id
+  private var addresses: [UInt64] = []  // by location id - 1
+  private var syntheticIDs: [String: UInt64] = [:]
+  private var samples: [Sample] = []
+
+  /// `hiddenModule` marks code whose frames never appear (the agent's own).
+  public init(modules: [LoadedModule], hiddenModule: @escaping (LoadedModule) -> Bool) {
+    self.modules = ModuleMap(modules)
+    self.hiddenModule = hiddenModule
+  }
+
+  /// Adds a stack of raw pcs, leaf first: the leaf is an exact pc, the others are
+  /// return addresses, stepped back by one to land inside the call instruction.
+  public mutating func add(stack: [UInt64], values: [Int64], labels: [Label], syntheticRoot: String? = nil) {
+    var ids: [UInt64] = []
+    ids.reserveCapacity(stack.count + 1)
+    for (index, pc) in stack.enumerated() {
+      if let module = modules.module(containing: pc), hiddenModule(module) { continue }
+      ids.append(locationID(for: index == 0 ? pc : pc - 1))
+    }
+    if let syntheticRoot { ids.append(syntheticID(for: syntheticRoot)) }
+    samples.append(Sample(locationIDs: ids, values: values, labels: labels))
+  }
+
+  /// Adds a sample whose only frame is a made-up function, e.g. "[dropped samples]",
+  /// so that losses show up in every view of the profile.
+  public mutating func addSynthetic(frame name: String, values: [Int64], labels: [Label] = []) {
+    samples.append(Sample(locationIDs: [syntheticID(for: name)], values: values, labels: labels))
+  }
+
+  private mutating func locationID(for address: UInt64) -> UInt64 {
+    if let id = locationIDs[address] { return id }
+    addresses.append(address)
+    let id = UInt64(addresses.count)
+    locationIDs[address] = id
+    return id
+  }
+
+  private mutating func syntheticID(for name: String) -> UInt64 {
+    if let id = syntheticIDs[name] { return id }
+    let id = UInt64(1 << 62) + UInt64(syntheticIDs.count + 1)
+    syntheticIDs[name] = id
+    return id
+  }
+
+  /// Fills samples, mappings, locations and functions of `profile`. Returns one
+  /// warning per module that could not be symbolized (its frames keep addresses).
+  public func build(into profile: inout Profile, symbolizer: Symbolizer?) -> [String] {
+    var tables = SymbolTables()
+    var warnings: [String] = []
+    var locations = addresses.enumerated().map { index, address in
+      var location = Location(id: UInt64(index + 1))
+      location.address = address
+      return location
+    }
+    var mappings = modules.segments.enumerated().map { index, module in
+      var mapping = Mapping(id: UInt64(index + 1))
+      mapping.memoryStart = module.start
+      mapping.memoryLimit = module.limit
+      mapping.fileOffset = module.fileOffset
+      mapping.filename = module.path
+      mapping.buildID = module.buildIDHex
+      return mapping
+    }
+    for (segment, indices) in modules.group(addresses) {
+      for index in indices { locations[index].mappingID = UInt64(segment + 1) }
+      guard let symbolizer else { continue }
+      let module = modules.segments[segment]
+      do {
+        let frames = try symbolizer.symbolize(addresses: indices.map { addresses[$0] - module.loadBias },
+                                              inFile: module.path)
+        for (index, sourceFrames) in zip(indices, frames) {
+          locations[index].lines = sourceFrames.map { tables.line(for: $0) }
+        }
+        mappings[segment].markSymbolized(by: indices.map { locations[$0].lines }, tables.functions)
+      } catch {
+        warnings.append("\(module.path): \(error)")
+      }
+    }
+    for (name, id) in syntheticIDs.sorted(by: { $0.value < $1.value }) {
+      var location = Location(id: id)
+      location.lines = [tables.line(for: SourceFrame(symbol: name))]
+      locations.append(location)
+    }
+    profile.samples = samples
+    profile.mappings = mappings
+    profile.locations = locations
+    profile.functions = tables.functions
+    return warnings
+  }
+}
+
+/// Functions interned by (name, symbol, file), ids in order of first use.
+private struct SymbolTables {
+  private(set) var functions: [Function] = []
+  private var ids: [SourceFunctionKey: UInt64] = [:]
+
+  private struct SourceFunctionKey: Hashable {
+    var symbol: String
+    var file: String
+    var startLine: Int64
+  }
+
+  mutating func line(for frame: SourceFrame) -> Line {
+    let key = SourceFunctionKey(symbol: frame.symbol, file: frame.file, startLine: frame.startLine)
+    let id = ids[key] ?? intern(frame, key)
+    return Line(functionID: id, line: frame.line, column: frame.column)
+  }
+
+  private mutating func intern(_ frame: SourceFrame, _ key: SourceFunctionKey) -> UInt64 {
+    var function = Function(id: UInt64(functions.count + 1))
+    function.name = Demangler.demangle(frame.symbol)
+    function.systemName = frame.symbol
+    function.filename = frame.file
+    function.startLine = frame.startLine
+    functions.append(function)
+    ids[key] = function.id
+    return function.id
+  }
+}
+
+extension Mapping {
+  /// Sets the has_* flags from what symbolization found, so that pprof neither
+  /// trusts missing data nor re-symbolizes what is already there.
+  fileprivate mutating func markSymbolized(by lines: [[Line]], _ functions: [Function]) {
+    for locationLines in lines {
+      hasInlineFrames = hasInlineFrames || locationLines.count > 1
+      for line in locationLines {
+        let function = functions[Int(line.functionID) - 1]
+        hasFunctions = hasFunctions || !function.name.isEmpty
+        hasFilenames = hasFilenames || !function.filename.isEmpty
+        hasLineNumbers = hasLineNumbers || line.line != 0
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import AgentStream
+import ArgumentParser
+import CPUProfiling
+import Foundation
+import OutputFile
+import Pprof
+import Symbolization
+import TargetLaunch
+
+struct CPU: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cpu",
+    abstract: "Sample where a program spends CPU time; write a pprof profile.",
+    discussion: """
+      Runs COMMAND with prof's agent preloaded. Every thread gets its own CPU-time \
+      timer; each tick records the thread's stack. When the program exits (or on \
+      Ctrl-C, or after --duration) prof symbolizes the stacks and writes a gzipped \
+      pprof file that go tool pprof, Pyroscope and speedscope open.
+
+      prof exits with the program's exit status (128+N if a signal N killed it).
+
+      Examples:
+        prof cpu -- .build/release/myserver --port 8080
+        prof cpu --hz 1000 -o slow-path.pb.gz -- ./bench --iterations 100
+        prof cpu --duration 30 -- .build/release/myserver
+        go tool pprof -top cpu.pb.gz
+        go tool pprof -http=: cpu.pb.gz
+      """
+  )
+
+  enum Unwinder: String, ExpressibleByArgument, CaseIterable {
+    case libunwind
+    case fp
+  }
+
+  @Option(name: .shortAndLong, help: "Where to write the profile.")
+  var output = "cpu.pb.gz"
+
+  @Option(help: "Samples per second of CPU time, per thread (1-5000). Go's default is 100.")
+  var hz = 100
+
+  @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the profile, then send the program SIGINT.",
+                             valueName: "seconds"))
+  var duration: Double?
+
+  @Option(help: "How stacks are captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: faster, sound only for code built with them, as SwiftPM builds are).")
+  var unwind: Unwinder = .libunwind
+
+  @OptionGroup var target: TargetOptions
+
+  func validate() throws {
+    guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
+    if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+  }
+
+  func run() throws {
+    let command = try target.resolve()
+    let file = try AtomicOutputFile(path: output)
+    let agent = try AgentLibrary.locate()
+    var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue]
+    if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
+    let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
+
+    let recording = try AgentRecording.collect(from: process, deadlineNanos: duration.map { UInt64(($0 + 5) * 1e9) })
+    let collector = recording.collector
+    let started = collector.start?.monotonicNanos ?? recording.finishedNanos
+    let (profile, warnings) = CPUProfile.build(
+      from: collector, hz: hz, durationNanos: Int64(recording.finishedNanos - started),
+      symbolizer: Self.symbolizer(), comments: ["prof cpu " + target.commandLine.joined(separator: " ")])
+    warnings.forEach { warn("cannot symbolize \($0)") }
+    try file.commit(profile.gzipped())
+
+    if collector.endReason == .duration || recording.ending == .deadline { process.send(SIGINT) }
+    let status = process.waitForExit()
+    printSummary(collector)
+    if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
+  }
+
+  private static func symbolizer() -> Symbolizer? {
+    if let symbolizer = LLVMSymbolizer.locate() { return symbolizer }
+    warn("llvm-symbolizer not found (it ships with the Swift toolchain): the profile keeps raw addresses")
+    return nil
+  }
+
+  private func printSummary(_ collector: CPUSampleCollector) {
+    let periods = collector.totalPeriods
+    let seconds = Double(periods) / Double(hz)
+    let threads = Set(collector.periods.keys.map(\.tid)).count
+    warn("""
+      \(periods) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \
+      \(String(format: "%.2f", seconds)) s CPU sampled; wrote \(output); view: go tool pprof -http=: \(output)
+      """)
+  }
+}
+
+/// The agent's stream of one run, decoded as it arrives.
+struct AgentRecording {
+  var collector = CPUSampleCollector()
+  var ending = AgentSession.Ending.streamClosed
+  var finishedNanos: UInt64 = 0
+
+  static func collect(from process: TargetProcess, deadlineNanos: UInt64?) throws -> AgentRecording {
+    var recording = AgentRecording()
+    var decoder = AgentStreamDecoder()
+    let deadline = deadlineNanos.map { AgentSession.monotonicNanos() + $0 }
+    do {
+      recording.ending = try AgentSession.collect(from: process, deadlineNanos: deadline) { bytes in
+        decoder.append(bytes)
+        while let record = try decoder.next() { recording.collector.consume(record) }
+        return recording.collector.endReason != nil
+      }
+    } catch let failure as AgentStreamDecoder.Failure {
+      warn("\(failure); keeping the samples read before it")
+    }
+    if recording.collector.start == nil {
+      warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
+    }
+    recording.finishedNanos = AgentSession.monotonicNanos()
+    return recording
+  }
+}
+
+func warn(_ message: String) {
+  FileHandle.standardError.write(Data(("prof: " + message + "\n").utf8))
+}

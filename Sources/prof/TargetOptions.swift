@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import TargetLaunch
+
+/// The command line of the program to profile: everything after `--`.
+struct TargetOptions: ParsableArguments {
+  @Argument(parsing: .captureForPassthrough, help: "The program to run and its arguments, after --.")
+  var command: [String] = []
+
+  /// The command without the `--` that introduces it.
+  var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
+
+  func validate() throws {
+    if commandLine.isEmpty { throw ValidationError("Give the program to run after --, e.g. -- ./myserver --port 8080") }
+  }
+
+  func resolve() throws -> ResolvedCommand {
+    try ResolvedCommand(commandLine, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+  }
+}
+
+/// Where prof finds its agent and how it asks the dynamic loader to preload it.
+enum AgentLibrary {
+  static let fileName = "libProfAgent.so"
+
+  /// Beside the prof executable (where SwiftPM builds both), unless PROF_AGENT_LIBRARY says otherwise.
+  static func locate() throws -> String {
+    let environment = ProcessInfo.processInfo.environment
+    if let explicit = environment["PROF_AGENT_LIBRARY"] { return explicit }
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    let path = executable.deletingLastPathComponent().appendingPathComponent(fileName).path
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ProfError("cannot find \(fileName) beside prof at \(path): build it with `swift build`")
+    }
+    return path
+  }
+
+  /// prof's environment plus the agent, preloaded first, and its settings.
+  static func environment(agent: String, settings: [String: String]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    let preload = environment["LD_PRELOAD"].map { agent + ":" + $0 } ?? agent
+    environment["LD_PRELOAD"] = preload
+    environment.merge(settings) { $1 }
+    return environment
+  }
+}
+
+/// A failure reported as one line, "Error: <description>", with exit status 1.
+struct ProfError: Error, CustomStringConvertible {
+  let description: String
+
+  init(_ description: String) { self.description = description }
+}
