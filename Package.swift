@@ -29,6 +29,13 @@ let package = Package(
     .systemLibrary(name: "CLaunch"),
     .target(name: "TargetLaunch", dependencies: ["CLaunch"]),
     .target(name: "OutputFile"),
+    .testTarget(name: "PprofTests", dependencies: ["Pprof"]),
+    .testTarget(
+      name: "AgentStreamTests",
+      dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "ProfAgent")]
+    ),
+    .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
+    .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
     .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
     .target(name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),

@@ -43,6 +43,8 @@ public final class TargetProcess {
   private var pidFD: Int32
   private var previousMask = sigset_t()
   public private(set) var status: TerminationStatus?
+  /// User plus system CPU time the child used, known once it has exited.
+  public private(set) var cpuNanos: UInt64?
 
   /// Starts `command` with `environment`; the agent finds its end of the stream
   /// pipe through the PROF_AGENT_FD variable added here.
@@ -146,7 +148,9 @@ public final class TargetProcess {
 
   private func reap() -> Event {
     var waitStatus: Int32 = 0
-    guard waitpid(pid, &waitStatus, 0) == pid else { return .timeout }
+    var usage = rusage()
+    guard wait4(pid, &waitStatus, 0, &usage) == pid else { return .timeout }
+    cpuNanos = Self.nanos(usage.ru_utime) + Self.nanos(usage.ru_stime)
     close(pidFD)
     pidFD = -1
     let status = TerminationStatus(waitStatus: waitStatus)
@@ -177,6 +181,10 @@ public final class TargetProcess {
       }
     }
     return status!
+  }
+
+  private static func nanos(_ time: timeval) -> UInt64 {
+    UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_usec) * 1000
   }
 
   static func errorText() -> String { String(cString: strerror(errno)) }

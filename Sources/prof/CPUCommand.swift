@@ -72,7 +72,7 @@ struct CPU: ParsableCommand {
 
     if collector.endReason == .duration || recording.ending == .deadline { process.send(SIGINT) }
     let status = process.waitForExit()
-    printSummary(collector)
+    printSummary(collector, targetCPUNanos: process.cpuNanos)
     if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
   }
 
@@ -82,13 +82,14 @@ struct CPU: ParsableCommand {
     return nil
   }
 
-  private func printSummary(_ collector: CPUSampleCollector) {
+  private func printSummary(_ collector: CPUSampleCollector, targetCPUNanos: UInt64?) {
     let periods = collector.totalPeriods
-    let seconds = Double(periods) / Double(hz)
+    let seconds = String(format: "%.2f", Double(periods) / Double(hz))
+    let used = targetCPUNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
     let threads = Set(collector.periods.keys.map(\.tid)).count
     warn("""
-      \(periods) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \
-      \(String(format: "%.2f", seconds)) s CPU sampled; wrote \(output); view: go tool pprof -http=: \(output)
+      \(periods) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \(seconds) s CPU sampled\(used); \
+      wrote \(output); view: go tool pprof -http=: \(output)
       """)
   }
 }

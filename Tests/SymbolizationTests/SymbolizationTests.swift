@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+@testable import Symbolization
+
+final class DemanglerTests: XCTestCase {
+  func testSwift() {
+    XCTAssertEqual(Demangler.demangle("$s4spin7hotLoopys6UInt64VSiF"), "spin.hotLoop(Swift.Int) -> Swift.UInt64")
+    XCTAssertEqual(Demangler.demangle("_$s4spin7hotLoopys6UInt64VSiF"), "spin.hotLoop(Swift.Int) -> Swift.UInt64")
+  }
+
+  func testCxx() {
+    XCTAssertEqual(Demangler.demangle("_ZN3foo3barEi"), "foo::bar(int)")
+  }
+
+  func testPlainCAndGarbageAreLeftAlone() {
+    XCTAssertEqual(Demangler.demangle("memcpy"), "memcpy")
+    XCTAssertEqual(Demangler.demangle("$s"), "$s")
+    XCTAssertEqual(Demangler.demangle("_Znot-a-symbol"), "_Znot-a-symbol")
+  }
+}
+
+/// Symbolizes a C program compiled here with known lines and an inlined call.
+final class LLVMSymbolizerTests: XCTestCase {
+  private static let source = """
+    volatile int sink;
+    static inline __attribute__((always_inline)) int inner(int x) {
+      sink = x;
+      return sink * 3;
+    }
+    __attribute__((noinline)) int outer(int x) {
+      return inner(x) + 2;
+    }
+    int main(int argc, char **argv) { return outer(argc); }
+    """
+
+  func testNamesLinesAndInlinedFrames() throws {
+    let symbolizer = try XCTUnwrap(LLVMSymbolizer.locate(), "llvm-symbolizer ships with the toolchain")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prof-symbolizer-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let source = directory.appendingPathComponent("inline.c")
+    let binary = directory.appendingPathComponent("inline")
+    try Self.source.write(to: source, atomically: true, encoding: .utf8)
+    try run("/usr/bin/env", ["clang", "-O2", "-g", "-o", binary.path, source.path])
+
+    let symbols = try run("/usr/bin/env", ["nm", binary.path])
+    let line = try XCTUnwrap(symbols.split(separator: "\n").first { $0.hasSuffix(" T outer") })
+    let outer = try XCTUnwrap(UInt64(line.prefix { $0 != " " }, radix: 16))
+
+    let frames = try symbolizer.symbolize(addresses: [outer, 0xdead_beef_0000], inFile: binary.path)
+    XCTAssertEqual(frames.count, 2)
+    let first = try XCTUnwrap(frames[0].last)
+    XCTAssertEqual(first.symbol, "outer")
+    XCTAssertTrue(first.file.hasSuffix("inline.c"))
+    XCTAssertEqual(first.startLine, 6)
+    XCTAssertTrue(frames[1].allSatisfy { $0.line == 0 }, "an address outside the file has no line")
+
+    // Somewhere inside outer, an address resolves to inner inlined into outer.
+    let inlined = try symbolizer.symbolize(addresses: (0..<16).map { outer + $0 }, inFile: binary.path)
+    let chain = try XCTUnwrap(inlined.first { $0.count == 2 }, "no inlined frame found in \(inlined)")
+    XCTAssertEqual(chain.map(\.symbol), ["inner", "outer"])
+    XCTAssertTrue((3...4).contains(chain[0].line), "\(chain)")
+    XCTAssertEqual(chain[1].line, 7)
+  }
+
+  func testMissingFileIsAnError() throws {
+    let symbolizer = try XCTUnwrap(LLVMSymbolizer.locate())
+    XCTAssertThrowsError(try symbolizer.symbolize(addresses: [1], inFile: "/nonexistent/binary"))
+  }
+
+  @discardableResult
+  private func run(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0, "\(executable) \(arguments)")
+    return String(decoding: data, as: UTF8.self)
+  }
+}
