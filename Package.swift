@@ -35,6 +35,7 @@ let package = Package(
       dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "ProfAgent")]
     ),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
+    .testTarget(name: "ProfCPUTests", dependencies: ["prof"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
     .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),

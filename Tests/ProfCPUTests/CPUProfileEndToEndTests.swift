@@ -1,0 +1,139 @@
+import Foundation
+import XCTest
+
+/// Profiles the fixtures with the real prof binary and reads the result with go tool pprof.
+final class CPUProfileEndToEndTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = try ProfHarness.temporaryDirectory()
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+  func testHotFunctionsAreDemangledWithFileAndLine() throws {
+    let file = output("spin.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "1.5"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["go", "tool", "pprof", "-raw", file]).status, 0, "pprof parses it")
+
+    let lines = try ProfHarness.pprof(["-top", "-lines", file]).stdout
+    let hot = try XCTUnwrap(lines.split(separator: "\n").first { $0.contains("spin.hotLoop(Swift.Int) -> Swift.UInt64 ") },
+                            "hotLoop missing:\n\(lines)")
+    let location = try XCTUnwrap(hot.split(separator: " ").last)
+    XCTAssertTrue(location.contains("fixtures/workloads/Sources/spin/main.swift:"), String(location))
+    let line = try XCTUnwrap(Int(location.split(separator: ":").last!))
+    XCTAssertTrue((7...14).contains(line), "hotLoop spans lines 7-14 of main.swift, got \(line)")
+
+    let top = try ProfHarness.top(file)
+    let cold = try XCTUnwrap(top.rows.first { $0.name == "spin.coldLoop(Swift.Int) -> Swift.UInt64" })
+    XCTAssertEqual(cold.cum / top.totalMs, 0.25, accuracy: 0.10, "coldLoop does a quarter of the work")
+    XCTAssertFalse(top.rows.contains { $0.name.contains("prof_") || $0.name.contains("unw_") }, "agent frames leaked")
+
+    let used = try XCTUnwrap(run.stdout.split(separator: "=").last.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+    XCTAssertEqual(top.totalMs / 1000, used, accuracy: used * 0.10, "sampled CPU within 10% of the CPU the child used")
+    XCTAssertTrue(run.stderr.contains("samples (0 dropped)"), run.stderr)
+    XCTAssertTrue(run.stderr.contains("go tool pprof -http=: \(file)"), run.stderr)
+  }
+
+  func testEachThreadIsLabelledAndSampledInProportion() throws {
+    let file = output("threads.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("two-threads"), "150000000"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let tags = try ProfHarness.pprof(["-tags", file]).stdout
+    var share: [String: Double] = [:]
+    for line in tags.split(separator: "\n") {
+      guard let open = line.firstIndex(of: "("), let close = line.range(of: "%): ") else { continue }
+      share[String(line[close.upperBound...])] = Double(line[line.index(after: open)..<close.lowerBound])
+    }
+    XCTAssertEqual(try XCTUnwrap(share["alpha"], tags), 25, accuracy: 10)
+    XCTAssertEqual(try XCTUnwrap(share["beta"], tags), 75, accuracy: 10)
+
+    let alpha = try ProfHarness.top(file, ["-tagfocus=thread_comm=alpha"]).rows.map(\.name)
+    XCTAssertTrue(alpha.contains("two_threads.alphaWork(Swift.Int) -> Swift.UInt64"), "\(alpha)")
+    XCTAssertFalse(alpha.contains("two_threads.betaWork(Swift.Int) -> Swift.UInt64"), "\(alpha)")
+  }
+
+  func testFramePointerUnwindingGivesTheSameStacks() throws {
+    let file = output("fp.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--unwind", "fp", "-o", file, "--", ProfHarness.workload("spin"), "1"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let top = try ProfHarness.top(file)
+    let cold = try XCTUnwrap(top.rows.first { $0.name == "spin.coldLoop(Swift.Int) -> Swift.UInt64" })
+    XCTAssertEqual(cold.cum / top.totalMs, 0.25, accuracy: 0.10)
+    let main = try XCTUnwrap(top.rows.first { $0.name == "spin_main" })
+    XCTAssertGreaterThan(main.cum / top.totalMs, 0.9, "frame-pointer stacks reach main")
+  }
+
+  func testExitStatusIsTheChildsStatus() throws {
+    let run = try ProfHarness.prof(["cpu", "-o", output("exit.pb.gz"), "--", ProfHarness.workload("exit-code"), "3"])
+    XCTAssertEqual(run.status, 3, run.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: output("exit.pb.gz")))
+  }
+
+  func testACrashingChildStillYieldsItsProfile() throws {
+    let file = output("crash.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("crash"), "600000000"],
+                                   environment: ["SWIFT_BACKTRACE": "enable=no"])
+    XCTAssertEqual(run.status, 139, "128 + SIGSEGV: \(run.stderr)")
+    let top = try ProfHarness.top(file)
+    let work = try XCTUnwrap(top.rows.first { $0.name == "crash.workBeforeCrash(Swift.Int) -> Swift.UInt64" })
+    XCTAssertGreaterThan(work.cum, 100, "the work before the crash is in the profile")
+  }
+
+  func testDurationStopsSamplingThenInterruptsTheChild() throws {
+    let file = output("duration.pb.gz")
+    let started = Date()
+    let run = try ProfHarness.prof(["cpu", "--duration", "1", "-o", file, "--", ProfHarness.workload("spin"), "60"])
+    XCTAssertEqual(run.status, 130, "the child died of the SIGINT prof sent: \(run.stderr)")
+    XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+    let top = try ProfHarness.top(file)
+    XCTAssertEqual(top.totalMs, 1000, accuracy: 300, "about one second of CPU sampled")
+  }
+
+  func testSIGTERMIsForwardedAndTheProfileStillWritten() throws {
+    let file = output("term.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "60"]) { process in
+      Thread.sleep(forTimeInterval: 1.5)
+      kill(process.processIdentifier, SIGTERM)
+    }
+    XCTAssertEqual(run.status, 143, run.stderr)
+    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 500)
+  }
+
+  func testMissingCommandFailsBeforeRunning() throws {
+    let run = try ProfHarness.prof(["cpu", "-o", output("none.pb.gz"), "--", "no-such-command-here"])
+    XCTAssertNotEqual(run.status, 0)
+    XCTAssertEqual(run.stderr, "Error: command not found: no-such-command-here\n")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: output("none.pb.gz")))
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [], "no temporary file left")
+  }
+
+  func testStaticBinaryIsRefused() throws {
+    let source = output("static.c"), binary = output("static")
+    try "int main(void) { return 0; }\n".write(toFile: source, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["cc", "-static", "-o", binary, source]).status, 0)
+    let run = try ProfHarness.prof(["cpu", "-o", output("s.pb.gz"), "--", binary])
+    XCTAssertEqual(run.status, 1)
+    XCTAssertEqual(run.stderr, "Error: \(binary) is statically linked (no PT_INTERP): the profiler cannot be preloaded into it\n")
+  }
+
+  func testUnwritableOutputFailsBeforeRunning() throws {
+    let marker = output("ran")
+    let run = try ProfHarness.prof(["cpu", "-o", "/nonexistent-dir/cpu.pb.gz", "--", "/usr/bin/touch", marker])
+    XCTAssertEqual(run.status, 1)
+    XCTAssertEqual(run.stderr, "Error: cannot write /nonexistent-dir/cpu.pb.gz: No such file or directory\n")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the command must not have run")
+  }
+
+  func testAnyDynamicProgramCanBeProfiled() throws {
+    let file = output("sh.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", "/bin/sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 0)
+  }
+}

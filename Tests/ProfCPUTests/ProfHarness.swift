@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+
+/// Runs the real prof binary and real readers (go tool pprof) the way a user does.
+enum ProfHarness {
+  struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+  /// prof sits beside the test bundle in the build directory.
+  static let prof = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    .deletingLastPathComponent().appendingPathComponent("prof").path
+
+  /// fixtures/workloads built in release mode, once per test run.
+  static let workloads: Result<URL, Error> = Result {
+    let package = packageRoot.appendingPathComponent("fixtures/workloads")
+    let build = try run("/usr/bin/env", ["swift", "build", "-c", "release", "--package-path", package.path])
+    guard build.status == 0 else { throw HarnessError("building fixtures failed:\n\(build.stderr)\(build.stdout)") }
+    return package.appendingPathComponent(".build/release")
+  }
+
+  static func workload(_ name: String) throws -> String {
+    try workloads.get().appendingPathComponent(name).path
+  }
+
+  static func temporaryDirectory() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prof-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+  }
+
+  @discardableResult
+  static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                  whileRunning: ((Process) -> Void)? = nil) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    // Files, not pipes: a chatty child can never block on a full pipe.
+    let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    try process.run()
+    whileRunning?(process)
+    process.waitUntilExit()
+    let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    return Run(status: status, stdout: try String(contentsOf: out, encoding: .utf8),
+               stderr: try String(contentsOf: err, encoding: .utf8))
+  }
+
+  static func prof(_ arguments: [String], environment: [String: String] = [:],
+                   whileRunning: ((Process) -> Void)? = nil) throws -> Run {
+    try run(prof, arguments, environment: environment, whileRunning: whileRunning)
+  }
+
+  static func pprof(_ arguments: [String]) throws -> Run {
+    let run = try run("/usr/bin/env", ["go", "tool", "pprof"] + arguments)
+    XCTAssertEqual(run.status, 0, "go tool pprof \(arguments) failed: \(run.stderr)")
+    return run
+  }
+
+  /// Rows of `go tool pprof -top -unit=ms`: (flat ms, cum ms, name).
+  static func top(_ file: String, _ extra: [String] = []) throws -> (totalMs: Double, rows: [(flat: Double, cum: Double, name: String)]) {
+    let output = try pprof(["-top", "-unit=ms", "-nodecount=1000"] + extra + [file]).stdout
+    var total = 0.0
+    var rows: [(Double, Double, String)] = []
+    for line in output.split(separator: "\n") {
+      if let range = line.range(of: "Total samples = ") {
+        total = Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." }) ?? 0
+      }
+      let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+      func milliseconds(_ field: Substring) -> Double? {
+        Double(field.hasSuffix("ms") ? field.dropLast(2) : field)  // pprof prints zero as "0"
+      }
+      guard fields.count == 6, let flat = milliseconds(fields[0]), let cum = milliseconds(fields[3]) else { continue }
+      rows.append((flat, cum, fields[5].trimmingCharacters(in: .whitespaces)))
+    }
+    return (total, rows)
+  }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
