@@ -23,13 +23,12 @@ public enum CPUProfile {
     profile.period = period
     profile.timeNanos = Int64(collector.start?.realtimeNanos ?? 0)
     profile.durationNanos = durationNanos
-    profile.comments = comments
+    profile.comments = comments + [agentCost(collector.stats)]
 
     var builder = StackProfileBuilder(modules: collector.modules, hiddenModule: isAgent)
     // Sorted so that the same run always gives the same file.
-    for (key, periods) in collector.periods.sorted(by: stackOrder) {
-      let count = Int64(periods)
-      builder.add(stack: key.frames, values: [count, count * period],
+    for (key, totals) in collector.stacks.sorted(by: stackOrder) {
+      builder.add(stack: key.frames, values: [Int64(totals.samples), Int64(totals.periods) * period],
                   labels: threadLabels(key.tid, collector.threadNames),
                   syntheticRoot: key.truncated ? truncatedFrame : nil)
     }
@@ -39,6 +38,13 @@ public enum CPUProfile {
     }
     let warnings = builder.build(into: &profile, symbolizer: symbolizer)
     return (profile, warnings)
+  }
+
+  /// The agent's own cost, measured in its handler: `go tool pprof -comments` shows it.
+  static func agentCost(_ stats: AgentStats) -> String {
+    let perSample = stats.samples > 0 ? stats.handlerNanos / stats.samples : 0
+    let perFrame = stats.frames > 0 ? stats.handlerNanos / stats.frames : 0
+    return "agent: \(stats.samples) samples, \(stats.frames) frames, \(perSample) ns/sample, \(perFrame) ns/frame"
   }
 
   static func isAgent(_ module: LoadedModule) -> Bool {
@@ -51,8 +57,8 @@ public enum CPUProfile {
   }
 
   private static func stackOrder(
-    _ a: (key: CPUSampleCollector.StackKey, value: UInt64),
-    _ b: (key: CPUSampleCollector.StackKey, value: UInt64)
+    _ a: (key: CPUSampleCollector.StackKey, value: CPUSampleCollector.Totals),
+    _ b: (key: CPUSampleCollector.StackKey, value: CPUSampleCollector.Totals)
   ) -> Bool {
     if a.key.tid != b.key.tid { return a.key.tid < b.key.tid }
     if a.key.frames != b.key.frames { return a.key.frames.lexicographicallyPrecedes(b.key.frames) }

@@ -14,8 +14,14 @@ public struct CPUSampleCollector {
   public private(set) var threadNames: [UInt32: String] = [:]
   public private(set) var stats = AgentStats()
   public private(set) var endReason: EndReason?
-  /// Timer periods per distinct stack.
-  public private(set) var periods: [StackKey: UInt64] = [:]
+  /// Samples taken, and timer periods they stand for: a thread's CPU timer fires at
+  /// the kernel's tick at most, so one late sample can cover several periods.
+  public struct Totals: Equatable {
+    public var samples: UInt64 = 0
+    public var periods: UInt64 = 0
+  }
+
+  public private(set) var stacks: [StackKey: Totals] = [:]
   private var knownModules = Set<LoadedModule>()
 
   public init() {}
@@ -25,7 +31,8 @@ public struct CPUSampleCollector {
     case .start(let start): self.start = start
     case .sample(let sample):
       let key = StackKey(tid: sample.tid, frames: sample.frames, truncated: sample.truncated)
-      periods[key, default: 0] += UInt64(sample.weight)
+      stacks[key, default: Totals()].samples += 1
+      stacks[key, default: Totals()].periods += UInt64(sample.weight)
     case .thread(let tid, let name): threadNames[tid] = name
     case .module(let module):
       if knownModules.insert(module).inserted { modules.append(module) }
@@ -34,5 +41,10 @@ public struct CPUSampleCollector {
     }
   }
 
-  public var totalPeriods: UInt64 { periods.values.reduce(0, +) }
+  public var totals: Totals {
+    stacks.values.reduce(into: Totals()) {
+      $0.samples += $1.samples
+      $0.periods += $1.periods
+    }
+  }
 }

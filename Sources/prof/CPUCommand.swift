@@ -83,12 +83,15 @@ struct CPU: ParsableCommand {
   }
 
   private func printSummary(_ collector: CPUSampleCollector, targetCPUNanos: UInt64?) {
-    let periods = collector.totalPeriods
-    let seconds = String(format: "%.2f", Double(periods) / Double(hz))
+    let totals = collector.totals
+    let seconds = String(format: "%.2f", Double(totals.periods) / Double(hz))
     let used = targetCPUNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
-    let threads = Set(collector.periods.keys.map(\.tid)).count
+    let threads = Set(collector.stacks.keys.map(\.tid)).count
+    if totals.periods > totals.samples * 3 / 2 {
+      warn("the kernel delivered fewer than --hz \(hz) timer signals per thread; each sample counts the periods it covers")
+    }
     warn("""
-      \(periods) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \(seconds) s CPU sampled\(used); \
+      \(totals.samples) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \(seconds) s CPU sampled\(used); \
       wrote \(output); view: go tool pprof -http=: \(output)
       """)
   }
