@@ -8,6 +8,29 @@ public enum AgentRecord: Equatable, Sendable {
   case module(LoadedModule)
   case stats(AgentStats)
   case end(EndReason)
+  case idle(IdleTick)
+  case trace(TraceEvent)
+}
+
+/// Wall-clock mode: the thread did not run since the previous tick.
+public struct IdleTick: Equatable, Sendable {
+  public var tid: UInt32
+  public var monotonicNanos: UInt64
+  public var threadCPUNanos: UInt64
+}
+
+/// An event a program recorded with the ProfTrace library.
+public struct TraceEvent: Equatable, Sendable {
+  public enum Kind: UInt32, Sendable {
+    case begin = 1, end, instant, counter, flowStart, flowEnd
+  }
+
+  public var tid: UInt32
+  public var kind: Kind
+  public var monotonicNanos: UInt64
+  public var value: Int64
+  public var id: UInt64
+  public var name: String
 }
 
 public struct StreamStart: Equatable, Sendable {
@@ -21,6 +44,8 @@ public struct RawSample: Equatable, Sendable {
   public var tid: UInt32
   public var weight: UInt32
   public var monotonicNanos: UInt64
+  /// The thread's CPU clock when tracing, else 0.
+  public var threadCPUNanos: UInt64
   /// frames[0] is the interrupted pc, later frames are return addresses.
   public var frames: [UInt64]
   public var truncated: Bool

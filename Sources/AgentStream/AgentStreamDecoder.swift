@@ -99,6 +99,13 @@ public struct AgentStreamDecoder {
     case UInt32(PROF_REC_END.rawValue):
       try require(MemoryLayout<prof_end_record>.size)
       return .end(EndReason(field(\prof_end_record.reason, UInt32.self)))
+    case UInt32(PROF_REC_IDLE.rawValue):
+      try require(MemoryLayout<prof_idle_record>.size)
+      return .idle(IdleTick(tid: field(\prof_idle_record.tid, UInt32.self),
+                            monotonicNanos: field(\prof_idle_record.monotonic_ns, UInt64.self),
+                            threadCPUNanos: field(\prof_idle_record.thread_cpu_ns, UInt64.self)))
+    case UInt32(PROF_REC_TRACE.rawValue):
+      return .trace(try decodeTrace(at: base, size: size))
     default:
       throw .corruptRecord(offset: consumed + base, detail: "unknown type \(type)")
     }
@@ -115,6 +122,7 @@ public struct AgentStreamDecoder {
       tid: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.tid)!),
       weight: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.weight)!),
       monotonicNanos: load(UInt64.self, at: base + MemoryLayout.offset(of: \prof_sample_record.monotonic_ns)!),
+      threadCPUNanos: load(UInt64.self, at: base + MemoryLayout.offset(of: \prof_sample_record.thread_cpu_ns)!),
       frames: frames,
       truncated: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.truncated)!) != 0)
   }
@@ -135,6 +143,22 @@ public struct AgentStreamDecoder {
       start: u64(\.start), limit: u64(\.limit), fileOffset: u64(\.file_offset), loadBias: u64(\.load_bias),
       buildID: Array(buffer[idStart..<pathStart]),
       path: String(decoding: buffer[pathStart..<(pathStart + pathLength)], as: UTF8.self))
+  }
+
+  private func decodeTrace(at base: Int, size: Int) throws(Failure) -> TraceEvent {
+    let fixed = MemoryLayout<prof_trace_record>.size
+    func field<T: FixedWidthInteger>(_ path: PartialKeyPath<prof_trace_record>, _: T.Type) -> T {
+      load(T.self, at: base + MemoryLayout.offset(of: path)!)
+    }
+    let nameLength = Int(field(\.name_len, UInt32.self))
+    guard size >= fixed, fixed + nameLength <= size,
+          let kind = TraceEvent.Kind(rawValue: field(\.kind, UInt32.self)) else {
+      throw .corruptRecord(offset: consumed + base, detail: "trace event")
+    }
+    return TraceEvent(
+      tid: field(\.tid, UInt32.self), kind: kind, monotonicNanos: field(\.monotonic_ns, UInt64.self),
+      value: field(\.value, Int64.self), id: field(\.id, UInt64.self),
+      name: String(decoding: buffer[(base + fixed)..<(base + fixed + nameLength)], as: UTF8.self))
   }
 
   private func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {

@@ -23,6 +23,7 @@ public struct CPUSampleCollector {
 
   public private(set) var stacks: [StackKey: Totals] = [:]
   private var knownModules = Set<LoadedModule>()
+  private var lastStack: [UInt32: StackKey] = [:]
 
   public init() {}
 
@@ -31,14 +32,24 @@ public struct CPUSampleCollector {
     case .start(let start): self.start = start
     case .sample(let sample):
       let key = StackKey(tid: sample.tid, frames: sample.frames, truncated: sample.truncated)
-      stacks[key, default: Totals()].samples += 1
-      stacks[key, default: Totals()].periods += UInt64(sample.weight)
+      count(key, periods: UInt64(sample.weight))
+      lastStack[sample.tid] = key
+    case .idle(let tick):
+      // Wall-clock mode: a thread that did not run is still blocked where it was.
+      if let key = lastStack[tick.tid] { count(key, periods: 1) }
+    case .trace:
+      break
     case .thread(let tid, let name): threadNames[tid] = name
     case .module(let module):
       if knownModules.insert(module).inserted { modules.append(module) }
     case .stats(let stats): self.stats = stats
     case .end(let reason): endReason = reason
     }
+  }
+
+  private mutating func count(_ key: StackKey, periods: UInt64) {
+    stacks[key, default: Totals()].samples += 1
+    stacks[key, default: Totals()].periods += periods
   }
 
   public var totals: Totals {

@@ -16,7 +16,7 @@ final class AgentStreamDecoderTests: XCTestCase {
   private func sampleRecord(tid: UInt32, frames: [UInt64]) -> [UInt8] {
     var sample = prof_sample_record()
     sample.header.type = UInt32(PROF_REC_SAMPLE.rawValue)
-    sample.header.size = UInt32(32 + 8 * frames.count)
+    sample.header.size = UInt32(MemoryLayout.offset(of: \prof_sample_record.frames)! + 8 * frames.count)
     sample.tid = tid
     sample.weight = 2
     sample.monotonic_ns = 99
@@ -63,7 +63,8 @@ final class AgentStreamDecoderTests: XCTestCase {
     let stream = header + sampleRecord(tid: 7, frames: [0x1111, 0x2222]) + bytes(of: thread)
       + moduleRecord(path: "/usr/lib/libfoo.so", buildID: [0xab, 0x01]) + bytes(of: end)
     let expected: [AgentRecord] = [
-      .sample(RawSample(tid: 7, weight: 2, monotonicNanos: 99, frames: [0x1111, 0x2222], truncated: false)),
+      .sample(RawSample(tid: 7, weight: 2, monotonicNanos: 99, threadCPUNanos: 0, frames: [0x1111, 0x2222],
+                        truncated: false)),
       .thread(tid: 7, name: "worker"),
       .module(LoadedModule(start: 0x1000, limit: 0x2000, fileOffset: 0x1000, loadBias: 0x400,
                            buildID: [0xab, 0x01], path: "/usr/lib/libfoo.so")),
@@ -91,7 +92,7 @@ final class AgentStreamDecoderTests: XCTestCase {
 
   func testRejectsASampleDeeperThanItsRecord() {
     var record = sampleRecord(tid: 1, frames: [1])
-    record[24] = 5  // depth 5 in a record holding one frame
+    record[MemoryLayout.offset(of: \prof_sample_record.depth)!] = 5  // depth 5 in a record holding one frame
     var decoder = AgentStreamDecoder()
     decoder.append(header + record)
     XCTAssertThrowsError(try decoder.next())

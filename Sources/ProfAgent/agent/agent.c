@@ -18,6 +18,7 @@ struct prof_config prof_config = {.fd = -1, .hz = 100};
 struct prof_counters prof_counters;
 _Atomic bool prof_sampling;
 _Atomic pid_t prof_writer_tid;
+_Atomic pid_t prof_ticker_tid;
 
 static atomic_flag drain_lock = ATOMIC_FLAG_INIT;
 static _Atomic bool finished;
@@ -45,6 +46,9 @@ static bool read_config(void) {
   prof_config.fd = (int)env_number("PROF_AGENT_FD", (unsigned long long)-1);
   prof_config.hz = (unsigned)env_number("PROF_HZ", 100);
   prof_config.duration_ns = env_number("PROF_DURATION_NS", 0);
+  const char *clock = getenv("PROF_CLOCK");
+  prof_config.clock = clock && strcmp(clock, "wall") == 0 ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
+  prof_config.tracing = env_number("PROF_TRACE", 0) == 1;
   const char *unwinder = getenv("PROF_UNWIND");
   prof_config.unwinder = unwinder && strcmp(unwinder, "fp") == 0 ? PROF_UNWIND_FRAME_POINTERS
                                                                  : PROF_UNWIND_LIBUNWIND;
@@ -55,7 +59,8 @@ static bool read_config(void) {
 // Children the target spawns must not inherit the agent: drop our variables and
 // our entry of LD_PRELOAD.
 static void scrub_environment(void) {
-  static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND"};
+  static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND",
+                                    "PROF_CLOCK", "PROF_TRACE"};
   for (size_t i = 0; i < sizeof variables / sizeof *variables; i++) unsetenv(variables[i]);
   Dl_info self;
   const char *preload = getenv("LD_PRELOAD");
@@ -140,20 +145,21 @@ static void *writer_main(void *unused) {
   return NULL;
 }
 
-// The writer runs with every signal blocked, so the handler never interrupts it
-// while it holds the drain lock. It is created with the real pthread_create.
-static bool start_writer(void) {
+// The agent's threads run with every signal blocked: the handler never interrupts
+// the writer while it holds the drain lock. They are created with the real
+// pthread_create, and started before sampling so that the sampler can skip them.
+bool prof_start_agent_thread(void *(*main)(void *), const char *name, _Atomic pid_t *tid) {
   int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
       dlsym(RTLD_NEXT, "pthread_create");
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
-  pthread_t writer;
-  bool started = create && create(&writer, NULL, writer_main, NULL) == 0;
+  pthread_t thread;
+  bool started = create && create(&thread, NULL, main, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &previous, NULL);
   if (!started) return false;
-  pthread_setname_np(writer, "prof-writer");
-  while (atomic_load(&prof_writer_tid) == 0) sched_yield();  // so the sampler skips it
+  pthread_setname_np(thread, name);
+  while (atomic_load(tid) == 0) sched_yield();  // the thread stores its own tid first
   return true;
 }
 
@@ -185,7 +191,7 @@ __attribute__((constructor(102))) static void prof_agent_start(void) {
   prof_unwind_init();
   write_start_record();
   pthread_atfork(NULL, NULL, forget_stream_in_child);
-  if (!start_writer()) return;
+  if (!prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid)) return;
   prof_sampler_start();
 }
 

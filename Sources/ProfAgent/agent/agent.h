@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "prof_stream.h"
 
@@ -17,9 +18,15 @@
 
 enum prof_unwinder { PROF_UNWIND_LIBUNWIND, PROF_UNWIND_FRAME_POINTERS };
 
+// cpu: each thread's CPU-time timer interrupts it. wall: a ticker thread samples
+// every thread at a wall-clock rate, interrupting only those that ran.
+enum prof_clock { PROF_CLOCK_CPU, PROF_CLOCK_WALL };
+
 struct prof_config {
   int fd;                      // where the stream goes (a pipe to prof)
-  unsigned hz;                 // samples per CPU-second per thread
+  unsigned hz;                 // samples per second (of CPU or wall time) per thread
+  enum prof_clock clock;
+  bool tracing;                // timelines: thread CPU clocks in samples, ProfTrace events
   enum prof_unwinder unwinder;
   uint64_t duration_ns;        // 0: sample until exit
 };
@@ -37,8 +44,15 @@ extern struct prof_config prof_config;
 extern struct prof_counters prof_counters;
 extern _Atomic bool prof_sampling;  // the handler records only while this is set
 extern _Atomic pid_t prof_writer_tid;  // never sampled
+extern _Atomic pid_t prof_ticker_tid;  // wall mode's ticker, never sampled
+static inline bool prof_is_agent_thread(pid_t tid) { return tid == prof_writer_tid || tid == prof_ticker_tid; }
+
+// Tags the ticker's SIGPROFs (sigqueue value) so stray signals are told apart.
+#define PROF_WALL_SIGNAL_TAG 0x70726f66
 
 uint64_t prof_now_ns(clockid_t clock);  // async-signal-safe
+
+bool prof_start_agent_thread(void *(*main)(void *), const char *name, _Atomic pid_t *tid);
 
 // ring.c: a bounded lock-free multi-producer, single-consumer queue of records.
 bool prof_ring_init(void);
@@ -60,6 +74,8 @@ void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 // sampler.c: timers, the SIGPROF handler, thread lifecycle.
 bool prof_sampler_start(void);
 void prof_sampler_emit_live_threads(void);
+void prof_for_each_task(void (*visit)(pid_t));  // no malloc: safe on the way out
+bool prof_sampler_start_wall_ticker(void);     // wall.c
 
 // modules.c
 void prof_modules_emit_if_changed(void);

@@ -23,10 +23,12 @@
 struct thread_state {
   pid_t tid;
   bool in_handler;
+  bool has_timer;
+  timer_t timer;
 };
 static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
 
-static pthread_key_t exit_key;  // its destructor deletes the exiting thread's timer
+static pthread_key_t exit_key;  // its destructor runs when a thread we started exits
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static int (*real_pthread_setname_np)(pthread_t, const char *);
 
@@ -49,6 +51,7 @@ static void record_sample(int overruns, void *ucontext) {
   sample->tid = (uint32_t)current_tid();
   sample->weight = 1 + (uint32_t)(overruns > 0 ? overruns : 0);
   sample->monotonic_ns = started;
+  sample->thread_cpu_ns = prof_config.tracing ? prof_now_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
   sample->depth = prof_unwind(ucontext, sample->frames, PROF_MAX_FRAMES, &sample->truncated);
   sample->header.size = (uint32_t)(offsetof(struct prof_sample_record, frames) + 8 * sample->depth);
   prof_ring_publish(ticket);
@@ -58,10 +61,17 @@ static void record_sample(int overruns, void *ucontext) {
                             memory_order_relaxed);
 }
 
+// Ours: our timers' signals in cpu mode, the ticker's tagged ones in wall mode.
+static bool is_our_signal(const siginfo_t *info) {
+  if (prof_config.clock == PROF_CLOCK_CPU) return info->si_code == SI_TIMER;
+  return info->si_code == SI_QUEUE && info->si_value.sival_int == PROF_WALL_SIGNAL_TAG &&
+         info->si_pid == getpid();
+}
+
 static void on_sigprof(int signal, siginfo_t *info, void *ucontext) {
   (void)signal;
   int saved_errno = errno;
-  if (info->si_code != SI_TIMER) {
+  if (!is_our_signal(info)) {
     atomic_fetch_add_explicit(&prof_counters.foreign_signals, 1, memory_order_relaxed);
   } else if (!atomic_load_explicit(&prof_sampling, memory_order_relaxed)) {
     // stopped: late signals from timers still armed are ignored
@@ -149,7 +159,7 @@ static void read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]) {
 }
 
 // Calls visit for every thread of the process, via getdents64 (no malloc).
-static void for_each_task(void (*visit)(pid_t)) {
+void prof_for_each_task(void (*visit)(pid_t)) {
   int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
   char buffer[4096];
@@ -171,27 +181,29 @@ static void emit_named_task(pid_t tid) {
   emit_thread(tid, name);
 }
 
-void prof_sampler_emit_live_threads(void) { for_each_task(emit_named_task); }
+void prof_sampler_emit_live_threads(void) { prof_for_each_task(emit_named_task); }
 
 // --- thread lifecycle ------------------------------------------------------
 
-static void on_thread_exit(void *timer) {
-  timer_delete((timer_t)timer);
+static void on_thread_exit(void *unused) {
+  (void)unused;
+  if (self.has_timer) timer_delete(self.timer);
+  self.has_timer = false;
   emit_current_thread();  // the final name, after any renaming
 }
 
 static void start_sampling_current_thread(void) {
-  timer_t timer;
   prof_unwind_thread_started();
-  if (arm_timer(current_tid(), CLOCK_THREAD_CPUTIME_ID, &timer))
-    pthread_setspecific(exit_key, timer);
+  if (prof_config.clock == PROF_CLOCK_CPU)
+    self.has_timer = arm_timer(current_tid(), CLOCK_THREAD_CPUTIME_ID, &self.timer);
+  pthread_setspecific(exit_key, &self);  // any non-NULL value: the destructor runs
   emit_current_thread();
 }
 
-static void arm_existing_task(pid_t tid) {
+static void adopt_existing_task(pid_t tid) {
   timer_t timer;
-  if (tid == current_tid() || tid == prof_writer_tid) return;
-  arm_timer(tid, thread_cpu_clock(tid), &timer);
+  if (tid == current_tid() || prof_is_agent_thread(tid)) return;
+  if (prof_config.clock == PROF_CLOCK_CPU) arm_timer(tid, thread_cpu_clock(tid), &timer);
   emit_named_task(tid);
 }
 
@@ -242,6 +254,6 @@ bool prof_sampler_start(void) {
   if (sigaction(SIGPROF, &action, NULL) != 0) return false;
   atomic_store(&prof_sampling, true);
   start_sampling_current_thread();
-  for_each_task(arm_existing_task);
-  return true;
+  prof_for_each_task(adopt_existing_task);
+  return prof_config.clock == PROF_CLOCK_CPU || prof_sampler_start_wall_ticker();
 }

@@ -4,8 +4,10 @@
 
 _Static_assert(sizeof(struct prof_record_header) == 8, "header is 8 bytes");
 _Static_assert(sizeof(struct prof_start_record) % 8 == 0, "records are 8-aligned");
-_Static_assert(offsetof(struct prof_sample_record, frames) == 32, "sample frames at 32");
+_Static_assert(offsetof(struct prof_sample_record, frames) == 40, "sample frames at 40");
 _Static_assert(sizeof(struct prof_thread_record) == 32, "thread record is 32 bytes");
 _Static_assert(sizeof(struct prof_module_record) == 48, "module record is 48 bytes");
 _Static_assert(sizeof(struct prof_stats_record) == 56, "stats record is 56 bytes");
 _Static_assert(sizeof(struct prof_end_record) == 16, "end record is 16 bytes");
+_Static_assert(sizeof(struct prof_idle_record) == 32, "idle record is 32 bytes");
+_Static_assert(sizeof(struct prof_trace_record) == 48, "trace record is 48 bytes");

@@ -17,6 +17,8 @@ enum prof_record_type {
   PROF_REC_MODULE = 4,
   PROF_REC_STATS = 5,
   PROF_REC_END = 6,
+  PROF_REC_IDLE = 7,
+  PROF_REC_TRACE = 8,
 };
 
 // Every record starts with this; size counts the header and is a multiple of 8.
@@ -39,6 +41,7 @@ struct prof_sample_record {
   uint32_t tid;
   uint32_t weight;        // timer periods this sample stands for (1 + overruns)
   uint64_t monotonic_ns;
+  uint64_t thread_cpu_ns; // the thread's CPU clock, when tracing; else 0
   uint32_t depth;
   uint32_t truncated;     // 1 when the stack was deeper than PROF_MAX_FRAMES
   uint64_t frames[PROF_MAX_FRAMES];
@@ -61,6 +64,39 @@ struct prof_module_record {
   uint64_t load_bias;     // pc - load_bias is the address inside the ELF file
   uint32_t build_id_len;
   uint32_t path_len;
+};
+
+// Wall-clock mode: a thread that has not run since the previous tick is not
+// interrupted (that would wake it); this record says it is still where it was.
+struct prof_idle_record {
+  struct prof_record_header header;
+  uint32_t tid;
+  uint32_t reserved;
+  uint64_t monotonic_ns;
+  uint64_t thread_cpu_ns;
+};
+
+enum prof_trace_kind {
+  PROF_TRACE_BEGIN = 1,       // a span opens on this thread
+  PROF_TRACE_END = 2,         // the innermost open span closes
+  PROF_TRACE_INSTANT = 3,
+  PROF_TRACE_COUNTER = 4,     // value is the counter's new value
+  PROF_TRACE_FLOW_START = 5,  // id links it to the FLOW_END with the same id
+  PROF_TRACE_FLOW_END = 6,
+};
+
+#define PROF_TRACE_NAME_MAX 256
+
+// An event from the ProfTrace library; followed by name_len bytes of name, padded.
+struct prof_trace_record {
+  struct prof_record_header header;
+  uint32_t tid;
+  uint32_t kind;
+  uint64_t monotonic_ns;
+  int64_t value;
+  uint64_t id;
+  uint32_t name_len;
+  uint32_t reserved;
 };
 
 // Cumulative counters; the last one written wins.
