@@ -16,5 +16,13 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // prof race: TSan report parsing and rendering (issue 7).
+    .target(name: "CSwiftDemangle"),
+    .target(name: "RaceReport", dependencies: ["CSwiftDemangle"]),
+    .testTarget(
+      name: "RaceReportTests",
+      dependencies: ["RaceReport"],
+      resources: [.copy("Resources")]
+    ),
   ]
 )
