@@ -14,11 +14,14 @@ let package = Package(
       name: "prof",
       dependencies: [
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "RaceReport",
+        "RaceRunner",
       ]
     ),
     // prof race: TSan report parsing and rendering (issue 7).
     .target(name: "CSwiftDemangle"),
     .target(name: "RaceReport", dependencies: ["CSwiftDemangle"]),
+    .target(name: "RaceRunner", dependencies: ["RaceReport"]),
     .testTarget(
       name: "RaceReportTests",
       dependencies: ["RaceReport"],

@@ -51,9 +51,12 @@ extension Report {
 ///   "racy.bump() -> ()" -> "racy.bump()"
 ///   "closure #1 @Sendable () -> () in racy.work() -> ()" -> "closure #1 in racy.work()"
 ///   "racy.counter : Swift.Int" -> "racy.counter"
+///   "(1) suspend resume partial function for racy.work() async -> ()" -> "racy.work() async"
 enum SwiftNames {
   static func shorten(_ name: String) -> String {
-    splitTopLevel(name, on: " in ").map(shortenEntity).joined(separator: " in ")
+    // An async function's pieces are all the same function to a reader.
+    let name = name.replacing(#/^\(\d+\) (suspend|await) resume partial function for /#, with: "")
+    return splitTopLevel(name, on: " in ").map(shortenEntity).joined(separator: " in ")
   }
 
   private static func shortenEntity(_ entity: Substring) -> String {

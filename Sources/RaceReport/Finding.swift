@@ -59,11 +59,21 @@ extension Finding {
       occurrences: reports.count,
       location: first.location,
       stacks: first.mainBlocks.map { block in
-        Stack(
-          title: Self.withoutAddresses(block.title),
-          thread: first.thread(accessedIn: block),
+        let thread = first.thread(accessedIn: block)
+        return Stack(
+          title: Self.title(block.title, naming: thread),
+          thread: thread,
           frames: block.frames.map(lines.filling))
       })
+  }
+
+  /// "Write of size 8 at 0x7b04 by thread T2" -> "Write of size 8 by thread T2 'worker'".
+  private static func title(_ title: String, naming thread: ThreadInfo?) -> String {
+    let title = withoutAddresses(title)
+    guard let thread, thread.name != nil else { return title }
+    return title.replacing(Report.threadReference) { match in
+      "\(match.1) \(thread.label)"
+    }
   }
 
   private static func precedes(_ a: Finding, _ b: Finding) -> Bool {
@@ -152,12 +162,14 @@ extension Report {
     return text.replacing(#/ \([^()]*\+0x[0-9a-f]+\)$/#, with: "")
   }
 
+  static var threadReference: Regex<(Substring, Substring, Substring, Substring?)> {
+    /(by|in) (main thread|thread (T\d+))/
+  }
+
   /// The thread named by "... by thread T2" or "... in main thread" in a block's title.
   func thread(accessedIn block: Block) -> ThreadInfo? {
-    guard let match = block.title.firstMatch(of: /(?:by|in) (main thread|thread (T\d+))/) else {
-      return nil
-    }
-    let id = match.2.map(String.init) ?? "T0"
+    guard let match = block.title.firstMatch(of: Self.threadReference) else { return nil }
+    let id = match.3.map(String.init) ?? "T0"
     return threads.first { $0.id == id }
       ?? ThreadInfo(id: id, name: nil, createdBy: nil, creationStack: [])
   }

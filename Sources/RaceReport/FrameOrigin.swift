@@ -9,9 +9,10 @@ extension Frame {
   private static let runtimeSymbolPrefixes = ["__tsan", "__interceptor", "_____interceptor"]
 
   public var isUserCode: Bool {
-    guard let file, file != "/<compiler-generated>", !file.contains("compiler-rt/lib/") else {
-      return false
-    }
+    // SwiftPM's generated test runner lives in "*.derived" folders of the build.
+    guard let file, file != "/<compiler-generated>", !file.contains("compiler-rt/lib/"),
+      !file.contains(".derived/")
+    else { return false }
     if let module, Self.runtimeModulePrefixes.contains(where: module.hasPrefix) { return false }
     if let symbol, Self.runtimeSymbolPrefixes.contains(where: symbol.hasPrefix) { return false }
     return true

@@ -34,11 +34,11 @@ public struct SARIFRenderer: Sendable {
       ruleId: Rule.id(finding.kind), ruleIndex: ruleIndex,
       message: Message(text: message(finding)),
       locations: finding.stacks.compactMap { stack in
-        stack.top.flatMap { location($0, message: describe(stack)) }
+        stack.top.flatMap { location($0, message: stack.title) }
       },
       stacks: finding.stacks.map { stack in
         SARIFStack(
-          message: Message(text: describe(stack)),
+          message: Message(text: stack.title),
           frames: stack.frames.map { frame in
             StackFrame(
               location: location(frame, message: nil)
@@ -55,14 +55,10 @@ public struct SARIFRenderer: Sendable {
     if let location = finding.location { text += " on \(location)" }
     let accesses = finding.stacks.map { stack in
       let place = stack.top.map { " in \($0.function)\(position($0))" } ?? ""
-      return describe(stack) + place
+      return stack.title + place
     }
     text += ": " + accesses.joined(separator: ", conflicting with ")
     return text + " (\(finding.occurrences) report\(finding.occurrences == 1 ? "" : "s"))."
-  }
-
-  private func describe(_ stack: Stack) -> String {
-    stack.thread.map { "\(stack.title) (\($0.label))" } ?? stack.title
   }
 
   private func position(_ frame: Frame) -> String {

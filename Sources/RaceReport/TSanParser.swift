@@ -22,6 +22,19 @@ public struct TSanParser: Sendable {
     /// `reports.count` means reports were lost (e.g. a truncated log).
     public var announcedWarnings: Int
     public var foreignLines: Int
+
+    public init(reports: [Report] = [], announcedWarnings: Int = 0, foreignLines: Int = 0) {
+      self.reports = reports
+      self.announcedWarnings = announcedWarnings
+      self.foreignLines = foreignLines
+    }
+
+    /// Adds another stream's results (another process's log).
+    public mutating func append(_ other: Result) {
+      reports += other.reports
+      announcedWarnings += other.announcedWarnings
+      foreignLines += other.foreignLines
+    }
   }
 
   private static let warning = "WARNING: ThreadSanitizer: "
@@ -29,7 +42,7 @@ public struct TSanParser: Sendable {
   private static let separator = "=================="
   private static let reported = "ThreadSanitizer: reported "
 
-  private var result = Result(reports: [], announcedWarnings: 0, foreignLines: 0)
+  private var result = Result()
   private var current: Report?
   private var partialLine: [UInt8] = []
 

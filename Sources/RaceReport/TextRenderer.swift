@@ -37,8 +37,7 @@ public struct TextRenderer: Sendable {
   }
 
   private func stackLines(_ stack: Stack) -> [String] {
-    let heading = [stack.title, stack.thread.map { "(\($0.label))" }].compactMap { $0 }
-    return [heading.joined(separator: " ")] + folded(stack.frames).map { "  " + $0 }
+    [stack.title] + folded(stack.frames).map { "  " + $0 }
   }
 
   /// User frames as they are; each run of other frames as one "… N runtime frames".
