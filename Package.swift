@@ -22,10 +22,8 @@ let package = Package(
     .target(name: "CSwiftDemangle"),
     .target(name: "RaceReport", dependencies: ["CSwiftDemangle"]),
     .target(name: "RaceRunner", dependencies: ["RaceReport"]),
-    .testTarget(
-      name: "RaceReportTests",
-      dependencies: ["RaceReport"],
-      resources: [.copy("Resources")]
-    ),
+    // Tests read their resources from the source tree so that goldens can be updated.
+    .testTarget(name: "RaceReportTests", dependencies: ["RaceReport"], exclude: ["Resources"]),
+    .testTarget(name: "RaceRunnerTests", dependencies: ["RaceRunner"]),
   ]
 )

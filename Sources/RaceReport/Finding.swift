@@ -8,6 +8,8 @@ public struct Finding: Equatable, Sendable {
   public var occurrences: Int
   /// What was raced on, e.g. "global 'racy.counter' of size 8".
   public var location: String?
+  /// TSan's other lines, e.g. "Cycle in lock order graph: M0 => M1 => M0".
+  public var notes: [String]
   public var stacks: [Stack]
   public var kind: String { kinds[0] }
 }
@@ -28,6 +30,9 @@ public struct ThreadInfo: Equatable, Sendable {
   /// The creator as TSan names it: "main thread" or "thread T1".
   public var createdBy: String?
   public var creationStack: [Frame]
+
+  /// The first user frame of the creation stack.
+  public var creationSite: Frame? { creationStack.first(where: \.isUserCode) }
 
   public var label: String {
     let base = id == "T0" ? "main thread" : "thread \(id)"
@@ -58,6 +63,8 @@ extension Finding {
       kinds: kinds,
       occurrences: reports.count,
       location: first.location,
+      notes: first.blocks.filter { $0.frames.isEmpty && !$0.title.hasPrefix("Location is") }
+        .map { Self.withoutAddresses($0.title) },
       stacks: first.mainBlocks.map { block in
         let thread = first.thread(accessedIn: block)
         return Stack(
@@ -69,7 +76,8 @@ extension Finding {
 
   /// "Write of size 8 at 0x7b04 by thread T2" -> "Write of size 8 by thread T2 'worker'".
   private static func title(_ title: String, naming thread: ThreadInfo?) -> String {
-    let title = withoutAddresses(title)
+    // A bare stack (signal-unsafe call) has no title of its own.
+    let title = title.isEmpty ? "Stack" : withoutAddresses(title)
     guard let thread, thread.name != nil else { return title }
     return title.replacing(Report.threadReference) { match in
       "\(match.1) \(thread.label)"
@@ -129,12 +137,13 @@ struct SourcePositions {
 
 extension Report {
   /// The stacks that describe the problem itself (the accesses of a race, the lock
-  /// acquisitions of an inversion); thread, location and mutex-creation stacks only
-  /// add context. A report with nothing else (a thread leak) keeps all its stacks.
+  /// acquisitions of an inversion); thread, location, mutex-creation and "as if
+  /// synchronized via sleep" stacks only add context. A report with nothing else (a
+  /// thread leak) keeps all its stacks.
   var mainBlocks: [Block] {
     let stacks = blocks.filter { !$0.frames.isEmpty }
     let main = stacks.filter { block in
-      !block.title.hasPrefix("Thread T") && !block.title.hasPrefix("Location is")
+      !["Thread T", "Location is", "As if synchronized"].contains(where: block.title.hasPrefix)
         && block.title.firstMatch(of: /^Mutex M\d+ \(0x[0-9a-f]+\) created at/) == nil
     }
     return main.isEmpty ? stacks : main

@@ -32,6 +32,7 @@ public enum JSONRenderer {
     var kinds: [String]
     var occurrences: Int
     var location: String?
+    var notes: [String]
     var stacks: [StackJSON]
 
     init(_ finding: Finding) {
@@ -39,6 +40,7 @@ public enum JSONRenderer {
       kinds = finding.kinds
       occurrences = finding.occurrences
       location = finding.location
+      notes = finding.notes
       stacks = finding.stacks.map(StackJSON.init)
     }
   }
@@ -67,7 +69,7 @@ public enum JSONRenderer {
       id = thread.id
       name = thread.name
       createdBy = thread.createdBy
-      creationSite = thread.creationStack.first(where: \.isUserCode).map(FrameJSON.init)
+      creationSite = thread.creationSite.map(FrameJSON.init)
     }
   }
 

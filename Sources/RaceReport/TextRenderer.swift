@@ -33,7 +33,7 @@ public struct TextRenderer: Sendable {
     title += " (\(plural(finding.occurrences, "report")))"
     let columns = finding.stacks.map(stackLines)
     let body = columns.count == 2 ? sideBySide(columns[0], columns[1]) : columns.flatMap { $0 }
-    return [title] + body.map { "  " + $0 } + threadLines(finding).map { "  " + $0 }
+    return [title] + (finding.notes + body + threadLines(finding)).map { "  " + $0 }
   }
 
   private func stackLines(_ stack: Stack) -> [String] {
@@ -67,7 +67,7 @@ public struct TextRenderer: Sendable {
     var seen: Set<String> = []
     return finding.stacks.compactMap(\.thread).compactMap { thread in
       guard seen.insert(thread.id).inserted, let creator = thread.createdBy else { return nil }
-      let site = thread.creationStack.first(where: \.isUserCode).map { " at \(describe($0))" }
+      let site = thread.creationSite.map { " at \(describe($0))" }
       return "\(thread.label) created by \(creator)\(site ?? "")"
     }
   }
