@@ -1,4 +1,5 @@
 import Foundation
+import RaceTestSupport
 import Testing
 
 @testable import RaceReport
@@ -38,36 +39,5 @@ import Testing
     let sarif = SARIFRenderer(paths: SourcePaths(root: "/src/app"), toolVersion: "0.1.0")
     try SchemaValidator.validateSARIF(
       try sarif.render(try Resources.analysis("lock-order-inversion", "signal-unsafe")))
-  }
-}
-
-/// Validates with Python's jsonschema against the schema kept in Resources.
-enum SchemaValidator {
-  struct Invalid: Error, CustomStringConvertible {
-    var description: String
-  }
-
-  static func validateSARIF(_ document: Data) throws {
-    let file = FileManager.default.temporaryDirectory
-      .appendingPathComponent("prof-race-\(UUID().uuidString).sarif")
-    try document.write(to: file)
-    defer { try? FileManager.default.removeItem(at: file) }
-    let schema = Resources.directory.appendingPathComponent("sarif-schema-2.1.0.json")
-    let python = Process()
-    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    python.arguments = [
-      "python3", "-c",
-      "import json, sys, jsonschema; "
-        + "jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
-      schema.path, file.path,
-    ]
-    let errors = Pipe()
-    python.standardError = errors
-    try python.run()
-    let message = errors.fileHandleForReading.readDataToEndOfFile()
-    python.waitUntilExit()
-    guard python.terminationStatus == 0 else {
-      throw Invalid(description: String(decoding: message, as: UTF8.self))
-    }
   }
 }
