@@ -44,7 +44,8 @@ enum FrameLine {
   }
 
   /// `file`, `file:line` or `file:line:col`; `<null>` is no file.
-  private static func parseLocation(_ word: Substring) -> (file: String?, line: Int?, column: Int?) {
+  private static func parseLocation(_ word: Substring) -> (file: String?, line: Int?, column: Int?)
+  {
     guard let file = nullable(word) else { return (nil, nil, nil) }
     var parts = file.split(separator: ":", omittingEmptySubsequences: false)
     var numbers: [Int] = []

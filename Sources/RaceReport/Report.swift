@@ -43,12 +43,13 @@ public struct Frame: Equatable, Hashable, Sendable, Codable {
   /// The binary or library file name, e.g. "racy-demo" or "libswiftCore.so".
   public var module: String?
 
+  /// `function` starts as the symbol; `Report.demangled(by:)` replaces it.
   public init(
-    symbol: String?, function: String? = nil, file: String? = nil, line: Int? = nil,
-    column: Int? = nil, module: String? = nil
+    symbol: String?, file: String? = nil, line: Int? = nil, column: Int? = nil,
+    module: String? = nil
   ) {
     self.symbol = symbol
-    self.function = function ?? symbol ?? "<unknown>"
+    self.function = symbol ?? "<unknown>"
     self.file = file
     self.line = line
     self.column = column

@@ -94,12 +94,14 @@ public struct SARIFRenderer: Sendable {
 // The subset of the SARIF 2.1.0 object model that prof writes.
 extension SARIFRenderer {
   struct Log: Encodable {
-    var schema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    var schema =
+      "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
     var version = "2.1.0"
     var runs: [Run]
 
     enum CodingKeys: String, CodingKey {
-      case schema = "$schema", version, runs
+      case schema = "$schema"
+      case version, runs
     }
   }
 

@@ -38,7 +38,7 @@ public struct SpawnLauncher: ProcessLauncher {
   ) throws -> pid_t {
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
+    defer { for pointer in argv + envp { free(pointer) } }
     var pid = pid_t()
     let status = posix_spawnp(&pid, arguments[0], nil, &attributes, argv, envp)
     guard status == 0 else {

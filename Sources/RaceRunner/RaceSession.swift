@@ -55,7 +55,8 @@ public struct RaceSession: Sendable {
   /// `log_path` gets one file per process (`tsan.PID`), which covers test runners that
   /// start several processes.
   static func tsanOptions(inherited: String?, logPath: String, suppressions: String?) -> String {
-    let own = ["halt_on_error=0", "log_path=\"\(logPath)\""]
+    let own =
+      ["halt_on_error=0", "log_path=\"\(logPath)\""]
       + (suppressions.map { ["suppressions=\"\($0)\""] } ?? [])
     return ([inherited].compactMap { $0 } + own).joined(separator: " ")
   }
@@ -75,7 +76,8 @@ public struct RaceSession: Sendable {
       .sorted { pid($0) < pid($1) }
     var combined = TSanParser.Result()
     for name in names {
-      combined.append(TSanParser.parse(try String(contentsOfFile: directory + "/" + name, encoding: .utf8)))
+      combined.append(
+        TSanParser.parse(try String(contentsOfFile: directory + "/" + name, encoding: .utf8)))
     }
     return combined
   }

@@ -21,8 +21,10 @@ public enum RaceTarget: Equatable, Sendable {
     }
 
     public var arguments: [String] {
-      ["swift", "test", "--package-path", path, "--sanitize=thread",
-       "--scratch-path", scratchPath ?? path + "/.build/prof-race"]
+      [
+        "swift", "test", "--package-path", path, "--sanitize=thread",
+        "--scratch-path", scratchPath ?? path + "/.build/prof-race",
+      ]
         + (filter.map { ["--filter", $0] } ?? []) + extraArguments
     }
   }
@@ -67,7 +69,11 @@ public func absolutePath(_ path: String, in directory: String) -> String {
   // Keep "a/./b" and "a/b/" out of paths shown to users and written to SARIF.
   var parts: [Substring] = []
   for part in joined.split(separator: "/") where part != "." {
-    if part == "..", !parts.isEmpty { parts.removeLast() } else if part != ".." { parts.append(part) }
+    if part == "..", !parts.isEmpty {
+      parts.removeLast()
+    } else if part != ".." {
+      parts.append(part)
+    }
   }
   return "/" + parts.joined(separator: "/")
 }

@@ -24,25 +24,38 @@ struct Race: ParsableCommand {
         prof race -- .build/debug/myserver --selftest
       """)
 
-  @Option(help: "The package whose tests to run (default: the current directory).")
+  @Option(
+    help: ArgumentHelp(
+      "The package whose tests to run (default: the current directory).", valueName: "dir"))
   var packagePath: String?
 
-  @Option(help: "Run only the tests matching this `swift test --filter` pattern.")
+  @Option(
+    help: ArgumentHelp(
+      "Run only the tests matching this `swift test --filter` pattern.", valueName: "pattern"))
   var filter: String?
 
-  @Option(help: "Where to build the TSan-instrumented package (default: PACKAGE/.build/prof-race).")
+  @Option(
+    help: ArgumentHelp(
+      "Where to build the TSan-instrumented package (default: PACKAGE/.build/prof-race).",
+      valueName: "dir"))
   var scratchPath: String?
 
-  @Option(help: "A TSan suppressions file, passed through to TSAN_OPTIONS.")
+  @Option(
+    help: ArgumentHelp(
+      "A TSan suppressions file, passed through to TSAN_OPTIONS.", valueName: "file"))
   var suppressions: String?
 
-  @Option(help: "Write the findings as JSON to this file.")
+  @Option(help: ArgumentHelp("Write the findings as JSON to this file.", valueName: "file"))
   var json: String?
 
-  @Option(help: "Write the findings as SARIF 2.1.0 (for code scanning) to this file.")
+  @Option(
+    help: ArgumentHelp(
+      "Write the findings as SARIF 2.1.0 (for code scanning) to this file.", valueName: "file"))
   var sarif: String?
 
-  @Argument(parsing: .postTerminator, help: "A command to run, or extra `swift test` arguments.")
+  @Argument(
+    parsing: .postTerminator,
+    help: ArgumentHelp("A command to run, or extra `swift test` arguments.", valueName: "word"))
   var words: [String] = []
 
   func run() throws {

@@ -58,10 +58,11 @@ import Testing
     #expect(run.stdout.contains("Executed 3 tests, with 0 failures"))
     let findings = try findings("race.json")
     let tops = findings.compactMap(top)
-    #expect(tops.map(\.0) == [
-      "racy.bump()", "closure #1 in racy.racyProperty()",
-      "closure #1 in closure #1 in racy.racyTasks() async",
-    ])
+    #expect(
+      tops.map(\.0) == [
+        "racy.bump()", "closure #1 in racy.racyProperty()",
+        "closure #1 in closure #1 in racy.racyTasks() async",
+      ])
     #expect(tops.map(\.1) == Array(repeating: "Sources/racy/Racy.swift", count: 3))
     #expect(tops.map(\.2) == [10, 37, 78])
     // The property race is reported several times (as a Swift access race and a data race).
@@ -78,7 +79,9 @@ import Testing
 
   @Test func commandModeMergesRacesAcrossProcesses() throws {
     let json = output.appendingPathComponent("command.json").path
-    let run = try prof(["--json", json, "--", "sh", "-c", "\(Self.demo) counter; \(Self.demo) counter"])
+    let run = try prof([
+      "--json", json, "--", "sh", "-c", "\(Self.demo) counter; \(Self.demo) counter",
+    ])
     #expect(run.status == 66)
     #expect(run.stdout.components(separatedBy: "racy-demo: start counter").count == 3)
     let findings = try findings("command.json")
@@ -92,6 +95,13 @@ import Testing
     try "race:Racy.swift\n".write(to: suppressions, atomically: true, encoding: .utf8)
     let run = try prof(["--suppressions", suppressions.path, "--", Self.demo, "counter"])
     #expect(run.status == 0)
+  }
+
+  @Test func helpExplainsModesAndExitStatus() throws {
+    let run = try prof(["--help"])
+    #expect(run.status == 0)
+    #expect(run.stdout.contains("66 when ThreadSanitizer"))
+    #expect(run.stdout.contains("--sarif <file>"))
   }
 
   @Test func aMissingCommandIsOneErrorLine() throws {

@@ -7,8 +7,14 @@ import Testing
 
   @Test(arguments: [
     ("$s4racy4bumpyyF", "racy.bump()"),
-    ("$s4racy0A13GlobalCounteryyFSuSiXEfU_yyYbcfU_", "closure #1 in closure #1 in racy.racyGlobalCounter()"),
-    ("$s4racy0A5TasksyyYaFyScGyytGzYaXEfU_yyYacfU_TY0_", "closure #1 in closure #1 in racy.racyTasks() async"),
+    (
+      "$s4racy0A13GlobalCounteryyFSuSiXEfU_yyYbcfU_",
+      "closure #1 in closure #1 in racy.racyGlobalCounter()"
+    ),
+    (
+      "$s4racy0A5TasksyyYaFyScGyytGzYaXEfU_yyYacfU_TY0_",
+      "closure #1 in closure #1 in racy.racyTasks() async"
+    ),
     ("$s4racy5TallyO5countSivpZ", "static racy.Tally.count"),
     ("$s4racy5spawnySuSS_yyYbctF", "racy.spawn(Swift.String, @Sendable () -> ())"),
   ])

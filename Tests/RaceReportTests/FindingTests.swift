@@ -13,9 +13,10 @@ import Testing
     #expect(finding.occurrences == 3)
     #expect(finding.kinds == ["Swift access race", "data race"])
     #expect(finding.location == "heap block of size 24 allocated by main thread")
-    #expect(finding.stacks.map { $0.top?.function } == [
-      "closure #1 in racy.racyProperty()", "closure #1 in racy.racyProperty()",
-    ])
+    #expect(
+      finding.stacks.map { $0.top?.function } == [
+        "closure #1 in racy.racyProperty()", "closure #1 in racy.racyProperty()",
+      ])
   }
 
   @Test func mergesAcrossProcesses() throws {
@@ -34,10 +35,11 @@ import Testing
 
   @Test func namesThreadsAndWhereTheyWereCreated() throws {
     let finding = try Resources.analysis("counter").findings[0]
-    #expect(finding.stacks.map(\.title) == [
-      "Modifying access of Swift variable by thread T2 'bumper-1'",
-      "Previous write of size 1 by thread T1 'bumper-0'",
-    ])
+    #expect(
+      finding.stacks.map(\.title) == [
+        "Modifying access of Swift variable by thread T2 'bumper-1'",
+        "Previous write of size 1 by thread T1 'bumper-0'",
+      ])
     let thread = try #require(finding.stacks[0].thread)
     #expect(thread.createdBy == "main thread")
     let site = try #require(thread.creationSite)
@@ -53,8 +55,9 @@ import Testing
 
   @Test func runtimeFramesAreNotTheUsers() throws {
     let stack = try Resources.analysis("property").findings[0].stacks[1]
-    #expect(stack.frames.filter(\.isUserCode).map(\.function) == [
-      "closure #1 in racy.racyProperty()"
-    ])
+    #expect(
+      stack.frames.filter(\.isUserCode).map(\.function) == [
+        "closure #1 in racy.racyProperty()"
+      ])
   }
 }

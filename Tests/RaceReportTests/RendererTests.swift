@@ -14,13 +14,15 @@ import Testing
 
   @Test func textWhenClean() {
     let clean = RaceAnalysis(TSanParser.Result(), demangler: SwiftRuntimeDemangler())
-    #expect(TextRenderer(paths: Resources.fixtureRoot).render(clean)
-      == "prof race: no ThreadSanitizer reports\n")
+    #expect(
+      TextRenderer(paths: Resources.fixtureRoot).render(clean)
+        == "prof race: no ThreadSanitizer reports\n")
   }
 
   @Test func otherKinds() throws {
     let analysis = try Resources.analysis("lock-order-inversion", "signal-unsafe")
-    try Resources.expectGolden(TextRenderer(paths: SourcePaths(root: "/src/app")).render(analysis), "other-kinds.txt")
+    try Resources.expectGolden(
+      TextRenderer(paths: SourcePaths(root: "/src/app")).render(analysis), "other-kinds.txt")
   }
 
   @Test func json() throws {

@@ -24,7 +24,9 @@ enum Resources {
   }
 
   /// Compares with `golden/NAME`; PROF_UPDATE_GOLDENS=1 rewrites it instead.
-  static func expectGolden(_ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation)
+  static func expectGolden(
+    _ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation
+  )
     throws
   {
     let url = directory.appendingPathComponent("golden/\(name)")

@@ -40,7 +40,9 @@ struct FakeLauncher: ProcessLauncher {
 
     """
 
-  func run(_ launcher: FakeLauncher, suppressions: String? = nil, environment: [String: String] = [:])
+  func run(
+    _ launcher: FakeLauncher, suppressions: String? = nil, environment: [String: String] = [:]
+  )
     throws -> RaceSession.Outcome
   {
     try RaceSession(launcher: launcher, demangler: SwiftRuntimeDemangler())
@@ -67,7 +69,9 @@ struct FakeLauncher: ProcessLauncher {
 
   @Test func setsTSanOptionsAfterTheUsersOwn() throws {
     let launcher = FakeLauncher()
-    let suppressions = FileManager.default.temporaryDirectory.appendingPathComponent("supp-\(UUID())").path
+    let suppressions = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "supp-\(UUID())"
+    ).path
     try "race:bump\n".write(toFile: suppressions, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: suppressions) }
     _ = try run(launcher, suppressions: suppressions, environment: ["TSAN_OPTIONS": "verbosity=1"])
@@ -79,7 +83,8 @@ struct FakeLauncher: ProcessLauncher {
   @Test func missingInputsAreOneLineErrors() {
     #expect(throws: RaceError.noPackage("/nonexistent")) {
       try RaceSession(launcher: FakeLauncher(), demangler: SwiftRuntimeDemangler()).run(
-        .packageTests(.init(path: "/nonexistent", filter: nil, scratchPath: nil, extraArguments: [])),
+        .packageTests(
+          .init(path: "/nonexistent", filter: nil, scratchPath: nil, extraArguments: [])),
         suppressions: nil, environment: [:])
     }
     #expect(throws: RaceError.noSuchFile(option: "--suppressions", path: "/nonexistent.supp")) {
@@ -93,12 +98,14 @@ struct FakeLauncher: ProcessLauncher {
 
   @Test func returnsTheExitStatus() throws {
     #expect(try launcher.run(["sh", "-c", "exit 3"], environment: ["PATH": "/usr/bin:/bin"]) == 3)
-    #expect(try launcher.run(["sh", "-c", "kill -9 $$"], environment: ["PATH": "/usr/bin:/bin"]) == 137)
+    #expect(
+      try launcher.run(["sh", "-c", "kill -9 $$"], environment: ["PATH": "/usr/bin:/bin"]) == 137)
   }
 
   @Test func passesTheEnvironment() throws {
     let status = try launcher.run(
-      ["sh", "-c", "test \"$PROF_TEST\" = yes"], environment: ["PATH": "/usr/bin:/bin", "PROF_TEST": "yes"])
+      ["sh", "-c", "test \"$PROF_TEST\" = yes"],
+      environment: ["PATH": "/usr/bin:/bin", "PROF_TEST": "yes"])
     #expect(status == 0)
   }
 
