@@ -62,9 +62,10 @@ public struct RaceSession: Sendable {
   }
 
   private static func makeLogDirectory() throws -> String {
-    var template = Array((NSTemporaryDirectory() + "/prof-race.XXXXXX").utf8CString)
+    let pattern = NSTemporaryDirectory() + "/prof-race.XXXXXX"
+    var template = Array(pattern.utf8CString)
     guard let path = mkdtemp(&template) else {
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: String(cString: template)])
+      throw RaceError.cannotCreate(pattern, String(cString: strerror(errno)))
     }
     return String(cString: path)
   }
