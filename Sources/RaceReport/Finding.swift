@@ -56,11 +56,9 @@ extension Finding {
 
   init(merging reports: [Report]) {
     let first = reports[0]
-    var kinds: [String] = []
-    for report in reports where !kinds.contains(report.kind) { kinds.append(report.kind) }
     let lines = SourcePositions(reports.flatMap { $0.mainBlocks.flatMap(\.frames) })
     self.init(
-      kinds: kinds,
+      kinds: reports.map(\.kind).uniqued(),
       occurrences: reports.count,
       location: first.location,
       notes: first.blocks.filter { $0.frames.isEmpty && !$0.title.hasPrefix("Location is") }
@@ -181,5 +179,14 @@ extension Report {
     let id = match.3.map(String.init) ?? "T0"
     return threads.first { $0.id == id }
       ?? ThreadInfo(id: id, name: nil, createdBy: nil, creationStack: [])
+  }
+}
+
+extension Array where Element: Equatable {
+  /// The elements in first-seen order, each once.
+  func uniqued() -> [Element] {
+    reduce(into: []) { unique, element in
+      if !unique.contains(element) { unique.append(element) }
+    }
   }
 }

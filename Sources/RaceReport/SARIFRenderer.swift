@@ -13,9 +13,7 @@ public struct SARIFRenderer: Sendable {
   }
 
   public func render(_ analysis: RaceAnalysis) throws -> Data {
-    let kinds = analysis.findings.reduce(into: [String]()) { kinds, finding in
-      if !kinds.contains(finding.kind) { kinds.append(finding.kind) }
-    }
+    let kinds = analysis.findings.map(\.kind).uniqued()
     let run = Run(
       tool: Tool(
         driver: Driver(
