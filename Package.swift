@@ -22,6 +22,8 @@ let package = Package(
         "CPUProfiling",
         "TargetLaunch",
         "OutputFile",
+        "RaceReport",
+        "RaceRunner",
       ]
     ),
     .systemLibrary(name: "CZlib"),
@@ -45,5 +47,18 @@ let package = Package(
       dependencies: [.product(name: "ProfStreamFormat", package: "ProfAgent")]
     ),
     .target(name: "Pprof", dependencies: ["CZlib"]),
+    // prof race (issue 7): TSan report parsing and rendering, running, and their tests.
+    .target(name: "RaceReport", dependencies: ["Symbolization"]),
+    .target(name: "RaceRunner", dependencies: ["RaceReport"]),
+    // Tests read their resources from the source tree so that goldens can be updated.
+    .testTarget(
+      name: "RaceReportTests", dependencies: ["RaceReport", "RaceTestSupport"],
+      exclude: ["Resources"]),
+    .testTarget(name: "RaceRunnerTests", dependencies: ["RaceRunner"]),
+    // Runs the built `prof race` on the fixture packages in fixtures/race.
+    .testTarget(name: "RaceCommandTests", dependencies: ["RaceTestSupport"]),
+    .target(
+      name: "RaceTestSupport", path: "Tests/RaceTestSupport",
+      exclude: ["sarif-schema-2.1.0.json"]),
   ]
 )

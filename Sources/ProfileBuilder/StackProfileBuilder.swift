@@ -118,7 +118,7 @@ private struct SymbolTables {
 
   private mutating func intern(_ frame: SourceFrame, _ key: SourceFunctionKey) -> UInt64 {
     var function = Function(id: UInt64(functions.count + 1))
-    function.name = Demangler.demangle(frame.symbol)
+    function.name = Demangler.readableName(frame.symbol)
     function.systemName = frame.symbol
     function.filename = frame.file
     function.startLine = frame.startLine

@@ -9,6 +9,13 @@ public enum Demangler {
     return symbol
   }
 
+  /// The name people read in reports: Swift names without result types and
+  /// closure signatures ("spin.hotLoop(Swift.Int)"), C++ names demangled.
+  public static func readableName(_ symbol: String) -> String {
+    let name = demangle(symbol)
+    return isSwift(symbol) && name != symbol ? SwiftNames.shorten(name) : name
+  }
+
   public static func isSwift(_ symbol: String) -> Bool {
     ["$s", "_$s", "$S", "_$S", "$e", "_$e", "_T0"].contains { symbol.hasPrefix($0) }
   }

@@ -44,7 +44,7 @@ final class StackProfileBuilderTests: XCTestCase {
     XCTAssertEqual(symbolizer.requests.map(\.addresses), [[0x100, 0x1ff]])
     XCTAssertEqual(profile.samples[0].locationIDs.count, 2, "the agent's frame is dropped")
     XCTAssertEqual(profile.locations.map(\.address), [0x10100, 0x101ff])
-    XCTAssertEqual(profile.functions.map(\.name), ["main.hot() -> ()", "main.inner() -> ()", "main.outer() -> ()"])
+    XCTAssertEqual(profile.functions.map(\.name), ["main.hot()", "main.inner()", "main.outer()"])
     XCTAssertEqual(profile.functions.map(\.systemName), ["$s4main3hotyyF", "$s4main5inneryyF", "$s4main5outeryyF"])
     XCTAssertEqual(profile.locations[1].lines.map(\.line), [9, 20], "innermost inlined frame first")
     XCTAssertEqual(profile.mappings.count, 2, "duplicate module records collapse")

@@ -9,6 +9,12 @@ final class DemanglerTests: XCTestCase {
     XCTAssertEqual(Demangler.demangle("_$s4spin7hotLoopys6UInt64VSiF"), "spin.hotLoop(Swift.Int) -> Swift.UInt64")
   }
 
+  func testReadableNamesDropResultTypes() {
+    XCTAssertEqual(Demangler.readableName("$s4spin7hotLoopys6UInt64VSiF"), "spin.hotLoop(Swift.Int)")
+    XCTAssertEqual(Demangler.readableName("_ZN3foo3barEi"), "foo::bar(int)")
+    XCTAssertEqual(Demangler.readableName("main"), "main")
+  }
+
   func testCxx() {
     XCTAssertEqual(Demangler.demangle("_ZN3foo3barEi"), "foo::bar(int)")
   }

@@ -1,0 +1,89 @@
+import Foundation
+import RaceReport
+
+/// One `prof race` run: start the target with TSan writing its reports to files of its
+/// own (so they never mix with the program's output, which passes through untouched),
+/// then read and analyze every process's log.
+public struct RaceSession: Sendable {
+  /// TSan's own exit code for "reports were printed", kept as prof's verdict.
+  public static let racesFound: Int32 = 66
+
+  public struct Outcome: Sendable {
+    public var analysis: RaceAnalysis
+    public var commandStatus: Int32
+    /// 0 when clean, 66 when TSan reported anything, else the command's failure status.
+    public var exitCode: Int32 {
+      analysis.reportCount + analysis.unparsedReports > 0 ? RaceSession.racesFound : commandStatus
+    }
+  }
+
+  public var launcher: ProcessLauncher
+  public var demangler: Demangler
+
+  public init(launcher: ProcessLauncher, demangler: Demangler) {
+    self.launcher = launcher
+    self.demangler = demangler
+  }
+
+  public func run(_ target: RaceTarget, suppressions: String?, environment: [String: String])
+    throws -> Outcome
+  {
+    try Self.check(target, suppressions: suppressions)
+    let logs = try Self.makeLogDirectory()
+    defer { try? FileManager.default.removeItem(atPath: logs) }
+    var environment = environment
+    environment["TSAN_OPTIONS"] = Self.tsanOptions(
+      inherited: environment["TSAN_OPTIONS"], logPath: logs + "/tsan", suppressions: suppressions)
+    let status = try launcher.run(target.arguments, environment: environment)
+    let analysis = RaceAnalysis(try Self.readLogs(in: logs), demangler: demangler)
+    return Outcome(analysis: analysis, commandStatus: status)
+  }
+
+  private static func check(_ target: RaceTarget, suppressions: String?) throws {
+    let files = FileManager.default
+    if case .packageTests(let tests) = target,
+      !files.fileExists(atPath: tests.path + "/Package.swift")
+    {
+      throw RaceError.noPackage(tests.path)
+    }
+    if let suppressions, !files.fileExists(atPath: suppressions) {
+      throw RaceError.noSuchFile(option: "--suppressions", path: suppressions)
+    }
+  }
+
+  /// The user's own TSAN_OPTIONS come first so that prof's, which it relies on, win.
+  /// `log_path` gets one file per process (`tsan.PID`), which covers test runners that
+  /// start several processes.
+  static func tsanOptions(inherited: String?, logPath: String, suppressions: String?) -> String {
+    let own =
+      ["halt_on_error=0", "log_path=\"\(logPath)\""]
+      + (suppressions.map { ["suppressions=\"\($0)\""] } ?? [])
+    return ([inherited].compactMap { $0 } + own).joined(separator: " ")
+  }
+
+  private static func makeLogDirectory() throws -> String {
+    let pattern = NSTemporaryDirectory() + "/prof-race.XXXXXX"
+    var template = Array(pattern.utf8CString)
+    guard let path = mkdtemp(&template) else {
+      throw RaceError.cannotCreate(pattern, String(cString: strerror(errno)))
+    }
+    return String(cString: path)
+  }
+
+  /// Each process's log is parsed on its own, so that a report cut short when one process
+  /// died cannot swallow another's.
+  static func readLogs(in directory: String) throws -> TSanParser.Result {
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+      .sorted { pid($0) < pid($1) }
+    var combined = TSanParser.Result()
+    for name in names {
+      combined.append(
+        TSanParser.parse(try String(contentsOfFile: directory + "/" + name, encoding: .utf8)))
+    }
+    return combined
+  }
+
+  private static func pid(_ name: String) -> Int {
+    name.split(separator: ".").last.flatMap { Int($0) } ?? 0
+  }
+}

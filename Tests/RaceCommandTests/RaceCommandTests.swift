@@ -1,0 +1,159 @@
+import Foundation
+import RaceTestSupport
+import Testing
+
+/// Runs the built `prof` on fixtures/race. The fixture is built with TSan once per test
+/// run (in its own .build/prof-race, as `prof race` does) and shared by every test; the
+/// suite is serialized because the runs share that build directory.
+@Suite(.serialized) struct RaceCommandTests {
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+  static let fixture = repository.appendingPathComponent("fixtures/race").path
+  static let prof = Bundle.main.executableURL!.deletingLastPathComponent()
+    .appendingPathComponent("prof").path
+  static let demo = fixture + "/.build/prof-race/debug/racy-demo"
+  static let fixtureBuild: Result<Void, any Error> = Result {
+    try Invocation.run([
+      "swift", "build", "--package-path", fixture, "--build-tests", "--sanitize=thread",
+      "--scratch-path", fixture + "/.build/prof-race",
+    ]).succeeded()
+  }
+
+  let output = FileManager.default.temporaryDirectory
+    .appendingPathComponent("prof-race-test-\(UUID().uuidString)")
+
+  init() throws {
+    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    try Self.fixtureBuild.get()
+  }
+
+  func prof(_ arguments: [String]) throws -> Invocation {
+    try Invocation.run([Self.prof, "race"] + arguments)
+  }
+
+  func findings(_ name: String) throws -> [[String: Any]] {
+    let data = try Data(contentsOf: output.appendingPathComponent(name))
+    let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    return try #require(document["findings"] as? [[String: Any]])
+  }
+
+  /// (function, file, line) of a finding's first stack's top frame.
+  func top(_ finding: [String: Any]) -> (String, String, Int)? {
+    guard let stacks = finding["stacks"] as? [[String: Any]],
+      let top = stacks.first?["top"] as? [String: Any],
+      let function = top["function"] as? String, let file = top["file"] as? String,
+      let line = top["line"] as? Int
+    else { return nil }
+    return (function, file.replacingOccurrences(of: Self.fixture + "/", with: ""), line)
+  }
+
+  @Test func racyTestsExit66WithOneDemangledFindingPerRace() throws {
+    let json = output.appendingPathComponent("race.json").path
+    let sarif = output.appendingPathComponent("race.sarif").path
+    let run = try prof([
+      "--package-path", Self.fixture, "--filter", "RacyTests", "--json", json, "--sarif", sarif,
+    ])
+    #expect(run.status == 66)
+    // The tests themselves pass; their output reaches the user.
+    #expect(run.stdout.contains("Executed 3 tests, with 0 failures"))
+    let findings = try findings("race.json")
+    let tops = findings.compactMap(top)
+    #expect(
+      tops.map(\.0) == [
+        "racy.bump()", "closure #1 in racy.racyProperty()",
+        "closure #1 in closure #1 in racy.racyTasks() async",
+      ])
+    #expect(tops.map(\.1) == Array(repeating: "Sources/racy/Racy.swift", count: 3))
+    #expect(tops.map(\.2) == [10, 37, 78])
+    // The property race is reported several times (as a Swift access race and a data race).
+    #expect((findings[1]["occurrences"] as? Int ?? 0) >= 2)
+    #expect(run.stderr.contains("racy.bump()  Sources/racy/Racy.swift:10:11"))
+    try SchemaValidator.validateSARIF(try Data(contentsOf: URL(fileURLWithPath: sarif)))
+  }
+
+  @Test func lockProtectedTestsAreClean() throws {
+    let run = try prof(["--package-path", Self.fixture, "--filter", "CleanTests"])
+    #expect(run.status == 0)
+    #expect(run.stderr.hasSuffix("prof race: no ThreadSanitizer reports\n"))
+  }
+
+  @Test func commandModeMergesRacesAcrossProcesses() throws {
+    let json = output.appendingPathComponent("command.json").path
+    let run = try prof([
+      "--json", json, "--", "sh", "-c", "\(Self.demo) counter; \(Self.demo) counter",
+    ])
+    #expect(run.status == 66)
+    #expect(run.stdout.components(separatedBy: "racy-demo: start counter").count == 3)
+    let findings = try findings("command.json")
+    #expect(findings.count == 1)
+    #expect(findings.first?["occurrences"] as? Int == 2)
+    #expect(findings.first.flatMap(top)?.0 == "racy.bump()")
+  }
+
+  @Test func suppressionsArePassedToTSan() throws {
+    let suppressions = output.appendingPathComponent("tsan.supp")
+    try "race:Racy.swift\n".write(to: suppressions, atomically: true, encoding: .utf8)
+    let run = try prof(["--suppressions", suppressions.path, "--", Self.demo, "counter"])
+    #expect(run.status == 0)
+  }
+
+  @Test func helpExplainsModesAndExitStatus() throws {
+    let run = try prof(["--help"])
+    #expect(run.status == 0)
+    #expect(run.stdout.contains("66 when ThreadSanitizer"))
+    #expect(run.stdout.contains("--sarif <file>"))
+  }
+
+  @Test func aMissingCommandIsOneErrorLine() throws {
+    let run = try prof(["--", "no-such-command-xyz"])
+    #expect(run.status != 0)
+    #expect(run.stderr == "Error: cannot run no-such-command-xyz: No such file or directory\n")
+  }
+
+  @Test func aMissingPackageIsOneErrorLine() throws {
+    let run = try prof(["--package-path", "/nonexistent/package"])
+    #expect(run.status != 0)
+    #expect(run.stderr == "Error: no Package.swift in /nonexistent/package\n")
+  }
+}
+
+/// A finished process with its output (kept in files, so neither pipe can fill up).
+struct Invocation {
+  struct Failed: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  var arguments: [String]
+  var status: Int32
+  var stdout: String
+  var stderr: String
+
+  static func run(_ arguments: [String]) throws -> Invocation {
+    let directory = FileManager.default.temporaryDirectory
+    let out = directory.appendingPathComponent("prof-test-\(UUID().uuidString).out")
+    let err = directory.appendingPathComponent("prof-test-\(UUID().uuidString).err")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+    defer {
+      try? FileManager.default.removeItem(at: out)
+      try? FileManager.default.removeItem(at: err)
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    try process.run()
+    process.waitUntilExit()
+    return Invocation(
+      arguments: arguments, status: process.terminationStatus,
+      stdout: try String(contentsOf: out, encoding: .utf8),
+      stderr: try String(contentsOf: err, encoding: .utf8))
+  }
+
+  func succeeded() throws {
+    guard status == 0 else {
+      throw Failed(description: "\(arguments.joined(separator: " ")) exited \(status):\n\(stderr)")
+    }
+  }
+}
