@@ -92,7 +92,9 @@ final class CPUProfileEndToEndTests: XCTestCase {
     XCTAssertEqual(run.status, 130, "the child died of the SIGINT prof sent: \(run.stderr)")
     XCTAssertLessThan(Date().timeIntervalSince(started), 30)
     let top = try ProfHarness.top(file)
-    XCTAssertEqual(top.totalMs, 1000, accuracy: 300, "about one second of CPU sampled")
+    // One thread sampled for one second of wall time: at most a second of CPU (less
+    // when the machine is busy), and sampling did stop although spin ran on.
+    XCTAssertTrue((200...1300).contains(top.totalMs), "\(top.totalMs) ms sampled")
   }
 
   func testSIGTERMIsForwardedAndTheProfileStillWritten() throws {
