@@ -10,6 +10,7 @@ public enum AgentRecord: Equatable, Sendable {
   case end(EndReason)
   case idle(IdleTick)
   case trace(TraceEvent)
+  case heap(HeapRecord)
 }
 
 /// Wall-clock mode: the thread did not run since the previous tick.

@@ -20,9 +20,9 @@ public struct AgentStreamDecoder {
   private static let headerSize = 16
   private static let largestRecord = 64 * 1024
 
-  private var buffer: [UInt8] = []
+  private(set) var buffer: [UInt8] = []
   private var position = 0
-  private var consumed = 0  // bytes dropped from the front of buffer so far
+  private(set) var consumed = 0  // bytes dropped from the front of buffer so far
   private var sawHeader = false
 
   public init() {}
@@ -106,6 +106,8 @@ public struct AgentStreamDecoder {
                             threadCPUNanos: field(\prof_idle_record.thread_cpu_ns, UInt64.self)))
     case UInt32(PROF_REC_TRACE.rawValue):
       return .trace(try decodeTrace(at: base, size: size))
+    case UInt32(PROF_REC_HEAP_BUCKET.rawValue), UInt32(PROF_REC_HEAP_COUNTS.rawValue), UInt32(PROF_REC_HEAP_STATS.rawValue):
+      return .heap(try decodeHeap(type: type, at: base, size: size))
     default:
       throw .corruptRecord(offset: consumed + base, detail: "unknown type \(type)")
     }
@@ -161,7 +163,7 @@ public struct AgentStreamDecoder {
       name: String(decoding: buffer[(base + fixed)..<(base + fixed + nameLength)], as: UTF8.self))
   }
 
-  private func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+  func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
     buffer.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
   }
 

@@ -17,7 +17,7 @@ let package = Package(
       dependencies: ["ProfStreamFormat"],
       path: "agent",
       cSettings: [.unsafeFlags(["-fvisibility=hidden", "-O2", "-fno-omit-frame-pointer"])],
-      linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("dl"), .linkedLibrary("pthread")]
+      linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("dl"), .linkedLibrary("pthread"), .linkedLibrary("m")]
     ),
   ]
 )

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "heap.h"
 
 #define FLUSH_INTERVAL_NS 50000000u  // what a SIGKILLed target can lose at most
 
@@ -32,7 +33,7 @@ uint64_t prof_now_ns(clockid_t clock) {
 
 // --- configuration ---------------------------------------------------------
 
-static unsigned long long env_number(const char *name, unsigned long long fallback) {
+unsigned long long prof_env_number(const char *name, unsigned long long fallback) {
   const char *text = getenv(name);
   if (text == NULL || *text == 0) return fallback;
   char *end;
@@ -40,27 +41,37 @@ static unsigned long long env_number(const char *name, unsigned long long fallba
   return *end == 0 ? value : fallback;
 }
 
+// prof's pipe; in heap mode with --follow-children, an exec'd descendant's own file.
+static int stream_fd(void) {
+  if (getenv("PROF_AGENT_FD") == NULL) return prof_heap_open_child_stream();
+  return (int)prof_env_number("PROF_AGENT_FD", (unsigned long long)-1);
+}
+
 static bool read_config(void) {
-  const char *fd = getenv("PROF_AGENT_FD");
-  if (fd == NULL) return false;
-  prof_config.fd = (int)env_number("PROF_AGENT_FD", (unsigned long long)-1);
-  prof_config.hz = (unsigned)env_number("PROF_HZ", 100);
-  prof_config.duration_ns = env_number("PROF_DURATION_NS", 0);
+  bool heap = prof_heap_configure();
+  prof_config.fd = stream_fd();
+  if (prof_config.fd < 0) return false;
+  prof_config.hz = (unsigned)prof_env_number("PROF_HZ", heap ? 0 : 100);  // heap mode: no CPU samples
+  prof_config.duration_ns = prof_env_number("PROF_DURATION_NS", 0);
   const char *clock = getenv("PROF_CLOCK");
   prof_config.clock = clock && strcmp(clock, "wall") == 0 ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
-  prof_config.tracing = env_number("PROF_TRACE", 0) == 1;
+  prof_config.tracing = prof_env_number("PROF_TRACE", 0) == 1;
   const char *unwinder = getenv("PROF_UNWIND");
   prof_config.unwinder = unwinder && strcmp(unwinder, "fp") == 0 ? PROF_UNWIND_FRAME_POINTERS
                                                                  : PROF_UNWIND_LIBUNWIND;
-  if (prof_config.hz == 0 || prof_config.hz > 10000) return false;
+  if ((prof_config.hz == 0 && !heap) || prof_config.hz > 10000) return false;
   return fcntl(prof_config.fd, F_SETFD, FD_CLOEXEC) == 0;
 }
 
 // Children the target spawns must not inherit the agent: drop our variables and
-// our entry of LD_PRELOAD.
+// our entry of LD_PRELOAD. Followed children keep them, but not prof's pipe.
 static void scrub_environment(void) {
   static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND",
-                                    "PROF_CLOCK", "PROF_TRACE"};
+                                    "PROF_CLOCK", "PROF_TRACE", "PROF_HEAP_RATE", "PROF_HEAP_CHILDREN"};
+  if (prof_heap_follows_children()) {
+    unsetenv("PROF_AGENT_FD");
+    return;
+  }
   for (size_t i = 0; i < sizeof variables / sizeof *variables; i++) unsetenv(variables[i]);
   Dl_info self;
   const char *preload = getenv("LD_PRELOAD");
@@ -110,6 +121,7 @@ static void unlock_drain(void) { atomic_flag_clear_explicit(&drain_lock, memory_
 static void drain_and_flush(void) {
   prof_modules_emit_if_changed();
   prof_ring_drain(copy_record);
+  prof_heap_emit();
   append_stats();
   if (!prof_output_flush()) atomic_store(&prof_sampling, false);
 }
@@ -126,11 +138,21 @@ static void finish(enum prof_end_reason reason) {
   prof_output_append(&end, sizeof end);
   prof_output_flush();
   unlock_drain();
+  prof_heap_stop();
+}
+
+// exec replaces the process image: what is buffered must reach prof first.
+void prof_flush_before_exec(void) {
+  if (prof_config.fd < 0 || atomic_load(&finished)) return;
+  lock_drain();
+  if (!atomic_load(&finished)) drain_and_flush();
+  unlock_drain();
 }
 
 static void *writer_main(void *unused) {
   (void)unused;
   atomic_store(&prof_writer_tid, (pid_t)syscall(SYS_gettid));
+  prof_heap_ignore_this_thread();
   const struct timespec interval = {0, FLUSH_INTERVAL_NS};
   while (!atomic_load(&finished)) {
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, NULL);
@@ -178,9 +200,24 @@ static void write_start_record(void) {
 }
 
 // A forked child has no timers and no writer; it must not touch the parent's stream.
-static void forget_stream_in_child(void) {
+// In heap mode with --follow-children it starts its own, in its own file.
+static void restart_in_child(void) {
   atomic_store(&prof_sampling, false);
-  atomic_store(&finished, true);
+  int fd = prof_heap_open_child_stream();
+  prof_heap_fork_child(fd >= 0);
+  if (fd < 0) {
+    atomic_store(&finished, true);
+    return;
+  }
+  atomic_flag_clear(&drain_lock);  // the parent's writer may have held it
+  prof_config.fd = fd;
+  prof_output_restart();
+  prof_modules_forget();
+  started_ns = prof_now_ns(CLOCK_MONOTONIC);
+  write_start_record();
+  atomic_store(&prof_writer_tid, 0);
+  prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid);
+  prof_heap_fork_child_ready();
 }
 
 __attribute__((constructor(102))) static void prof_agent_start(void) {
@@ -190,9 +227,10 @@ __attribute__((constructor(102))) static void prof_agent_start(void) {
   if (!prof_ring_init()) return;
   prof_unwind_init();
   write_start_record();
-  pthread_atfork(NULL, NULL, forget_stream_in_child);
+  pthread_atfork(prof_heap_fork_prepare, prof_heap_fork_parent, restart_in_child);
   if (!prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid)) return;
-  prof_sampler_start();
+  if (prof_config.hz > 0) prof_sampler_start();
+  prof_heap_start();
 }
 
 __attribute__((destructor)) static void prof_agent_stop(void) { finish(PROF_END_EXIT); }

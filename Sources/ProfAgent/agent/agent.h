@@ -51,6 +51,8 @@ static inline bool prof_is_agent_thread(pid_t tid) { return tid == prof_writer_t
 #define PROF_WALL_SIGNAL_TAG 0x70726f66
 
 uint64_t prof_now_ns(clockid_t clock);  // async-signal-safe
+unsigned long long prof_env_number(const char *name, unsigned long long fallback);
+void prof_flush_before_exec(void);
 
 bool prof_start_agent_thread(void *(*main)(void *), const char *name, _Atomic pid_t *tid);
 
@@ -65,6 +67,7 @@ size_t prof_ring_drain(void (*consume)(const struct prof_record_header *));
 void prof_output_append(const void *bytes, size_t length);
 bool prof_output_flush(void);
 bool prof_output_broken(void);
+void prof_output_restart(void);  // a forked child: forget the parent's buffered bytes
 
 // unwind.c
 void prof_unwind_init(void);
@@ -79,5 +82,6 @@ bool prof_sampler_start_wall_ticker(void);     // wall.c
 
 // modules.c
 void prof_modules_emit_if_changed(void);
+void prof_modules_forget(void);  // a forked child's new stream sends them again
 
 #endif

@@ -84,3 +84,5 @@ void prof_modules_emit_if_changed(void) {
   if (adds == seen_adds && subs == seen_subs && adds != 0) return;
   dl_iterate_phdr(emit_module, NULL);
 }
+
+void prof_modules_forget(void) { seen_adds = seen_subs = 0; }

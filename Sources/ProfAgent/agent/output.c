@@ -31,3 +31,8 @@ void prof_output_append(const void *bytes, size_t length) {
 }
 
 bool prof_output_broken(void) { return broken; }
+
+void prof_output_restart(void) {
+  used = 0;
+  broken = false;
+}

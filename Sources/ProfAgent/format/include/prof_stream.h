@@ -19,6 +19,9 @@ enum prof_record_type {
   PROF_REC_END = 6,
   PROF_REC_IDLE = 7,
   PROF_REC_TRACE = 8,
+  PROF_REC_HEAP_BUCKET = 16,
+  PROF_REC_HEAP_COUNTS = 17,
+  PROF_REC_HEAP_STATS = 18,
 };
 
 // Every record starts with this; size counts the header and is a multiple of 8.
@@ -108,6 +111,52 @@ struct prof_stats_record {
   uint64_t frames;           // frames captured, all samples
   uint64_t foreign_signals;  // SIGPROFs not sent by our timers, ignored
   uint64_t threads;          // threads given a timer
+};
+
+// Heap mode: one stack that sampled allocations came from, sent once, before any
+// counts of it. frames[0] is a return address inside the agent's allocation hook.
+struct prof_heap_bucket_record {
+  struct prof_record_header header;
+  uint32_t id;            // dense, from 0, in order of first use
+  uint32_t depth;
+  uint32_t truncated;     // 1 when the stack was deeper than PROF_MAX_FRAMES
+  uint32_t reserved;
+  uint64_t frames[PROF_MAX_FRAMES];
+};
+
+// Cumulative sampled counts of one bucket, not yet unbiased; the last one wins.
+struct prof_heap_count {
+  uint32_t bucket;
+  uint32_t reserved;
+  uint64_t alloc_objects;
+  uint64_t alloc_bytes;   // requested sizes
+  uint64_t free_objects;
+  uint64_t free_bytes;
+};
+
+#define PROF_HEAP_COUNTS_MAX 1024
+
+// The buckets whose counts changed since the previous flush.
+struct prof_heap_counts_record {
+  struct prof_record_header header;
+  uint32_t count;
+  uint32_t reserved;
+  struct prof_heap_count counts[PROF_HEAP_COUNTS_MAX];
+};
+
+// Exact totals of every allocation (sampled or not), cumulative; the last one wins.
+// Each thread publishes its share every 128 calls or 64 KiB of change, and when it
+// exits: at any moment a live thread may hold back that much.
+struct prof_heap_stats_record {
+  struct prof_record_header header;
+  uint64_t sample_rate;      // mean bytes between samples; 1: every allocation
+  uint64_t allocations;
+  uint64_t allocated_bytes;  // requested sizes
+  uint64_t frees;            // frees of non-NULL pointers, realloc's included
+  int64_t in_use_bytes;      // malloc_usable_size of live blocks
+  uint64_t peak_in_use_bytes;
+  uint64_t peak_monotonic_ns;
+  uint64_t lost_samples;     // sampled allocations left out: stack table full
 };
 
 enum prof_end_reason {

@@ -1,0 +1,104 @@
+import ProfStreamFormat
+
+/// Heap mode's records: stacks of sampled allocations ("buckets"), their
+/// cumulative sampled counts, and the exact totals of every allocation.
+public enum HeapRecord: Equatable, Sendable {
+  case bucket(HeapBucket)
+  case counts([HeapBucketCounts])
+  case stats(HeapStats)
+}
+
+public struct HeapBucket: Equatable, Sendable {
+  public var id: UInt32
+  /// frames[0] is a return address inside the agent's allocation hook.
+  public var frames: [UInt64]
+  public var truncated: Bool
+
+  public init(id: UInt32, frames: [UInt64], truncated: Bool) {
+    self.id = id
+    self.frames = frames
+    self.truncated = truncated
+  }
+}
+
+/// Sampled, not yet unbiased, cumulative since the start: the latest one wins.
+public struct HeapBucketCounts: Equatable, Sendable {
+  public var bucket: UInt32
+  public var allocObjects: UInt64
+  public var allocBytes: UInt64
+  public var freeObjects: UInt64
+  public var freeBytes: UInt64
+
+  public init(bucket: UInt32, allocObjects: UInt64, allocBytes: UInt64, freeObjects: UInt64, freeBytes: UInt64) {
+    self.bucket = bucket
+    self.allocObjects = allocObjects
+    self.allocBytes = allocBytes
+    self.freeObjects = freeObjects
+    self.freeBytes = freeBytes
+  }
+}
+
+/// Exact totals over every allocation, cumulative: the latest one wins.
+public struct HeapStats: Equatable, Sendable {
+  public var sampleRate: UInt64 = 0
+  public var allocations: UInt64 = 0
+  public var allocatedBytes: UInt64 = 0
+  public var frees: UInt64 = 0
+  public var inUseBytes: Int64 = 0
+  public var peakInUseBytes: UInt64 = 0
+  public var peakMonotonicNanos: UInt64 = 0
+  public var lostSamples: UInt64 = 0
+
+  public init() {}
+}
+
+extension AgentStreamDecoder {
+  func decodeHeap(type: UInt32, at base: Int, size: Int) throws(Failure) -> HeapRecord {
+    func corrupt(_ what: String) -> Failure { .corruptRecord(offset: consumed + base, detail: what) }
+    switch type {
+    case UInt32(PROF_REC_HEAP_BUCKET.rawValue):
+      let framesOffset = MemoryLayout.offset(of: \prof_heap_bucket_record.frames)!
+      let depth = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_bucket_record.depth)!))
+      guard depth <= Int(PROF_MAX_FRAMES), framesOffset + 8 * depth <= size else {
+        throw corrupt("heap bucket of depth \(depth) in \(size) bytes")
+      }
+      return .bucket(HeapBucket(
+        id: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_bucket_record.id)!),
+        frames: (0..<depth).map { load(UInt64.self, at: base + framesOffset + 8 * $0) },
+        truncated: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_bucket_record.truncated)!) != 0))
+    case UInt32(PROF_REC_HEAP_COUNTS.rawValue):
+      let countsOffset = MemoryLayout.offset(of: \prof_heap_counts_record.counts)!
+      let stride = MemoryLayout<prof_heap_count>.stride
+      let count = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_counts_record.count)!))
+      guard count <= Int(PROF_HEAP_COUNTS_MAX), countsOffset + stride * count <= size else {
+        throw corrupt("\(count) heap counts in \(size) bytes")
+      }
+      return .counts((0..<count).map { decodeCount(at: base + countsOffset + stride * $0) })
+    default:
+      guard size >= MemoryLayout<prof_heap_stats_record>.size else { throw corrupt("heap stats in \(size) bytes") }
+      func u64(_ path: KeyPath<prof_heap_stats_record, UInt64>) -> UInt64 {
+        load(UInt64.self, at: base + MemoryLayout.offset(of: path)!)
+      }
+      var stats = HeapStats()
+      stats.sampleRate = u64(\.sample_rate)
+      stats.allocations = u64(\.allocations)
+      stats.allocatedBytes = u64(\.allocated_bytes)
+      stats.frees = u64(\.frees)
+      stats.inUseBytes = load(Int64.self, at: base + MemoryLayout.offset(of: \prof_heap_stats_record.in_use_bytes)!)
+      stats.peakInUseBytes = u64(\.peak_in_use_bytes)
+      stats.peakMonotonicNanos = u64(\.peak_monotonic_ns)
+      stats.lostSamples = u64(\.lost_samples)
+      return .stats(stats)
+    }
+  }
+
+  private func decodeCount(at base: Int) -> HeapBucketCounts {
+    func u64(_ path: KeyPath<prof_heap_count, UInt64>) -> UInt64 {
+      load(UInt64.self, at: base + MemoryLayout.offset(of: path)!)
+    }
+    return HeapBucketCounts(
+      bucket: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_count.bucket)!),
+      allocObjects: u64(\.alloc_objects), allocBytes: u64(\.alloc_bytes),
+      freeObjects: u64(\.free_objects), freeBytes: u64(\.free_bytes))
+  }
+}

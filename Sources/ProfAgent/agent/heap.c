@@ -1,0 +1,386 @@
+// Heap mode: the malloc family, interposed. Every hook forwards to glibc's exported
+// __libc_* entry points (no dlsym, so no bootstrap recursion) and never changes a
+// block's layout. Outside heap mode each hook is one branch to glibc.
+//
+// Sampling as Go's runtime does (malloc.go, nextSample): each thread counts down the
+// bytes to its next sample, drawn from an exponential distribution with mean
+// sample_rate; only the allocation that crosses zero captures its stack. prof
+// unbiases the counts. Exact totals and the peak come from cheap per-thread counters.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "agent.h"
+#include "heap.h"
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t count, size_t size);
+extern void *__libc_realloc(void *block, size_t size);
+extern void __libc_free(void *block);
+extern void *__libc_memalign(size_t alignment, size_t size);
+extern void *__libc_valloc(size_t size);
+extern void *__libc_pvalloc(size_t size);
+
+// A thread publishes its exact totals this often: the bound on what a live thread holds back.
+#define PUBLISH_EVERY_CALLS 128
+#define PUBLISH_EVERY_BYTES (64 * 1024)
+
+struct heap_thread {
+  int64_t bytes_until_sample;
+  uint64_t random;         // xorshift state; 0 until the thread's first countdown is drawn
+  unsigned guard;          // > 0: inside a hook or an agent thread, allocations pass through
+  bool exit_hook_set;
+  uint32_t unpublished_calls;
+  int64_t in_use_delta;    // malloc_usable_size of blocks allocated minus freed
+  uint64_t allocations;
+  uint64_t allocated_bytes;
+  uint64_t frees;
+};
+
+struct heap_totals {
+  _Atomic uint64_t allocations;
+  _Atomic uint64_t allocated_bytes;
+  _Atomic uint64_t frees;
+  _Atomic int64_t in_use_bytes;
+  _Atomic int64_t peak_in_use_bytes;
+  _Atomic uint64_t peak_monotonic_ns;
+  _Atomic uint64_t lost_samples;
+};
+
+static __thread struct heap_thread me __attribute__((tls_model("initial-exec")));
+static struct heap_totals totals;
+static _Atomic bool tracking;
+static bool heap_mode;
+static uint64_t sample_rate = 1;
+static char children_directory[PATH_MAX];  // empty unless --follow-children
+static pthread_key_t thread_exit_key;      // its destructor publishes an exiting thread's totals
+
+// --- configuration ---------------------------------------------------------
+
+bool prof_heap_configure(void) {
+  sample_rate = prof_env_number("PROF_HEAP_RATE", 0);
+  heap_mode = sample_rate > 0;
+  const char *directory = getenv("PROF_HEAP_CHILDREN");
+  if (heap_mode && directory && strlen(directory) < sizeof children_directory - 32)
+    strcpy(children_directory, directory);
+  return heap_mode;
+}
+
+bool prof_heap_follows_children(void) { return heap_mode && children_directory[0] != 0; }
+
+// DIR/PID.stream; an image exec'd by a process that already has one takes PID.N.stream.
+int prof_heap_open_child_stream(void) {
+  if (!prof_heap_follows_children()) return -1;
+  char path[PATH_MAX];
+  for (int image = 0; image < 100; image++) {
+    if (image == 0) snprintf(path, sizeof path, "%s/%d.stream", children_directory, (int)getpid());
+    else snprintf(path, sizeof path, "%s/%d.%d.stream", children_directory, (int)getpid(), image);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
+// --- exact totals and the peak ---------------------------------------------
+
+static void raise_peak(int64_t in_use) {
+  int64_t peak = atomic_load_explicit(&totals.peak_in_use_bytes, memory_order_relaxed);
+  while (in_use > peak) {
+    if (atomic_compare_exchange_weak_explicit(&totals.peak_in_use_bytes, &peak, in_use, memory_order_relaxed,
+                                              memory_order_relaxed)) {
+      atomic_store_explicit(&totals.peak_monotonic_ns, prof_now_ns(CLOCK_MONOTONIC), memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+static void publish(struct heap_thread *t) {
+  atomic_fetch_add_explicit(&totals.allocations, t->allocations, memory_order_relaxed);
+  atomic_fetch_add_explicit(&totals.allocated_bytes, t->allocated_bytes, memory_order_relaxed);
+  atomic_fetch_add_explicit(&totals.frees, t->frees, memory_order_relaxed);
+  int64_t in_use = atomic_fetch_add_explicit(&totals.in_use_bytes, t->in_use_delta, memory_order_relaxed);
+  if (t->in_use_delta > 0) raise_peak(in_use + t->in_use_delta);
+  t->allocations = t->allocated_bytes = t->frees = 0;
+  t->in_use_delta = 0;
+  t->unpublished_calls = 0;
+}
+
+static void on_thread_exit(void *unused) {
+  (void)unused;
+  me.guard++;
+  publish(&me);
+  me.guard--;
+}
+
+static void maybe_publish(struct heap_thread *t) {
+  if (++t->unpublished_calls < PUBLISH_EVERY_CALLS && t->in_use_delta < PUBLISH_EVERY_BYTES &&
+      t->in_use_delta > -PUBLISH_EVERY_BYTES)
+    return;
+  t->guard++;  // pthread_setspecific may allocate
+  publish(t);
+  if (!t->exit_hook_set) t->exit_hook_set = pthread_setspecific(thread_exit_key, t) == 0;
+  t->guard--;
+}
+
+// --- sampling --------------------------------------------------------------
+
+static uint64_t next_random(struct heap_thread *t) {
+  t->random ^= t->random << 13;
+  t->random ^= t->random >> 7;
+  t->random ^= t->random << 17;
+  return t->random;
+}
+
+// Bytes until the next sample: exponential with mean sample_rate; 0 records everything.
+static int64_t next_gap(struct heap_thread *t) {
+  if (sample_rate == 1) return 0;
+  double uniform = (double)((next_random(t) >> 11) + 1) * 0x1p-53;  // in (0, 1]
+  return (int64_t)(-log(uniform) * (double)sample_rate);
+}
+
+// A thread's first countdown, drawn when it first allocates.
+static bool draw_first_gap(struct heap_thread *t, size_t size) {
+  t->random = (prof_now_ns(CLOCK_MONOTONIC) ^ ((uint64_t)syscall(SYS_gettid) << 32)) | 1;
+  t->bytes_until_sample = next_gap(t) - (int64_t)size;
+  return t->bytes_until_sample <= 0;
+}
+
+// The stack's frames: this function and the hook are the agent's, prof hides them.
+static __attribute__((noinline)) void record_sample(struct heap_thread *t, void *block, size_t size) {
+  t->guard++;
+  if (t->random != 0 || draw_first_gap(t, size)) {
+    uint64_t frames[PROF_MAX_FRAMES + 1];
+    int depth = unw_backtrace((void **)frames, PROF_MAX_FRAMES + 1);
+    bool truncated = depth > PROF_MAX_FRAMES;
+    uint32_t bucket = prof_heap_bucket_for(frames, truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0),
+                                           truncated);
+    if (bucket != PROF_HEAP_NO_BUCKET && prof_heap_live_insert(block, (struct prof_live_block){bucket, size}))
+      prof_heap_bucket_allocated(bucket, size);
+    else
+      atomic_fetch_add_explicit(&totals.lost_samples, 1, memory_order_relaxed);
+    t->bytes_until_sample = next_gap(t);
+  }
+  t->guard--;
+}
+
+static void *tracked(void *block, size_t size) {
+  struct heap_thread *t = &me;
+  if (block == NULL || t->guard) return block;
+  t->allocations++;
+  t->allocated_bytes += size;
+  t->in_use_delta += (int64_t)malloc_usable_size(block);
+  maybe_publish(t);
+  if ((t->bytes_until_sample -= (int64_t)size) <= 0) record_sample(t, block, size);
+  return block;
+}
+
+// Removes a sampled block from the live table; false for the others.
+static bool take_sampled(struct heap_thread *t, void *block, struct prof_live_block *sampled) {
+  t->guard++;
+  bool found = prof_heap_live_remove(block, sampled);
+  t->guard--;
+  return found;
+}
+
+static void count_free(struct heap_thread *t, size_t usable) {
+  t->frees++;
+  t->in_use_delta -= (int64_t)usable;
+  maybe_publish(t);
+}
+
+// Before the block goes back to glibc: once it has, another thread may get its address.
+static void untrack(void *block) {
+  struct heap_thread *t = &me;
+  if (t->guard) return;
+  count_free(t, malloc_usable_size(block));
+  struct prof_live_block sampled;
+  if (take_sampled(t, block, &sampled)) prof_heap_bucket_freed(sampled.bucket, sampled.size);
+}
+
+// realloc(p, n>0): a failed realloc leaves p allocated, so p stays tracked.
+static void *tracked_resize(void *block, size_t size) {
+  struct heap_thread *t = &me;
+  if (t->guard) return __libc_realloc(block, size);
+  size_t old_usable = malloc_usable_size(block);
+  struct prof_live_block sampled;
+  bool was_sampled = take_sampled(t, block, &sampled);
+  void *moved = __libc_realloc(block, size);
+  if (moved == NULL) {
+    t->guard++;
+    if (was_sampled && !prof_heap_live_insert(block, sampled)) prof_heap_bucket_freed(sampled.bucket, sampled.size);
+    t->guard--;
+    return NULL;
+  }
+  count_free(t, old_usable);
+  if (was_sampled) prof_heap_bucket_freed(sampled.bucket, sampled.size);
+  return tracked(moved, size);
+}
+
+static void *tracked_realloc(void *block, size_t size) {
+  if (block == NULL) return tracked(__libc_realloc(NULL, size), size);
+  if (size == 0) {  // glibc frees the block and returns NULL
+    untrack(block);
+    return __libc_realloc(block, 0);
+  }
+  return tracked_resize(block, size);
+}
+
+static bool is_tracking(void) { return atomic_load_explicit(&tracking, memory_order_relaxed); }
+
+// --- the interposed family -------------------------------------------------
+
+PROF_INTERPOSE void *malloc(size_t size) {
+  if (!is_tracking()) return __libc_malloc(size);
+  return tracked(__libc_malloc(size), size);
+}
+
+PROF_INTERPOSE void free(void *block) {
+  if (is_tracking() && block != NULL) untrack(block);
+  __libc_free(block);
+}
+
+// glibc checks count * size for overflow: a non-NULL result means it fits.
+PROF_INTERPOSE void *calloc(size_t count, size_t size) {
+  if (!is_tracking()) return __libc_calloc(count, size);
+  return tracked(__libc_calloc(count, size), count * size);
+}
+
+PROF_INTERPOSE void *realloc(void *block, size_t size) {
+  if (!is_tracking()) return __libc_realloc(block, size);
+  return tracked_realloc(block, size);
+}
+
+// As glibc's: ENOMEM on overflow, otherwise realloc (so a zero product frees).
+PROF_INTERPOSE void *reallocarray(void *block, size_t count, size_t size) {
+  size_t bytes;
+  if (__builtin_mul_overflow(count, size, &bytes)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (!is_tracking()) return __libc_realloc(block, bytes);
+  return tracked_realloc(block, bytes);
+}
+
+PROF_INTERPOSE void *memalign(size_t alignment, size_t size) {
+  if (!is_tracking()) return __libc_memalign(alignment, size);
+  return tracked(__libc_memalign(alignment, size), size);
+}
+
+// glibc 2.36 (Debian 12) makes aligned_alloc an alias of memalign.
+PROF_INTERPOSE void *aligned_alloc(size_t alignment, size_t size) {
+  if (!is_tracking()) return __libc_memalign(alignment, size);
+  return tracked(__libc_memalign(alignment, size), size);
+}
+
+// glibc's checks and results: EINVAL unless a power-of-two multiple of sizeof(void *).
+PROF_INTERPOSE int posix_memalign(void **result, size_t alignment, size_t size) {
+  if (alignment % sizeof(void *) != 0 || alignment == 0 || ((alignment / sizeof(void *)) & (alignment / sizeof(void *) - 1)) != 0)
+    return EINVAL;
+  void *block = __libc_memalign(alignment, size);
+  if (block == NULL) return ENOMEM;
+  *result = is_tracking() ? tracked(block, size) : block;
+  return 0;
+}
+
+PROF_INTERPOSE void *valloc(size_t size) {
+  if (!is_tracking()) return __libc_valloc(size);
+  return tracked(__libc_valloc(size), size);
+}
+
+PROF_INTERPOSE void *pvalloc(size_t size) {
+  if (!is_tracking()) return __libc_pvalloc(size);
+  return tracked(__libc_pvalloc(size), size);
+}
+
+// --- lifecycle -------------------------------------------------------------
+
+void prof_heap_ignore_this_thread(void) { me.guard++; }
+
+void prof_heap_start(void) {
+  if (!heap_mode || !prof_heap_tables_init() || pthread_key_create(&thread_exit_key, on_thread_exit) != 0) return;
+  atomic_store(&tracking, true);
+}
+
+void prof_heap_stop(void) { atomic_store(&tracking, false); }
+
+static void append_stats(void) {
+  struct prof_heap_stats_record stats = {
+      .header = {PROF_REC_HEAP_STATS, sizeof stats},
+      .sample_rate = sample_rate,
+      .allocations = atomic_load(&totals.allocations),
+      .allocated_bytes = atomic_load(&totals.allocated_bytes),
+      .frees = atomic_load(&totals.frees),
+      .in_use_bytes = atomic_load(&totals.in_use_bytes),
+      .peak_in_use_bytes = (uint64_t)atomic_load(&totals.peak_in_use_bytes),
+      .peak_monotonic_ns = atomic_load(&totals.peak_monotonic_ns),
+      .lost_samples = atomic_load(&totals.lost_samples),
+  };
+  prof_output_append(&stats, sizeof stats);
+}
+
+// The flushing thread publishes its own totals first: at exit that is the last thread.
+void prof_heap_emit(void) {
+  if (!heap_mode) return;
+  me.guard++;
+  publish(&me);
+  prof_heap_emit_buckets();
+  append_stats();
+  me.guard--;
+}
+
+// Fork: no other thread may hold a table lock in the child, and the forking thread
+// must not re-enter the hooks (atfork handlers of other libraries allocate).
+void prof_heap_fork_prepare(void) {
+  if (!is_tracking()) return;
+  me.guard++;
+  prof_heap_tables_lock();
+}
+
+void prof_heap_fork_parent(void) {
+  if (!is_tracking()) return;
+  prof_heap_tables_unlock();
+  me.guard--;
+}
+
+static void reset_totals(void) {
+  struct heap_thread *t = &me;
+  t->allocations = t->allocated_bytes = t->frees = 0;
+  t->in_use_delta = 0;
+  t->unpublished_calls = 0;
+  atomic_store(&totals.allocations, 0);
+  atomic_store(&totals.allocated_bytes, 0);
+  atomic_store(&totals.frees, 0);
+  atomic_store(&totals.in_use_bytes, 0);
+  atomic_store(&totals.peak_in_use_bytes, 0);
+  atomic_store(&totals.peak_monotonic_ns, 0);
+  atomic_store(&totals.lost_samples, 0);
+}
+
+// A followed child counts from zero on its own stream; any other child stops tracking.
+// The guard stays up until prof_heap_fork_child_ready, once the child's writer runs.
+void prof_heap_fork_child(bool following) {
+  if (!is_tracking()) return;
+  prof_heap_tables_unlock();
+  if (!following) {
+    prof_heap_stop();
+    me.guard--;
+    return;
+  }
+  prof_heap_tables_reset();
+  reset_totals();
+}
+
+void prof_heap_fork_child_ready(void) {
+  if (is_tracking()) me.guard--;
+}

@@ -1,0 +1,41 @@
+// Heap mode's parts: the allocation hooks (heap.c) and the tables of stacks and
+// live sampled blocks they share with the writer (heap_table.c).
+#ifndef PROF_AGENT_HEAP_H
+#define PROF_AGENT_HEAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+// heap.c: called by agent.c.
+bool prof_heap_configure(void);       // reads PROF_HEAP_*; true in heap mode
+void prof_heap_start(void);           // begins tracking allocations
+void prof_heap_stop(void);            // the stream has ended: stop tracking
+void prof_heap_emit(void);            // writer or final flush: append heap records
+void prof_heap_ignore_this_thread(void);  // the agent's own threads are never tracked
+bool prof_heap_follows_children(void);
+int prof_heap_open_child_stream(void);    // this process's own file; -1 unless following
+void prof_heap_fork_prepare(void);
+void prof_heap_fork_parent(void);
+void prof_heap_fork_child(bool following);
+void prof_heap_fork_child_ready(void);   // the child's own writer runs
+
+// heap_table.c: stacks (buckets) with their counts, and live sampled blocks.
+#define PROF_HEAP_NO_BUCKET UINT32_MAX
+
+struct prof_live_block {
+  uint32_t bucket;
+  uint64_t size;
+};
+
+bool prof_heap_tables_init(void);
+uint32_t prof_heap_bucket_for(const uint64_t *frames, uint32_t depth, bool truncated);
+void prof_heap_bucket_allocated(uint32_t bucket, uint64_t size);
+void prof_heap_bucket_freed(uint32_t bucket, uint64_t size);
+bool prof_heap_live_insert(void *address, struct prof_live_block block);  // false: out of memory
+bool prof_heap_live_remove(void *address, struct prof_live_block *removed);
+void prof_heap_emit_buckets(void);
+void prof_heap_tables_lock(void);
+void prof_heap_tables_unlock(void);
+void prof_heap_tables_reset(void);  // a followed child starts from empty counts
+
+#endif
