@@ -20,6 +20,7 @@ let package = Package(
         "AgentStream",
         "Symbolization",
         "CPUProfiling",
+        "HeapProfiling",
         "TargetLaunch",
         "OutputFile",
         "RaceReport",
@@ -42,6 +43,8 @@ let package = Package(
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
     .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
     .target(name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
+    .target(name: "HeapProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
+    .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
     .target(
       name: "AgentStream",
       dependencies: [.product(name: "ProfStreamFormat", package: "ProfAgent")]

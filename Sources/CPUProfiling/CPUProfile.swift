@@ -7,7 +7,7 @@ import Symbolization
 /// samples/count and cpu/nanoseconds, period cpu/nanoseconds, thread labels.
 public enum CPUProfile {
   public static let droppedFrame = "[dropped samples]"
-  public static let truncatedFrame = "[truncated stack]"
+  public static let truncatedFrame = StackProfileBuilder.truncatedFrame
 
   public static func build(
     from collector: CPUSampleCollector,
@@ -25,7 +25,7 @@ public enum CPUProfile {
     profile.durationNanos = durationNanos
     profile.comments = comments + [agentCost(collector.stats)]
 
-    var builder = StackProfileBuilder(modules: collector.modules, hiddenModule: isAgent)
+    var builder = StackProfileBuilder(modules: collector.modules, hiddenModule: StackProfileBuilder.isAgent)
     // Sorted so that the same run always gives the same file.
     for (key, totals) in collector.stacks.sorted(by: stackOrder) {
       builder.add(stack: key.frames, values: [Int64(totals.samples), Int64(totals.periods) * period],
@@ -45,10 +45,6 @@ public enum CPUProfile {
     let perSample = stats.samples > 0 ? stats.handlerNanos / stats.samples : 0
     let perFrame = stats.frames > 0 ? stats.handlerNanos / stats.frames : 0
     return "agent: \(stats.samples) samples, \(stats.frames) frames, \(perSample) ns/sample, \(perFrame) ns/frame"
-  }
-
-  static func isAgent(_ module: LoadedModule) -> Bool {
-    module.path.hasSuffix("/libProfAgent.so")
   }
 
   private static func threadLabels(_ tid: UInt32, _ names: [UInt32: String]) -> [Label] {

@@ -5,17 +5,29 @@ import Symbolization
 /// Builds the stack part of a pprof profile (samples, locations, functions,
 /// mappings) from raw stacks captured in the target, symbolizing outside it.
 public struct StackProfileBuilder {
+  public static let truncatedFrame = "[truncated stack]"
+
+  /// prof's agent: its frames (signal handler, allocation hooks) never appear.
+  public static func isAgent(_ module: LoadedModule) -> Bool {
+    module.path.hasSuffix("/libProfAgent.so")
+  }
+
   private let modules: ModuleMap
   private let hiddenModule: (LoadedModule) -> Bool
+  private let foldedLeaf: (String) -> Bool
   private var locationIDs: [UInt64: UInt64] = [:]  // address -> location id
   private var addresses: [UInt64] = []  // by location id - 1
   private var syntheticIDs: [String: UInt64] = [:]
   private var samples: [Sample] = []
 
   /// `hiddenModule` marks code whose frames never appear (the agent's own).
-  public init(modules: [LoadedModule], hiddenModule: @escaping (LoadedModule) -> Bool) {
+  /// `foldedLeaf` marks functions, by symbol, that are dropped while they are the
+  /// leaf of a stack after symbolization (e.g. swift_allocObject: the caller is the leaf).
+  public init(modules: [LoadedModule], hiddenModule: @escaping (LoadedModule) -> Bool,
+              foldedLeaf: @escaping (String) -> Bool = { _ in false }) {
     self.modules = ModuleMap(modules)
     self.hiddenModule = hiddenModule
+    self.foldedLeaf = foldedLeaf
   }
 
   /// Adds a stack of raw pcs, leaf first: the leaf is an exact pc, the others are
@@ -91,11 +103,28 @@ public struct StackProfileBuilder {
       location.lines = [tables.line(for: SourceFrame(symbol: name))]
       locations.append(location)
     }
-    profile.samples = samples
+    profile.samples = foldLeaves(of: samples, locations, tables.functions)
     profile.mappings = mappings
     profile.locations = locations
     profile.functions = tables.functions
     return warnings
+  }
+}
+
+extension StackProfileBuilder {
+  /// Drops leaf locations whose every line is a folded function; a stack made only
+  /// of them keeps its root.
+  private func foldLeaves(of samples: [Sample], _ locations: [Location], _ functions: [Function]) -> [Sample] {
+    let folded = Set(locations.filter { location in
+      !location.lines.isEmpty && location.lines.allSatisfy { foldedLeaf(functions[Int($0.functionID) - 1].systemName) }
+    }.map(\.id))
+    guard !folded.isEmpty else { return samples }
+    return samples.map { sample in
+      var sample = sample
+      let kept = sample.locationIDs.drop(while: folded.contains)
+      sample.locationIDs = kept.isEmpty ? Array(sample.locationIDs.suffix(1)) : Array(kept)
+      return sample
+    }
   }
 }
 

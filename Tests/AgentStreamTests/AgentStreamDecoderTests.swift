@@ -5,13 +5,13 @@ import XCTest
 
 /// Streams built from the C structs the agent writes, so layout drift breaks these tests.
 final class AgentStreamDecoderTests: XCTestCase {
-  private func bytes<T>(of value: T, size: Int? = nil) -> [UInt8] {
+  func bytes<T>(of value: T, size: Int? = nil) -> [UInt8] {
     var value = value
     let raw = withUnsafeBytes(of: &value) { Array($0) }
     return Array(raw.prefix(size ?? raw.count))
   }
 
-  private var header: [UInt8] { bytes(of: PROF_STREAM_MAGIC) + bytes(of: UInt64(PROF_STREAM_VERSION)) }
+  var header: [UInt8] { bytes(of: PROF_STREAM_MAGIC) + bytes(of: UInt64(PROF_STREAM_VERSION)) }
 
   private func sampleRecord(tid: UInt32, frames: [UInt64]) -> [UInt8] {
     var sample = prof_sample_record()
@@ -41,7 +41,7 @@ final class AgentStreamDecoderTests: XCTestCase {
     return record + [UInt8](repeating: 0, count: Int(module.header.size) - record.count)
   }
 
-  private func decodeAll(_ stream: [UInt8], chunk: Int) throws -> [AgentRecord] {
+  func decodeAll(_ stream: [UInt8], chunk: Int) throws -> [AgentRecord] {
     var decoder = AgentStreamDecoder()
     var records: [AgentRecord] = []
     for start in stride(from: 0, to: stream.count, by: chunk) {
