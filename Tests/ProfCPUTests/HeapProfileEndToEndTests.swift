@@ -1,0 +1,148 @@
+import Foundation
+import XCTest
+
+/// Runs `prof heap` on the Swift fixtures and on C fixtures (fixtures/heap, built
+/// here with cc) and reads the profiles back with go tool pprof. Lives beside the
+/// CPU tests to share their harness.
+final class HeapProfileEndToEndTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = try ProfHarness.temporaryDirectory()
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+  /// fixtures/heap/NAME.c, compiled without optimisation so every call stays.
+  private func cFixture(_ name: String, flags: [String] = []) throws -> String {
+    let source = ProfHarness.packageRoot.appendingPathComponent("fixtures/heap/\(name).c").path
+    let binary = output(name)
+    let build = try ProfHarness.run("/usr/bin/env", ["cc", "-O0", "-g"] + flags + ["-o", binary, source, "-lpthread"])
+    guard build.status == 0 else { throw HarnessError("cc \(name).c failed:\n\(build.stderr)") }
+    return binary
+  }
+
+  private func heap(_ arguments: [String], file: String) throws -> ProfHarness.Run {
+    let run = try ProfHarness.prof(["heap", "-o", file] + arguments)
+    XCTAssertEqual(run.status, 0, run.stderr)
+    return run
+  }
+
+  /// Per function of `go tool pprof -top`, flat and cum of one sample type, in bytes or counts.
+  private func top(_ file: String, _ sampleIndex: String) throws -> [String: (flat: Int64, cum: Int64)] {
+    let text = try ProfHarness.pprof(["-top", "-nodecount=10000", "-nodefraction=0", "-unit=B",
+                                      "-sample_index=\(sampleIndex)", file]).stdout
+    var rows: [String: (Int64, Int64)] = [:]
+    for line in text.split(separator: "\n") {
+      let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+      func value(_ field: Substring) -> Int64? { Int64(field.hasSuffix("B") ? field.dropLast() : field) }
+      guard fields.count == 6, let flat = value(fields[0]), let cum = value(fields[3]) else { continue }
+      rows[fields[5].trimmingCharacters(in: .whitespaces)] = (flat, cum)
+    }
+    return rows
+  }
+
+  private static let leakBlocks = "heap_leak.leakBlocks(into: Swift.UnsafeMutableBufferPointer<Swift.Optional<Swift.UnsafeMutableRawPointer>>, size: Swift.Int)"
+
+  func testExactModeAttributesEveryLeakedByteToTheLeakingFunction() throws {
+    let file = output("leak.pb.gz")
+    let run = try heap(["--sample-rate", "1", "--", ProfHarness.workload("heap-leak"), "3000", "1000"], file: file)
+    let inUse = try top(file, "inuse_space")
+    XCTAssertEqual(try XCTUnwrap(inUse[Self.leakBlocks], "\(inUse.keys.sorted())").cum, 3000 * 1000)
+    XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 3000)
+    let churn = "heap_leak.churn(count: Swift.Int, size: Swift.Int)"
+    XCTAssertEqual(try top(file, "alloc_objects")[churn]?.cum, 3000)
+    XCTAssertEqual(try top(file, "inuse_objects")[churn]?.cum ?? 0, 0, "churn frees everything")
+    XCTAssertFalse(inUse.keys.contains { $0.hasPrefix("swift_slowAlloc") || $0.hasPrefix("prof_") || $0 == "malloc" },
+                   "runtime and agent frames fold away: \(inUse.keys.sorted())")
+
+    let raw = try ProfHarness.pprof(["-raw", file]).stdout
+    XCTAssertTrue(raw.contains("alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes"), raw)
+    XCTAssertTrue(raw.contains("PeriodType: space bytes\nPeriod: 1"), raw)
+    XCTAssertTrue(raw.contains("bytes:[1000]"), "average block size label")
+    XCTAssertTrue(try ProfHarness.pprof(["-top", file]).stdout.contains("Type: inuse_space"), "no default sample type")
+    let topLeak = try XCTUnwrap(run.stderr.split(separator: "\n").first { $0.contains("2.9 MiB in 3000 blocks: ") }, run.stderr)
+    XCTAssertTrue(topLeak.contains("heap_leak.leakBlocks(into:"), String(topLeak))
+  }
+
+  func testDefaultRateEstimatesALargeLeakWithinTenPercent() throws {
+    let file = output("sampled.pb.gz")
+    // 256 blocks of 1 MiB: each is sampled with probability 1-exp(-2), so the
+    // estimate's standard deviation is 2.5% and 10% is four of them.
+    let run = try heap(["--", ProfHarness.workload("heap-leak"), "256", "1048576"], file: file)
+    let leaked = Double(try XCTUnwrap(try top(file, "inuse_space")[Self.leakBlocks]).cum)
+    XCTAssertEqual(leaked, 256 * 1_048_576, accuracy: 0.10 * 256 * 1_048_576)
+    XCTAssertTrue(try ProfHarness.pprof(["-raw", file]).stdout.contains("Period: 524288"))
+    XCTAssertTrue(run.stderr.contains("(estimated from samples)"), run.stderr)
+  }
+
+  func testEveryHookedFunctionIsCountedExactly() throws {
+    let file = output("hooks.pb.gz")
+    _ = try heap(["--sample-rate", "1", "--", try cFixture("every_hook")], file: file)
+    let allocations = try top(file, "alloc_objects")
+    let expected: [String: Int64] = [
+      "call_malloc": 100, "call_calloc": 100, "call_realloc": 200, "call_reallocarray": 200,
+      "call_failed_realloc": 100, "call_posix_memalign": 100, "call_aligned_alloc": 100, "call_memalign": 100,
+      "call_valloc": 100, "call_pvalloc": 100, "leak_blocks": 25,
+    ]
+    for (function, count) in expected {
+      XCTAssertEqual(allocations[function]?.flat, count, function)
+    }
+    let inUse = try top(file, "inuse_space")
+    XCTAssertEqual(inUse["leak_blocks"]?.flat, 25 * 1000)
+    for function in expected.keys where function != "leak_blocks" {
+      XCTAssertEqual(inUse[function]?.flat ?? 0, 0, "\(function) frees all it allocates (realloc(p, 0) included)")
+    }
+    XCTAssertEqual(try top(file, "alloc_space")["call_realloc"]?.flat, 100 * (16 + 4096))
+  }
+
+  func testThreadsFreeingEachOthersBlocksAddUp() throws {
+    let file = output("threads.pb.gz")
+    _ = try heap(["--sample-rate", "1", "--", try cFixture("threads")], file: file)
+    XCTAssertEqual(try top(file, "alloc_objects")["produce"]?.flat, 8 * 20000)
+    XCTAssertEqual(try top(file, "inuse_objects")["produce"]?.flat ?? 0, 0, "every block freed by another thread")
+    XCTAssertEqual(try top(file, "inuse_space")["leak_in_thread"]?.flat, 8 * 10 * 512)
+  }
+
+  func testUnderscoreExitKeepsTheData() throws {
+    let file = output("exit.pb.gz")
+    _ = try heap(["--sample-rate", "1", "--", ProfHarness.workload("heap-leak"), "100", "1000", "exit"], file: file)
+    XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 100)
+  }
+
+  func testChildrenWriteNothingUnlessFollowedThenOneFileEach() throws {
+    let program = try cFixture("follow")
+    let plain = try heap(["--sample-rate", "1", "--", program], file: output("plain.pb.gz"))
+    let parent = try top(output("plain.pb.gz"), "inuse_objects")
+    XCTAssertEqual(parent["parent_leak"]?.flat, 20)
+    XCTAssertNil(parent["child_leak"])
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+    XCTAssertFalse(files.contains { $0.hasPrefix("plain.") && $0 != "plain.pb.gz" }, "\(files)")
+
+    let followed = try heap(["--follow-children", "--sample-rate", "1", "--", program], file: output("f.pb.gz"))
+    let pids = followed.stdout.split(separator: "\n")
+    XCTAssertEqual(pids.count, 2, followed.stdout + plain.stdout)
+    XCTAssertEqual(try top(output("f.pb.gz"), "inuse_objects")["parent_leak"]?.flat, 20)
+    XCTAssertEqual(try top(output("f.\(pids[0]).pb.gz"), "inuse_objects")["child_leak"]?.flat, 30)
+    XCTAssertEqual(try top(output("f.\(pids[1]).1.pb.gz"), "inuse_objects")["exec_leak"]?.flat, 40,
+                   "the image after exec writes its own file")
+  }
+
+  func testSnapshotsAreNumberedProfiles() throws {
+    let file = output("snap.pb.gz")
+    let run = try heap(["--snapshot-every", "0.05", "--", ProfHarness.workload("heap-churn"), "3000000"], file: file)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: output("snap.1.pb.gz")), run.stderr)
+    _ = try ProfHarness.pprof(["-top", "-base", output("snap.1.pb.gz"), file])
+  }
+
+  func testStaticBinariesAreRefused() throws {
+    let program = try cFixture("threads", flags: ["-static"])
+    let run = try ProfHarness.prof(["heap", "-o", output("static.pb.gz"), "--", program])
+    XCTAssertEqual(run.status, 1)
+    XCTAssertTrue(run.stderr.contains("statically linked"), run.stderr)
+  }
+}
