@@ -16,7 +16,7 @@ let package = Package(
       name: "ProfAgent",
       dependencies: ["ProfStreamFormat"],
       path: "agent",
-      cSettings: [.unsafeFlags(["-fvisibility=hidden", "-O2", "-fno-omit-frame-pointer"])],
+      cSettings: [.unsafeFlags(["-fvisibility=hidden", "-O2", "-fno-omit-frame-pointer", "-momit-leaf-frame-pointer", "-fno-plt"])],
       linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("dl"), .linkedLibrary("pthread"), .linkedLibrary("m")]
     ),
   ]

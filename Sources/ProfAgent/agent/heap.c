@@ -42,7 +42,7 @@ struct heap_thread {
   unsigned guard;          // > 0: inside a hook or an agent thread, allocations pass through
   bool exit_hook_set;
   uint32_t unpublished_calls;
-  int64_t in_use_delta;    // malloc_usable_size of blocks allocated minus freed
+  int64_t in_use_delta;    // chunk bytes of blocks allocated minus freed
   uint64_t allocations;
   uint64_t allocated_bytes;
   uint64_t frees;
@@ -123,14 +123,25 @@ static void on_thread_exit(void *unused) {
   me.guard--;
 }
 
-static void maybe_publish(struct heap_thread *t) {
-  if (++t->unpublished_calls < PUBLISH_EVERY_CALLS && t->in_use_delta < PUBLISH_EVERY_BYTES &&
-      t->in_use_delta > -PUBLISH_EVERY_BYTES)
-    return;
+static __attribute__((noinline)) void publish_and_watch_exit(struct heap_thread *t) {
   t->guard++;  // pthread_setspecific may allocate
   publish(t);
   if (!t->exit_hook_set) t->exit_hook_set = pthread_setspecific(thread_exit_key, t) == 0;
   t->guard--;
+}
+
+static inline void maybe_publish(struct heap_thread *t) {
+  if (++t->unpublished_calls >= PUBLISH_EVERY_CALLS || t->in_use_delta >= PUBLISH_EVERY_BYTES ||
+      t->in_use_delta <= -PUBLISH_EVERY_BYTES)
+    publish_and_watch_exit(t);
+}
+
+// The bytes glibc holds for a block: the size word of its chunk header, without
+// the flag bits. Every block here is glibc's (the hooks forward to it), and this
+// is a load from a line malloc or free touches anyway, unlike a call to
+// malloc_usable_size, which would double the cost of a free.
+static inline int64_t chunk_bytes(const void *block) {
+  return (int64_t)(((const size_t *)block)[-1] & ~(size_t)7);
 }
 
 // --- sampling --------------------------------------------------------------
@@ -174,36 +185,37 @@ static __attribute__((noinline)) void record_sample(struct heap_thread *t, void 
   t->guard--;
 }
 
-static void *tracked(void *block, size_t size) {
+static inline void *tracked(void *block, size_t size) {
   struct heap_thread *t = &me;
   if (block == NULL || t->guard) return block;
   t->allocations++;
   t->allocated_bytes += size;
-  t->in_use_delta += (int64_t)malloc_usable_size(block);
+  t->in_use_delta += chunk_bytes(block);
   maybe_publish(t);
   if ((t->bytes_until_sample -= (int64_t)size) <= 0) record_sample(t, block, size);
   return block;
 }
 
 // Removes a sampled block from the live table; false for the others.
-static bool take_sampled(struct heap_thread *t, void *block, struct prof_live_block *sampled) {
+static inline bool take_sampled(struct heap_thread *t, void *block, struct prof_live_block *sampled) {
+  if (!prof_heap_live_may_hold(block)) return false;
   t->guard++;
   bool found = prof_heap_live_remove(block, sampled);
   t->guard--;
   return found;
 }
 
-static void count_free(struct heap_thread *t, size_t usable) {
+static inline void count_free(struct heap_thread *t, int64_t bytes) {
   t->frees++;
-  t->in_use_delta -= (int64_t)usable;
+  t->in_use_delta -= bytes;
   maybe_publish(t);
 }
 
 // Before the block goes back to glibc: once it has, another thread may get its address.
-static void untrack(void *block) {
+static inline void untrack(void *block) {
   struct heap_thread *t = &me;
   if (t->guard) return;
-  count_free(t, malloc_usable_size(block));
+  count_free(t, chunk_bytes(block));
   struct prof_live_block sampled;
   if (take_sampled(t, block, &sampled)) prof_heap_bucket_freed(sampled.bucket, sampled.size);
 }
@@ -212,7 +224,7 @@ static void untrack(void *block) {
 static void *tracked_resize(void *block, size_t size) {
   struct heap_thread *t = &me;
   if (t->guard) return __libc_realloc(block, size);
-  size_t old_usable = malloc_usable_size(block);
+  int64_t old_bytes = chunk_bytes(block);
   struct prof_live_block sampled;
   bool was_sampled = take_sampled(t, block, &sampled);
   void *moved = __libc_realloc(block, size);
@@ -222,7 +234,7 @@ static void *tracked_resize(void *block, size_t size) {
     t->guard--;
     return NULL;
   }
-  count_free(t, old_usable);
+  count_free(t, old_bytes);
   if (was_sampled) prof_heap_bucket_freed(sampled.bucket, sampled.size);
   return tracked(moved, size);
 }
@@ -236,18 +248,31 @@ static void *tracked_realloc(void *block, size_t size) {
   return tracked_resize(block, size);
 }
 
-static bool is_tracking(void) { return atomic_load_explicit(&tracking, memory_order_relaxed); }
+static inline bool is_tracking(void) {
+  return __builtin_expect(atomic_load_explicit(&tracking, memory_order_relaxed), 0);
+}
 
 // --- the interposed family -------------------------------------------------
 
+// The tracked paths are out of line so that each hook, dormant, is a load, a branch
+// and a tail call.
+#define COLD __attribute__((noinline))
+
+static COLD void *tracked_malloc(size_t size) { return tracked(__libc_malloc(size), size); }
+
+static COLD void tracked_free(void *block) {
+  if (block != NULL) untrack(block);
+  __libc_free(block);
+}
+
 PROF_INTERPOSE void *malloc(size_t size) {
   if (!is_tracking()) return __libc_malloc(size);
-  return tracked(__libc_malloc(size), size);
+  return tracked_malloc(size);
 }
 
 PROF_INTERPOSE void free(void *block) {
-  if (is_tracking() && block != NULL) untrack(block);
-  __libc_free(block);
+  if (!is_tracking()) return __libc_free(block);
+  tracked_free(block);
 }
 
 // glibc checks count * size for overflow: a non-NULL result means it fits.

@@ -1,9 +1,8 @@
 // The two tables behind heap mode, in mmap'd memory (never malloc: the hooks run
 // inside it). Buckets: one per distinct stack of sampled allocations, with atomic
 // cumulative counts, looked up without a lock and added under one (new stacks are
-// rare). Live blocks: sampled address -> (bucket, size), sharded by address with a
-// spinlock per shard; a free first reads the shard's count, so freeing an unsampled
-// block usually costs one load.
+// rare). Live blocks: sampled address -> (bucket, size), sharded by address (see
+// heap.h) with a spinlock per shard.
 #define _GNU_SOURCE
 #include <sched.h>
 #include <string.h>
@@ -15,7 +14,6 @@
 #define MAX_BUCKETS (1u << 18)
 #define BUCKET_SLOTS (2 * MAX_BUCKETS)  // open addressing, never more than half full
 #define MAX_TOTAL_FRAMES (1u << 24)     // 128 MiB of address space, touched as used
-#define SHARD_COUNT 4096u               // indexed by the top 12 bits of the hash
 #define FIRST_SHARD_CAPACITY 128u
 
 struct bucket {
@@ -38,10 +36,11 @@ struct live_slot {
 
 struct shard {
   atomic_flag lock;
-  _Atomic uint32_t count;
   uint32_t capacity;  // a power of two, or 0 before the first insert
   struct live_slot *slots;
 };
+
+_Atomic uint32_t prof_heap_live_counts[PROF_HEAP_SHARDS];  // changed under the shard's lock
 
 static struct bucket *buckets;
 static _Atomic uint32_t *bucket_slots;  // bucket id + 1; 0 is empty
@@ -67,7 +66,7 @@ bool prof_heap_tables_init(void) {
   buckets = map(MAX_BUCKETS * sizeof *buckets);
   bucket_slots = map(BUCKET_SLOTS * sizeof *bucket_slots);
   frame_arena = map(MAX_TOTAL_FRAMES * sizeof *frame_arena);
-  shards = map(SHARD_COUNT * sizeof *shards);
+  shards = map(PROF_HEAP_SHARDS * sizeof *shards);
   return buckets && bucket_slots && frame_arena && shards;
 }
 
@@ -148,12 +147,6 @@ void prof_heap_bucket_freed(uint32_t id, uint64_t size) {
 
 // --- live blocks -----------------------------------------------------------
 
-static uint64_t hash_address(const void *address) {
-  uint64_t hash = ((uintptr_t)address >> 4) * 0x9e3779b97f4a7c15ull;
-  return hash ^ (hash >> 32);
-}
-
-static struct shard *shard_of(uint64_t hash) { return &shards[hash >> 52]; }
 
 // The slot holding address, or the empty slot where it belongs. Under the shard's lock.
 static uint32_t probe(const struct shard *shard, uintptr_t address, uint64_t hash) {
@@ -170,7 +163,7 @@ static bool grow(struct shard *shard) {
   if (grown.slots == NULL) return false;
   for (uint32_t i = 0; i < shard->capacity; i++) {
     if (old[i].address == 0) continue;
-    grown.slots[probe(&grown, old[i].address, hash_address((void *)old[i].address))] = old[i];
+    grown.slots[probe(&grown, old[i].address, prof_heap_address_hash((void *)old[i].address))] = old[i];
   }
   if (old) munmap(old, shard->capacity * sizeof *old);
   shard->capacity = capacity;
@@ -179,10 +172,11 @@ static bool grow(struct shard *shard) {
 }
 
 bool prof_heap_live_insert(void *address, struct prof_live_block block) {
-  uint64_t hash = hash_address(address);
-  struct shard *shard = shard_of(hash);
+  uint64_t hash = prof_heap_address_hash(address);
+  struct shard *shard = &shards[prof_heap_shard(hash)];
+  _Atomic uint32_t *live = &prof_heap_live_counts[prof_heap_shard(hash)];
   spin_lock(&shard->lock);
-  uint32_t count = atomic_load_explicit(&shard->count, memory_order_relaxed);
+  uint32_t count = atomic_load_explicit(live, memory_order_relaxed);
   if ((count + 1) * 4 > shard->capacity * 3 && !grow(shard)) {
     spin_unlock(&shard->lock);
     return false;
@@ -191,7 +185,7 @@ bool prof_heap_live_insert(void *address, struct prof_live_block block) {
   // Still there: it was freed where we could not see it (a free inside one of our
   // own hooks, from a signal handler) and its address has been reused.
   if (slot->address != 0) prof_heap_bucket_freed(slot->bucket, slot->size);
-  else atomic_store_explicit(&shard->count, count + 1, memory_order_relaxed);
+  else atomic_store_explicit(live, count + 1, memory_order_relaxed);
   *slot = (struct live_slot){(uintptr_t)address, block.size, block.bucket};
   spin_unlock(&shard->lock);
   return true;
@@ -201,7 +195,7 @@ bool prof_heap_live_insert(void *address, struct prof_live_block block) {
 static void delete_slot(struct shard *shard, uint32_t hole) {
   uint32_t mask = shard->capacity - 1;
   for (uint32_t next = (hole + 1) & mask; shard->slots[next].address != 0; next = (next + 1) & mask) {
-    uint32_t home = (uint32_t)hash_address((void *)shard->slots[next].address) & mask;
+    uint32_t home = (uint32_t)prof_heap_address_hash((void *)shard->slots[next].address) & mask;
     if (((next - home) & mask) >= ((next - hole) & mask)) {
       shard->slots[hole] = shard->slots[next];
       hole = next;
@@ -211,10 +205,9 @@ static void delete_slot(struct shard *shard, uint32_t hole) {
 }
 
 bool prof_heap_live_remove(void *address, struct prof_live_block *removed) {
-  uint64_t hash = hash_address(address);
-  struct shard *shard = shard_of(hash);
-  // The program's own ordering puts the insert of a sampled block before its free.
-  if (atomic_load_explicit(&shard->count, memory_order_relaxed) == 0) return false;
+  if (!prof_heap_live_may_hold(address)) return false;
+  uint64_t hash = prof_heap_address_hash(address);
+  struct shard *shard = &shards[prof_heap_shard(hash)];
   spin_lock(&shard->lock);
   bool found = false;
   if (shard->capacity != 0) {
@@ -222,7 +215,7 @@ bool prof_heap_live_remove(void *address, struct prof_live_block *removed) {
     if ((found = shard->slots[slot].address != 0)) {
       *removed = (struct prof_live_block){shard->slots[slot].bucket, shard->slots[slot].size};
       delete_slot(shard, slot);
-      atomic_fetch_sub_explicit(&shard->count, 1, memory_order_relaxed);
+      atomic_fetch_sub_explicit(&prof_heap_live_counts[prof_heap_shard(hash)], 1, memory_order_relaxed);
     }
   }
   spin_unlock(&shard->lock);
@@ -278,11 +271,11 @@ void prof_heap_emit_buckets(void) {
 
 void prof_heap_tables_lock(void) {
   spin_lock(&bucket_lock);
-  for (uint32_t i = 0; i < SHARD_COUNT; i++) spin_lock(&shards[i].lock);
+  for (uint32_t i = 0; i < PROF_HEAP_SHARDS; i++) spin_lock(&shards[i].lock);
 }
 
 void prof_heap_tables_unlock(void) {
-  for (uint32_t i = 0; i < SHARD_COUNT; i++) spin_unlock(&shards[i].lock);
+  for (uint32_t i = 0; i < PROF_HEAP_SHARDS; i++) spin_unlock(&shards[i].lock);
   spin_unlock(&bucket_lock);
 }
 
@@ -298,9 +291,9 @@ void prof_heap_tables_reset(void) {
     atomic_store(&bucket->free_bytes, 0);
     atomic_store(&bucket->dirty, false);
   }
-  for (uint32_t i = 0; i < SHARD_COUNT; i++) {
+  for (uint32_t i = 0; i < PROF_HEAP_SHARDS; i++) {
     if (shards[i].slots) memset(shards[i].slots, 0, shards[i].capacity * sizeof *shards[i].slots);
-    atomic_store(&shards[i].count, 0);
+    atomic_store(&prof_heap_live_counts[i], 0);
   }
   buckets_sent = 0;
 }
