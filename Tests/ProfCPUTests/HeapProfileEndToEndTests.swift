@@ -114,6 +114,16 @@ final class HeapProfileEndToEndTests: XCTestCase {
     XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 100)
   }
 
+  func testACrashKeepsWhatWasRecordedSinceTheLastFlush() throws {
+    let file = output("crash.pb.gz")
+    // Without Swift's backtracer, which would keep the process alive long enough for a periodic flush.
+    let run = try ProfHarness.prof(["heap", "--sample-rate", "1", "-o", file, "--",
+                                    ProfHarness.workload("heap-leak"), "100", "1000", "crash"],
+                                   environment: ["SWIFT_BACKTRACE": "enable=no"])
+    XCTAssertEqual(run.status, 128 + SIGSEGV, run.stderr)
+    XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 100, "flushed from the SIGSEGV, not 50 ms later")
+  }
+
   func testChildrenWriteNothingUnlessFollowedThenOneFileEach() throws {
     let program = try cFixture("follow")
     let plain = try heap(["--sample-rate", "1", "--", program], file: output("plain.pb.gz"))

@@ -117,13 +117,17 @@ static void lock_drain(void) {
 
 static void unlock_drain(void) { atomic_flag_clear_explicit(&drain_lock, memory_order_release); }
 
-// Modules first, so that every sample's addresses are covered when prof reads it.
-static void drain_and_flush(void) {
-  prof_modules_emit_if_changed();
+static void flush_records(void) {
   prof_ring_drain(copy_record);
   prof_heap_emit();
   append_stats();
   if (!prof_output_flush()) atomic_store(&prof_sampling, false);
+}
+
+// Modules first, so that every sample's addresses are covered when prof reads it.
+static void drain_and_flush(void) {
+  prof_modules_emit_if_changed();
+  flush_records();
 }
 
 // Stops sampling and writes everything still buffered, then the end marker. Runs
@@ -139,6 +143,14 @@ static void finish(enum prof_end_reason reason) {
   prof_output_flush();
   unlock_drain();
   prof_heap_stop();
+}
+
+// Without the modules: the crash may have happened inside the loader, holding its lock.
+void prof_flush_on_fatal_signal(void) {
+  if (prof_config.fd < 0 || atomic_load(&finished)) return;
+  if (atomic_flag_test_and_set_explicit(&drain_lock, memory_order_acquire)) return;
+  flush_records();
+  unlock_drain();
 }
 
 // exec replaces the process image: what is buffered must reach prof first.
@@ -196,6 +208,7 @@ static void write_start_record(void) {
   uint64_t magic[2] = {PROF_STREAM_MAGIC, PROF_STREAM_VERSION};
   prof_output_append(magic, sizeof magic);
   prof_output_append(&start, sizeof start);
+  prof_modules_emit_if_changed();  // now: a crash's last flush cannot ask the loader
   prof_output_flush();
 }
 

@@ -53,6 +53,8 @@ static inline bool prof_is_agent_thread(pid_t tid) { return tid == prof_writer_t
 uint64_t prof_now_ns(clockid_t clock);  // async-signal-safe
 unsigned long long prof_env_number(const char *name, unsigned long long fallback);
 void prof_flush_before_exec(void);
+void prof_flush_on_fatal_signal(void);   // async-signal-safe; skips if the writer is flushing
+void prof_flush_on_fatal_signals(void);  // crash.c: installs the handlers that call it
 
 bool prof_start_agent_thread(void *(*main)(void *), const char *name, _Atomic pid_t *tid);
 

@@ -334,6 +334,7 @@ void prof_heap_ignore_this_thread(void) { me.guard++; }
 
 void prof_heap_start(void) {
   if (!heap_mode || !prof_heap_tables_init() || pthread_key_create(&thread_exit_key, on_thread_exit) != 0) return;
+  prof_flush_on_fatal_signals();
   atomic_store(&tracking, true);
 }
 

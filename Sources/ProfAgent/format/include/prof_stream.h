@@ -153,7 +153,7 @@ struct prof_heap_stats_record {
   uint64_t allocations;
   uint64_t allocated_bytes;  // requested sizes
   uint64_t frees;            // frees of non-NULL pointers, realloc's included
-  int64_t in_use_bytes;      // malloc_usable_size of live blocks
+  int64_t in_use_bytes;      // chunk bytes glibc holds for live blocks (header included)
   uint64_t peak_in_use_bytes;
   uint64_t peak_monotonic_ns;
   uint64_t lost_samples;     // sampled allocations left out: stack table full
