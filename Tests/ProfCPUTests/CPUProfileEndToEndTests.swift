@@ -2,19 +2,7 @@ import Foundation
 import XCTest
 
 /// Profiles the fixtures with the real prof binary and reads the result with go tool pprof.
-final class CPUProfileEndToEndTests: XCTestCase {
-  private var directory: URL!
-
-  override func setUpWithError() throws {
-    directory = try ProfHarness.temporaryDirectory()
-  }
-
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(at: directory)
-  }
-
-  private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
   func testHotFunctionsAreDemangledWithFileAndLine() throws {
     let file = output("spin.pb.gz")
     let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "1.5"])

@@ -4,19 +4,7 @@ import XCTest
 /// Runs `prof heap` on the Swift fixtures and on C fixtures (fixtures/heap, built
 /// here with cc) and reads the profiles back with go tool pprof. Lives beside the
 /// CPU tests to share their harness.
-final class HeapProfileEndToEndTests: XCTestCase {
-  private var directory: URL!
-
-  override func setUpWithError() throws {
-    directory = try ProfHarness.temporaryDirectory()
-  }
-
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(at: directory)
-  }
-
-  private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
   /// fixtures/heap/NAME.c, compiled without optimisation so every call stays.
   private func cFixture(_ name: String, flags: [String] = []) throws -> String {
     let source = ProfHarness.packageRoot.appendingPathComponent("fixtures/heap/\(name).c").path

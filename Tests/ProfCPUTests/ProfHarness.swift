@@ -88,6 +88,21 @@ enum ProfHarness {
   }
 }
 
+/// A test case with a temporary directory for its outputs, removed after each test.
+class OutputDirectoryTestCase: XCTestCase {
+  private(set) var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = try ProfHarness.temporaryDirectory()
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
+}
+
 struct HarnessError: Error, CustomStringConvertible {
   let description: String
   init(_ description: String) { self.description = description }
