@@ -20,6 +20,7 @@ let package = Package(
         "AgentStream",
         "Symbolization",
         "CPUProfiling",
+        "ChromeTrace",
         "TargetLaunch",
         "OutputFile",
         "RaceReport",
@@ -42,6 +43,7 @@ let package = Package(
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
     .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
     .target(name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
+    .target(name: "ChromeTrace", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
     .target(
       name: "AgentStream",
       dependencies: [.product(name: "ProfStreamFormat", package: "ProfAgent")]

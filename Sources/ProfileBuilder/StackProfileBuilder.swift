@@ -12,6 +12,12 @@ public struct StackProfileBuilder {
   private var syntheticIDs: [String: UInt64] = [:]
   private var samples: [Sample] = []
 
+  /// The agent's library, whose frames (thread start trampoline, interposers)
+  /// never appear in what prof writes.
+  public static func isAgent(_ module: LoadedModule) -> Bool {
+    module.path.hasSuffix("/libProfAgent.so")
+  }
+
   /// `hiddenModule` marks code whose frames never appear (the agent's own).
   public init(modules: [LoadedModule], hiddenModule: @escaping (LoadedModule) -> Bool) {
     self.modules = ModuleMap(modules)

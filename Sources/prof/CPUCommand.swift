@@ -61,22 +61,21 @@ struct CPU: ParsableCommand {
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
     let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
 
-    let recording = try AgentRecording.collect(from: process, deadlineNanos: duration.map { UInt64(($0 + 5) * 1e9) })
-    let collector = recording.collector
-    let started = collector.start?.monotonicNanos ?? recording.finishedNanos
+    var collector = CPUSampleCollector()
+    let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { collector.consume($0) }
     let (profile, warnings) = CPUProfile.build(
-      from: collector, hz: hz, durationNanos: Int64(recording.finishedNanos - started),
+      from: collector, hz: hz, durationNanos: recording.durationNanos,
       symbolizer: Self.symbolizer(), comments: ["prof cpu " + target.commandLine.joined(separator: " ")])
     warnings.forEach { warn("cannot symbolize \($0)") }
     try file.commit(profile.gzipped())
 
-    if collector.endReason == .duration || recording.ending == .deadline { process.send(SIGINT) }
+    if recording.stoppedEarly { process.send(SIGINT) }
     let status = process.waitForExit()
     printSummary(collector, targetCPUNanos: process.cpuNanos)
     if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
   }
 
-  private static func symbolizer() -> Symbolizer? {
+  static func symbolizer() -> Symbolizer? {
     if let symbolizer = LLVMSymbolizer.locate() { return symbolizer }
     warn("llvm-symbolizer not found (it ships with the Swift toolchain): the profile keeps raw addresses")
     return nil
@@ -94,33 +93,6 @@ struct CPU: ParsableCommand {
       \(totals.samples) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \(seconds) s CPU sampled\(used); \
       wrote \(output); view: go tool pprof -http=: \(output)
       """)
-  }
-}
-
-/// The agent's stream of one run, decoded as it arrives.
-struct AgentRecording {
-  var collector = CPUSampleCollector()
-  var ending = AgentSession.Ending.streamClosed
-  var finishedNanos: UInt64 = 0
-
-  static func collect(from process: TargetProcess, deadlineNanos: UInt64?) throws -> AgentRecording {
-    var recording = AgentRecording()
-    var decoder = AgentStreamDecoder()
-    let deadline = deadlineNanos.map { AgentSession.monotonicNanos() + $0 }
-    do {
-      recording.ending = try AgentSession.collect(from: process, deadlineNanos: deadline) { bytes in
-        decoder.append(bytes)
-        while let record = try decoder.next() { recording.collector.consume(record) }
-        return recording.collector.endReason != nil
-      }
-    } catch let failure as AgentStreamDecoder.Failure {
-      warn("\(failure); keeping the samples read before it")
-    }
-    if recording.collector.start == nil {
-      warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
-    }
-    recording.finishedNanos = AgentSession.monotonicNanos()
-    return recording
   }
 }
 

@@ -100,6 +100,25 @@ static void append_stats(void) {
   prof_output_append(&stats, sizeof stats);
 }
 
+// Reads /proc/self/statm with plain syscalls; its second field is resident pages.
+static void append_rss(void) {
+  char text[128];
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t length = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (length <= 0) return;
+  text[length] = 0;
+  const char *field = strchr(text, ' ');
+  if (field == NULL) return;
+  struct prof_rss_record rss = {
+      .header = {PROF_REC_RSS, sizeof rss},
+      .monotonic_ns = prof_now_ns(CLOCK_MONOTONIC),
+      .rss_bytes = strtoull(field + 1, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE),
+  };
+  prof_output_append(&rss, sizeof rss);
+}
+
 static void lock_drain(void) {
   while (atomic_flag_test_and_set_explicit(&drain_lock, memory_order_acquire)) sched_yield();
 }
@@ -110,6 +129,7 @@ static void unlock_drain(void) { atomic_flag_clear_explicit(&drain_lock, memory_
 static void drain_and_flush(void) {
   prof_modules_emit_if_changed();
   prof_ring_drain(copy_record);
+  if (prof_config.tracing) append_rss();
   append_stats();
   if (!prof_output_flush()) atomic_store(&prof_sampling, false);
 }

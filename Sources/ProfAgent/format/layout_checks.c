@@ -11,3 +11,4 @@ _Static_assert(sizeof(struct prof_stats_record) == 56, "stats record is 56 bytes
 _Static_assert(sizeof(struct prof_end_record) == 16, "end record is 16 bytes");
 _Static_assert(sizeof(struct prof_idle_record) == 32, "idle record is 32 bytes");
 _Static_assert(sizeof(struct prof_trace_record) == 48, "trace record is 48 bytes");
+_Static_assert(sizeof(struct prof_rss_record) == 24, "rss record is 24 bytes");

@@ -1,0 +1,47 @@
+import AgentStream
+import TargetLaunch
+
+/// One run's agent stream, decoded as it arrives and handed record by record to
+/// whatever builds the output (a CPU profile, a trace).
+struct AgentRecording {
+  var start: StreamStart?
+  var endReason: EndReason?
+  var ending = AgentSession.Ending.streamClosed
+  var finishedNanos: UInt64 = 0
+
+  /// Whether the target should get SIGINT once the output is written: sampling
+  /// stopped because --duration elapsed, not because the target exited.
+  var stoppedEarly: Bool { endReason == .duration || ending == .deadline }
+
+  /// `durationSeconds`: prof stops waiting this long after the agent should have finished.
+  static func collect(from process: TargetProcess, durationSeconds: Double?,
+                      consume: (AgentRecord) -> Void) throws -> AgentRecording {
+    var recording = AgentRecording()
+    var decoder = AgentStreamDecoder()
+    let deadline = durationSeconds.map { AgentSession.monotonicNanos() + UInt64(($0 + 5) * 1e9) }
+    do {
+      recording.ending = try AgentSession.collect(from: process, deadlineNanos: deadline) { bytes in
+        decoder.append(bytes)
+        while let record = try decoder.next() {
+          switch record {
+          case .start(let start): recording.start = start
+          case .end(let reason): recording.endReason = reason
+          default: break
+          }
+          consume(record)
+        }
+        return recording.endReason != nil
+      }
+    } catch let failure as AgentStreamDecoder.Failure {
+      warn("\(failure); keeping the samples read before it")
+    }
+    if recording.start == nil {
+      warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
+    }
+    recording.finishedNanos = AgentSession.monotonicNanos()
+    return recording
+  }
+
+  /// Nanoseconds from the agent's start to the end of collection.
+  var durationNanos: Int64 { Int64(finishedNanos - (start?.monotonicNanos ?? finishedNanos)) }
+}
