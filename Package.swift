@@ -5,6 +5,7 @@ let package = Package(
   name: "prof",
   products: [
     .executable(name: "prof", targets: ["prof"]),
+    .library(name: "ProfTrace", targets: ["ProfTrace"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -43,6 +44,7 @@ let package = Package(
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
     .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
     .target(name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
+    .target(name: "ProfTrace"),
     .target(name: "ChromeTrace", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
     .target(
       name: "AgentStream",
