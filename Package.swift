@@ -18,3 +18,27 @@ let package = Package(
     ),
   ]
 )
+
+// Benchmarks (issue 4): the ProfBench harness is linked into the user's
+// benchmark executable together with CAllocCounter, which interposes malloc.
+// `prof bench compare` uses BenchFormat/BenchStats/BenchCompare only: the
+// prof executable must never link CAllocCounter.
+package.products += [
+  .library(name: "ProfBench", targets: ["ProfBench"]),
+]
+package.targets += [
+  .target(name: "CAllocCounter"),
+  .target(name: "BenchFormat"),
+  .target(name: "BenchStats"),
+  .target(
+    name: "ProfBench",
+    dependencies: [
+      "BenchFormat",
+      "CAllocCounter",
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]
+  ),
+]
+if let cli = package.targets.first(where: { $0.name == "prof" }) {
+  cli.dependencies += ["BenchFormat"]
+}
