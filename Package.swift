@@ -38,6 +38,8 @@ package.targets += [
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]
   ),
+  .testTarget(name: "BenchFormatTests", dependencies: ["BenchFormat"]),
+  .testTarget(name: "BenchStatsTests", dependencies: ["BenchStats"]),
 ]
 if let cli = package.targets.first(where: { $0.name == "prof" }) {
   cli.dependencies += ["BenchFormat"]
