@@ -30,6 +30,7 @@ package.targets += [
   .target(name: "CAllocCounter"),
   .target(name: "BenchFormat"),
   .target(name: "BenchStats"),
+  .target(name: "BenchCompare", dependencies: ["BenchFormat", "BenchStats"]),
   .target(
     name: "ProfBench",
     dependencies: [
@@ -42,5 +43,5 @@ package.targets += [
   .testTarget(name: "BenchStatsTests", dependencies: ["BenchStats"]),
 ]
 if let cli = package.targets.first(where: { $0.name == "prof" }) {
-  cli.dependencies += ["BenchFormat"]
+  cli.dependencies += ["BenchFormat", "BenchCompare"]
 }

@@ -53,8 +53,14 @@ final class BenchmarkRegistry: @unchecked Sendable {
 }
 
 /// Keeps `value` alive and opaque to the optimizer, so that computing it
-/// cannot be deleted as dead code.
-@inline(never) @_optimize(none)
+/// cannot be deleted as dead code. Does not allocate.
+@inline(never)
 public func blackHole<T>(_ value: T) {
-  withExtendedLifetime(value) {}
+  // An empty body is not enough: the optimizer sees the call has no effects
+  // and deletes it (and the loop around it). Publishing the address to a
+  // global is an effect it must keep. Not @inlinable: a specialized copy
+  // would let escape analysis put objects passed here on the stack.
+  withUnsafePointer(to: value) { blackHoleSink = UInt(bitPattern: $0) }
 }
+
+nonisolated(unsafe) private var blackHoleSink: UInt = 0
