@@ -41,6 +41,7 @@ package.targets += [
   ),
   .testTarget(name: "BenchFormatTests", dependencies: ["BenchFormat"]),
   .testTarget(name: "BenchStatsTests", dependencies: ["BenchStats"]),
+  .testTarget(name: "BenchCompareTests", dependencies: ["BenchCompare", "BenchFormat"]),
   .testTarget(name: "ProfBenchTests", dependencies: ["ProfBench", "BenchFormat"]),
 ]
 if let cli = package.targets.first(where: { $0.name == "prof" }) {
