@@ -43,6 +43,7 @@ package.targets += [
   .testTarget(name: "BenchStatsTests", dependencies: ["BenchStats"]),
   .testTarget(name: "BenchCompareTests", dependencies: ["BenchCompare", "BenchFormat"]),
   .testTarget(name: "ProfBenchTests", dependencies: ["ProfBench", "BenchFormat"]),
+  .testTarget(name: "BenchEndToEndTests", dependencies: ["BenchFormat"]),
 ]
 if let cli = package.targets.first(where: { $0.name == "prof" }) {
   cli.dependencies += ["BenchFormat", "BenchCompare"]

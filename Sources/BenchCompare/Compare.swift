@@ -35,15 +35,26 @@ public func compare(
       metadata: metadata[unit], options: options)
   }
   let warnings = common.flatMap { name in
-    [(oldLabel, before.counts[name]!), (newLabel, after.counts[name]!)]
-      .filter { $0.1 < 6 }
-      .map { SampleWarning(file: $0.0, name: name, count: $0.1) }
+    sampleWarnings(
+      name: name, sides: [(oldLabel, before.counts[name]!), (newLabel, after.counts[name]!)],
+      alpha: options.alpha)
   }
   return Comparison(
     tables: tables,
     onlyInOld: before.names.filter { after.counts[$0] == nil },
     onlyInNew: after.names.filter { before.counts[$0] == nil },
     warnings: warnings)
+}
+
+/// Warns for each side with fewer than 6 samples (no finite 95% CI of the
+/// median), saying when the pair of sizes cannot reach p <= alpha at all.
+func sampleWarnings(name: String, sides: [(label: String, count: Int)], alpha: Double) -> [SampleWarning] {
+  let minimumP = MannWhitney.minimumP(n1: sides[0].count, n2: sides[1].count)
+  return sides.indices.filter { sides[$0].count < 6 }.map { i in
+    SampleWarning(
+      file: sides[i].label, name: name, count: sides[i].count, otherCount: sides[1 - i].count,
+      minimumP: minimumP > alpha ? minimumP : nil)
+  }
 }
 
 func table(

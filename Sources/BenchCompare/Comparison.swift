@@ -61,11 +61,17 @@ public struct SampleWarning: Codable, Sendable, CustomStringConvertible {
   public var file: String
   public var name: String
   public var count: Int
+  public var otherCount: Int
+  /// Set when even complete separation could not reach significance.
+  public var minimumP: Double?
 
   public var description: String {
     "\(file): \(name) has \(count) sample\(count == 1 ? "" : "s"): fewer than 6 give no "
       + "finite 95% CI of the median"
-      + (count < 4 ? " and fewer than 4 per side make p <= 0.05 impossible" : "")
+      + (minimumP.map {
+        "; against \(otherCount) the smallest possible p is \(String(format: "%.3f", $0))"
+          + ", so no change can be significant"
+      } ?? "")
       + "; run with --count 10"
   }
 }

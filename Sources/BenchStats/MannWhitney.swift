@@ -39,6 +39,14 @@ public enum MannWhitney {
     return Result(u: u, p: p, method: chosen)
   }
 
+  /// The smallest two-sided p any data can reach with these sample sizes:
+  /// complete separation, 2 / C(n1 + n2, n1). Above 0.05 for 3 against 3
+  /// or 4, so such samples can never show a significant change.
+  public static func minimumP(n1: Int, n2: Int) -> Double {
+    let logChoose = lgamma(Double(n1 + n2 + 1)) - lgamma(Double(n1 + 1)) - lgamma(Double(n2 + 1))
+    return min(1, 2 * exp(-logChoose))
+  }
+
   /// Two-sided p = 2 * min(P(U <= u), P(U >= u)), capped at 1.
   static func exactP(u: Double, n1: Int, n2: Int) -> Double {
     let counts = uDistribution(n1: n1, n2: n2)

@@ -71,6 +71,16 @@ final class MannWhitneyTests: XCTestCase {
     XCTAssertEqual(MannWhitney.test(x, y, method: .exact).p, 2.8357974783559977e-08, accuracy: 1e-17)
   }
 
+  func testMinimumP() {
+    // 2 / C(n1 + n2, n1): 3+3 -> 0.1, 3+4 -> 2/35, 4+4 -> 2/70.
+    XCTAssertEqual(MannWhitney.minimumP(n1: 3, n2: 3), 0.1, accuracy: 1e-12)
+    XCTAssertEqual(MannWhitney.minimumP(n1: 3, n2: 4), 2.0 / 35, accuracy: 1e-12)
+    XCTAssertEqual(MannWhitney.minimumP(n1: 4, n2: 4), 2.0 / 70, accuracy: 1e-12)
+    XCTAssertEqual(MannWhitney.minimumP(n1: 1, n2: 1), 1)
+    // The exact test reaches it on complete separation.
+    XCTAssertEqual(MannWhitney.test([1, 2, 3], [4, 5, 6, 7]).p, 2.0 / 35, accuracy: 1e-12)
+  }
+
   func testUDistributionCountsArrangements() {
     // n1 = n2 = 2: U in 0...4 has C(4, 2) = 6 arrangements: 1 1 2 1 1.
     XCTAssertEqual(MannWhitney.uDistribution(n1: 2, n2: 2), [1, 1, 2, 1, 1])
