@@ -74,6 +74,14 @@ final class CompareCommandTests: XCTestCase {
     }
   }
 
+  /// Only benchmark executables may interpose malloc, never the prof CLI.
+  func testProfDoesNotDefineMalloc() throws {
+    let symbols = try runCommand(["nm", "-D", "--defined-only", profExecutable])
+    XCTAssertEqual(symbols.status, 0, symbols.stderr)
+    XCTAssertFalse(symbols.stdout.contains("prof_alloc_counter"), "prof links CAllocCounter")
+    XCTAssertNil(try Regex(#"(?m) T (malloc|free)$"#).firstMatch(in: symbols.stdout))
+  }
+
   /// Go's own `go test -bench -benchmem` output, generated now, is read too.
   func testReadsGoTestOutput() throws {
     let go = try requireTool("go", package: "golang-go")
