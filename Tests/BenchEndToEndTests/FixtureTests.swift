@@ -72,9 +72,11 @@ final class FixtureTests: XCTestCase {
 
   func testCompareAgainstItselfPasses() throws {
     let dir = try temporaryDirectory()
-    let path = dir.appendingPathComponent("base.txt").path
-    try baseline().text.write(toFile: path, atomically: true, encoding: .utf8)
-    let result = try runCommand([profExecutable, "bench", "compare", path, path])
+    let text = dir.appendingPathComponent("base.txt").path
+    let json = dir.appendingPathComponent("base.json").path
+    try baseline().text.write(toFile: text, atomically: true, encoding: .utf8)
+    try JSONFormat.encode(baseline().json).write(to: URL(fileURLWithPath: json))
+    let result = try runCommand([profExecutable, "bench", "compare", json, text])
     XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
     XCTAssertTrue(result.stdout.contains("No regressions"))
   }
