@@ -18,7 +18,10 @@ public enum BenchTime: Equatable, Sendable {
     // Try the longest suffix first so "ms" is not read as "m".
     for (suffix, scale) in Self.unitNanoseconds.sorted(by: { $0.suffix.count > $1.suffix.count })
     where text.hasSuffix(suffix) {
-      guard let amount = Double(text.dropLast(suffix.count)), amount > 0 else { return nil }
+      // At least 1 ns, and at most ~30 years so that UInt64 holds it.
+      guard let amount = Double(text.dropLast(suffix.count)), amount * scale >= 1,
+        amount * scale < 1e18
+      else { return nil }
       self = .nanoseconds(UInt64(amount * scale))
       return
     }

@@ -9,7 +9,7 @@ final class IterationTests: XCTestCase {
     XCTAssertEqual(BenchTime("1.5us"), .nanoseconds(1_500))
     XCTAssertEqual(BenchTime("2m"), .nanoseconds(120_000_000_000))
     XCTAssertEqual(BenchTime("100x"), .iterations(100))
-    for bad in ["", "x", "0x", "-1s", "1", "1parsec", "0s"] { XCTAssertNil(BenchTime(bad), bad) }
+    for bad in ["", "x", "0x", "-1s", "1", "1parsec", "0s", "1e30s", "nans"] { XCTAssertNil(BenchTime(bad), bad) }
   }
 
   /// Go's sequence for a body costing 1 µs per iteration and a 1 s goal:
