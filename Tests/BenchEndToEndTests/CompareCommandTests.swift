@@ -61,6 +61,15 @@ final class CompareCommandTests: XCTestCase {
     XCTAssertEqual(try compare(old, empty).stderr, "prof bench: error: \(empty): no benchmark results\n")
   }
 
+  func testNothingInCommonExits1() throws {
+    let old = try write(benchmarkFile(scale: 1), "old.txt")
+    let other = try write("BenchmarkEncode-2\t1000\t5 ns/op\n", "other.txt")
+    let result = try compare(old, other)
+    XCTAssertEqual(result.status, 1)
+    XCTAssertEqual(
+      result.stderr, "prof bench: error: no benchmark and metric appear in both \(old) and \(other)\n")
+  }
+
   func testWarnsWhenASideHasFewerThanSixSamples() throws {
     let result = try compare(
       write(benchmarkFile(scale: 1, count: 3), "old.txt"),
