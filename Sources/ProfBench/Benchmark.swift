@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A named benchmark. Creating one registers it to be run by
 /// `BenchmarkMain.run()`:
@@ -60,7 +61,8 @@ public func blackHole<T>(_ value: T) {
   // and deletes it (and the loop around it). Publishing the address to a
   // global is an effect it must keep. Not @inlinable: a specialized copy
   // would let escape analysis put objects passed here on the stack.
-  withUnsafePointer(to: value) { blackHoleSink = UInt(bitPattern: $0) }
+  withUnsafePointer(to: value) { blackHoleSink.store(UInt(bitPattern: $0), ordering: .relaxed) }
 }
 
-nonisolated(unsafe) private var blackHoleSink: UInt = 0
+/// Atomic so that bodies calling blackHole from several threads do not race.
+private let blackHoleSink = Atomic<UInt>(0)
