@@ -1,3 +1,4 @@
+import BenchFormat
 import BenchStats
 import Foundation
 
@@ -18,10 +19,7 @@ public func render(
 }
 
 func renderJSON(_ comparison: Comparison) -> String {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-  // Plain value types with finite or nil numbers always encode.
-  return String(decoding: try! encoder.encode(comparison), as: UTF8.self) + "\n"
+  String(decoding: JSONFormat.encode(value: comparison), as: UTF8.self) + "\n"
 }
 
 func renderText(_ comparison: Comparison, options: CompareOptions) -> String {

@@ -4,10 +4,16 @@ import Foundation
 /// format, every sample kept, encoded as JSON with sorted keys.
 public enum JSONFormat {
   public static func encode(_ file: BenchmarkFile) -> Data {
+    encode(value: file)
+  }
+
+  /// Pretty, stably ordered JSON of any plain value tree (also used for
+  /// `prof bench compare --format json`).
+  public static func encode(value: some Encodable) -> Data {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    // Encoding a tree of plain value types cannot fail.
-    return try! encoder.encode(file)
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    // Plain value types with finite or nil numbers always encode.
+    return try! encoder.encode(value)
   }
 
   public static func decode(_ data: Data, file: String) throws(FormatError) -> BenchmarkFile {

@@ -142,6 +142,18 @@ final class CompareTests: XCTestCase {
       """)
   }
 
+  func testJSONReport() throws {
+    let c = run(file("Decode/size=1k-2", ns: base), file("Decode/size=1k-2", ns: base.map { $0 * 1.2 }))
+    let json = render(c, format: .json, options: CompareOptions())
+    XCTAssertTrue(json.contains(#""name" : "Decode/size=1k-2""#), "slashes are not escaped")
+    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+    let tables = object["tables"] as! [[String: Any]]
+    let rows = tables[0]["rows"] as! [[String: Any]]
+    XCTAssertEqual(tables[0]["unit"] as? String, "ns/op")
+    XCTAssertEqual(rows[0]["verdict"] as? String, "regression")
+    XCTAssertEqual((rows[0]["old"] as! [String: Any])["count"] as? Int, 10)
+  }
+
   func testMarkdownReport() {
     let c = run(file(ns: base), file(ns: base))
     let markdown = render(c, format: .markdown, options: CompareOptions())
