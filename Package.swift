@@ -22,6 +22,7 @@ let package = Package(
         "CPUProfiling",
         "TargetLaunch",
         "OutputFile",
+        "ProfileReports",
       ]
     ),
     .systemLibrary(name: "CZlib"),
@@ -45,5 +46,7 @@ let package = Package(
       dependencies: [.product(name: "ProfStreamFormat", package: "ProfAgent")]
     ),
     .target(name: "Pprof", dependencies: ["CZlib"]),
+    .target(name: "ProfileReports", dependencies: ["Pprof", "Symbolization"]),
+    .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof"]),
   ]
 )
