@@ -23,6 +23,7 @@ let package = Package(
         "TargetLaunch",
         "OutputFile",
         "ProfileReports",
+        "FlameGraph",
       ]
     ),
     .systemLibrary(name: "CZlib"),
@@ -36,7 +37,7 @@ let package = Package(
       dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "ProfAgent")]
     ),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
-    .testTarget(name: "ProfCPUTests", dependencies: ["prof"]),
+    .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
     .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
@@ -47,6 +48,10 @@ let package = Package(
     ),
     .target(name: "Pprof", dependencies: ["CZlib"]),
     .target(name: "ProfileReports", dependencies: ["Pprof", "Symbolization"]),
-    .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof"]),
+    .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof", "ProfTestSupport"]),
+    .target(name: "FlameGraph", dependencies: ["ProfileReports"]),
+    .testTarget(name: "FlameGraphTests", dependencies: ["FlameGraph", "ProfileReports", "Pprof", "ProfTestSupport"]),
+    // Helpers shared by test targets: the prof/go tool pprof harness and profiles built in code.
+    .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
   ]
 )

@@ -11,7 +11,7 @@ public struct CallStacks: Sendable {
   /// Frames of the location at dense index i are frames[frameStart[i]..<frameStart[i + 1]].
   private var frameStart: [Int32] = [0]
   public private(set) var frames: [Frame] = []
-  private let locationIndex: LocationIndex
+  private let locationIndex: IDIndex
 
   public struct FunctionInfo: Sendable, Equatable {
     public var name: String
@@ -26,7 +26,7 @@ public struct CallStacks: Sendable {
   }
 
   public init(_ profile: Profile) {
-    locationIndex = LocationIndex(profile.locations.map(\.id))
+    locationIndex = IDIndex(profile.locations.map(\.id))
     var functionNames = FunctionNames(profile)
     for location in profile.locations {
       if location.lines.isEmpty {
@@ -43,9 +43,9 @@ public struct CallStacks: Sendable {
     functions = functionNames.distinct
   }
 
-  /// The dense index of each location of a sample, leaf first.
+  /// The dense index of a location; validated profiles only refer to locations they define.
   @inline(__always)
-  public func locationIndex(_ id: UInt64) -> Int { locationIndex[id] }
+  public func locationIndex(_ id: UInt64) -> Int { locationIndex[id]! }
 
   public var locationCount: Int { frameStart.count - 1 }
 
@@ -59,7 +59,7 @@ public struct CallStacks: Sendable {
   @inline(__always)
   public func forEachFrame(of sample: Sample, _ body: (Frame) -> Void) {
     for id in sample.locationIDs {
-      for frame in frames[frames(ofLocation: locationIndex[id])] { body(frame) }
+      for frame in frames[frames(ofLocation: locationIndex(id))] { body(frame) }
     }
   }
 
@@ -109,30 +109,5 @@ private struct FunctionNames {
   private static func displayName(_ function: Function) -> String {
     let name = function.name.isEmpty ? function.systemName : function.name
     return Demangler.demangle(name)
-  }
-}
-
-/// Location id to dense index: an array when ids are compact (they nearly always
-/// are), a dictionary otherwise.
-private struct LocationIndex: Sendable {
-  private var dense: [Int32] = []
-  private var sparse: [UInt64: Int32] = [:]
-
-  init(_ ids: [UInt64]) {
-    let maximum = ids.max() ?? 0
-    if maximum <= UInt64(ids.count) * 4 + 1024 {
-      dense = [Int32](repeating: -1, count: Int(maximum) + 1)
-      for (index, id) in ids.enumerated() { dense[Int(id)] = Int32(index) }
-    } else {
-      sparse.reserveCapacity(ids.count)
-      for (index, id) in ids.enumerated() { sparse[id] = Int32(index) }
-    }
-  }
-
-  /// Validated profiles only refer to locations they define.
-  @inline(__always)
-  subscript(id: UInt64) -> Int {
-    if !dense.isEmpty { return Int(dense[Int(id)]) }
-    return Int(sparse[id]!)
   }
 }

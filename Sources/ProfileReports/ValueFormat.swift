@@ -31,6 +31,9 @@ public struct ValueFormat: Sendable, Equatable {
     unit = nil
   }
 
+  /// False for counts and unknown units, printed as bare numbers.
+  public var hasUnit: Bool { family != nil }
+
   public func format(_ value: Int64) -> String {
     let (scaled, suffix) = scale(value)
     var text = String(format: "%.2f", scaled)

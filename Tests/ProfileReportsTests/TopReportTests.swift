@@ -1,4 +1,5 @@
 import Pprof
+import ProfTestSupport
 import XCTest
 
 @testable import ProfileReports

@@ -1,10 +1,10 @@
 import Pprof
 
 /// Small profiles built in code, with stacks written root first for readability.
-enum ProfileFixtures {
+public enum ProfileFixtures {
   /// A CPU-shaped profile (samples/count, cpu/nanoseconds) where each stack is
   /// given root first as function names and the value is in periods of 10ms.
-  static func cpu(_ stacks: [(frames: [String], periods: Int64)], thread: (Int) -> String? = { _ in nil }) -> Profile {
+  public static func cpu(_ stacks: [(frames: [String], periods: Int64)], thread: (Int) -> String? = { _ in nil }) -> Profile {
     var profile = Profile()
     profile.sampleTypes = [ValueType(type: "samples", unit: "count"), ValueType(type: "cpu", unit: "nanoseconds")]
     profile.periodType = ValueType(type: "cpu", unit: "nanoseconds")
