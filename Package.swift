@@ -26,6 +26,8 @@ let package = Package(
         "OutputFile",
         "RaceReport",
         "RaceRunner",
+        "ProfileReports",
+        "FlameGraph",
       ]
     ),
     .systemLibrary(name: "CZlib"),
@@ -39,7 +41,7 @@ let package = Package(
       dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "ProfAgent")]
     ),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
-    .testTarget(name: "ProfCPUTests", dependencies: ["prof"]),
+    .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
     .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
@@ -64,6 +66,12 @@ let package = Package(
     .target(
       name: "RaceTestSupport", path: "Tests/RaceTestSupport",
       exclude: ["sarif-schema-2.1.0.json"]),
+    .target(name: "ProfileReports", dependencies: ["Pprof", "Symbolization"]),
+    .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof", "ProfTestSupport"]),
+    .target(name: "FlameGraph", dependencies: ["ProfileReports"]),
+    .testTarget(name: "FlameGraphTests", dependencies: ["FlameGraph", "ProfileReports", "Pprof", "ProfTestSupport"]),
+    // Helpers shared by test targets: the prof/go tool pprof harness and profiles built in code.
+    .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
   ]
 )
 

@@ -1,4 +1,5 @@
 import Foundation
+import ProfTestSupport
 import XCTest
 
 /// Profiles the fixtures with the real prof binary and reads the result with go tool pprof.
