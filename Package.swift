@@ -41,6 +41,7 @@ let package = Package(
       dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "ProfAgent")]
     ),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
+    .testTarget(name: "ProfTraceTests", dependencies: ["prof", "Pprof", "ProfTestSupport"]),
     .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
