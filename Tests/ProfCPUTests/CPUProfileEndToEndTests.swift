@@ -133,6 +133,31 @@ final class CPUProfileEndToEndTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the command must not have run")
   }
 
+  func testLibrariesLoadedLaterWithDlopenAreSymbolized() throws {
+    let library = output("libplugin.so"), program = output("host")
+    try "double plugin_spin(long n) { double x = 0; for (long i = 0; i < n; i++) x += i * 0.5; return x; }\n"
+      .write(toFile: output("plugin.c"), atomically: true, encoding: .utf8)
+    try """
+      #include <dlfcn.h>
+      #include <stdio.h>
+      int main(int argc, char **argv) {
+        void *plugin = dlopen(argv[1], RTLD_NOW);
+        if (!plugin) { fprintf(stderr, "%s\\n", dlerror()); return 2; }
+        double (*spin)(long) = (double (*)(long))dlsym(plugin, "plugin_spin");
+        return spin(600000000L) == 42.0;
+      }
+      """.write(toFile: output("host.c"), atomically: true, encoding: .utf8)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["cc", "-O1", "-g", "-shared", "-fPIC", "-o", library, output("plugin.c")]).status, 0)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["cc", "-O1", "-g", "-o", program, output("host.c"), "-ldl"]).status, 0)
+    let file = output("plugin.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", program, library])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let lines = try ProfHarness.pprof(["-top", "-lines", file]).stdout
+    XCTAssertTrue(lines.contains("plugin_spin \(output("plugin.c")):1"), lines)
+    let raw = try ProfHarness.pprof(["-raw", file]).stdout
+    XCTAssertTrue(raw.contains(library), "the dlopened library is a mapping:\n\(raw)")
+  }
+
   func testAnyDynamicProgramCanBeProfiled() throws {
     let file = output("sh.pb.gz")
     let run = try ProfHarness.prof(["cpu", "-o", file, "--", "/bin/sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
