@@ -24,6 +24,7 @@ let package = Package(
         "OutputFile",
         "ProfileReports",
         "FlameGraph",
+        "ProfileConversion",
       ]
     ),
     .systemLibrary(name: "CZlib"),
@@ -51,6 +52,8 @@ let package = Package(
     .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof", "ProfTestSupport"]),
     .target(name: "FlameGraph", dependencies: ["ProfileReports"]),
     .testTarget(name: "FlameGraphTests", dependencies: ["FlameGraph", "ProfileReports", "Pprof", "ProfTestSupport"]),
+    .target(name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"]),
+    .testTarget(name: "ProfileConversionTests", dependencies: ["ProfileConversion", "ProfileReports", "Pprof", "ProfTestSupport"]),
     // Helpers shared by test targets: the prof/go tool pprof harness and profiles built in code.
     .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
   ]

@@ -10,6 +10,6 @@ struct Prof: ParsableCommand {
         go tool pprof -top cpu.pb.gz
       """,
     version: "0.1.0",
-    subcommands: [CPU.self, Top.self, Flame.self]
+    subcommands: [CPU.self, Top.self, List.self, Flame.self, Diff.self, Convert.self]
   )
 }

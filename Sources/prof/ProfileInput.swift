@@ -1,19 +1,40 @@
 import ArgumentParser
 import Foundation
 import Pprof
+import ProfileConversion
 import ProfileReports
 
 /// Reads a pprof file (gzip or raw); any failure is one line naming the file.
 enum ProfileInput {
   static func load(_ path: String) throws -> Profile {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw ProfError("cannot read \(path): \(readFailure(path))")
-    }
     do {
-      return try Profile(fileBytes: [UInt8](data))
+      return try Profile(fileBytes: read(path))
     } catch {
       throw ProfError("\(path): \(error)")
     }
+  }
+
+  /// A pprof profile, or else folded stacks: text that is not a profile.
+  static func loadPprofOrFolded(_ path: String) throws -> Profile {
+    let bytes = try read(path)
+    do {
+      return try Profile(fileBytes: bytes)
+    } catch .notAProfile where !Gzip.isCompressed(bytes) {
+      do {
+        return try FoldedStacks.read(String(decoding: bytes, as: UTF8.self))
+      } catch {
+        throw ProfError("\(path): neither a pprof profile nor folded stacks (\(error))")
+      }
+    } catch {
+      throw ProfError("\(path): \(error)")
+    }
+  }
+
+  private static func read(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw ProfError("cannot read \(path): \(readFailure(path))")
+    }
+    return [UInt8](data)
   }
 
   private static func readFailure(_ path: String) -> String {
