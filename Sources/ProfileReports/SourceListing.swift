@@ -18,6 +18,7 @@ public struct SourceListing: Sendable {
   }
 
   public private(set) var routines: [Routine] = []
+  /// Over all samples, as FunctionTotals.total.
   public private(set) var total: Int64 = 0
   /// Lines of context shown around the sampled lines.
   public static let context: Int64 = 5
@@ -31,9 +32,10 @@ public struct SourceListing: Sendable {
       routines.append(Routine(name: function.name, file: function.file))
     }
     var seen: [(routine: Int, line: Int64)] = []
-    for sample in profile.samples where filter.keeps(sample, stacks) {
+    for sample in profile.samples {
       let value = sample.values[valueIndex]
       total += value
+      guard filter.keeps(sample, stacks) else { continue }
       seen.removeAll(keepingCapacity: true)
       var isLeaf = true
       stacks.forEachFrame(of: sample) { frame in

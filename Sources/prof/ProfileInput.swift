@@ -7,8 +7,9 @@ import ProfileReports
 /// Reads a pprof file (gzip or raw); any failure is one line naming the file.
 enum ProfileInput {
   static func load(_ path: String) throws -> Profile {
+    let bytes = try read(path)
     do {
-      return try Profile(fileBytes: read(path))
+      return try Profile(fileBytes: bytes)
     } catch {
       throw ProfError("\(path): \(error)")
     }
@@ -56,6 +57,12 @@ struct SampleOptions: ParsableArguments {
 
   @Option(help: ArgumentHelp("Leave out samples with a function or file name matching this regular expression.", valueName: "regex"))
   var ignore: String?
+
+  /// The filters as pprof lists them above a report.
+  var activeFilters: [String] {
+    let filters = [focus.map { "focus=" + $0 }, ignore.map { "ignore=" + $0 }].compactMap { $0 }
+    return filters.isEmpty ? [] : ["Active filters:"] + filters.map { "   " + $0 }
+  }
 
   /// The chosen value index and filter for a profile.
   func select(_ profile: Profile, _ stacks: CallStacks) throws -> (valueIndex: Int, filter: SampleFilter) {

@@ -39,7 +39,7 @@ struct Top: ParsableCommand {
     let totals = FunctionTotals(profile, stacks, valueIndex: valueIndex, filter: filter)
     let report = TopReport(totals, stacks, options: TopReport.Options(count: n, sortByCum: cum))
     let format = report.valueFormat(sampleUnit: profile.sampleTypes[valueIndex].unit)
-    let header = ProfileHeader.lines(profile, valueIndex: valueIndex, total: totals.total, format: format)
+    let header = ProfileHeader.lines(profile, valueIndex: valueIndex, total: totals.total, format: format) + samples.activeFilters
     print(report.render(header: header, format: format), terminator: "")
   }
 }
