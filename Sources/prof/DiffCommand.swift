@@ -23,17 +23,9 @@ struct Diff: ParsableCommand {
   @Argument(help: "The profile to compare.")
   var new: String
 
-  @Option(name: .short, help: "Show at most this many functions.")
-  var n: Int?
-
-  @Flag(help: "Sort by change in cumulative value instead of flat.")
-  var cum = false
+  @OptionGroup var ranking: RankingOptions
 
   @OptionGroup var samples: SampleOptions
-
-  func validate() throws {
-    if let n, n < 1 { throw ValidationError("-n must be at least 1") }
-  }
 
   func run() throws {
     let newProfile = try ProfileInput.load(new)
@@ -42,7 +34,7 @@ struct Diff: ParsableCommand {
     let type = newProfile.sampleTypes[newSide.valueIndex]
     let baseSide = try totals(ProfileInput.load(base), sampleType: type.type)
     let report = DiffReport(base: (baseSide.totals, baseSide.stacks), new: (newSide.totals, newSide.stacks),
-                            count: n, sortByCum: cum)
+                            count: ranking.n, sortByCum: ranking.cum)
     print(report.render(header: ["Type: " + type.type], format: report.valueFormat(sampleUnit: type.unit)), terminator: "")
   }
 

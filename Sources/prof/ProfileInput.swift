@@ -69,3 +69,16 @@ struct SampleOptions: ParsableArguments {
     (try SampleTypeChoice.index(in: profile, named: sampleIndex), try SampleFilter(stacks, focus: focus, ignore: ignore))
   }
 }
+
+/// How many functions a ranked report (top, diff) shows, and by which column.
+struct RankingOptions: ParsableArguments {
+  @Option(name: .short, help: "Show at most this many functions.")
+  var n: Int?
+
+  @Flag(help: "Sort by the cumulative column instead of flat.")
+  var cum = false
+
+  func validate() throws {
+    if let n, n < 1 { throw ValidationError("-n must be at least 1") }
+  }
+}
