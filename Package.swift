@@ -28,6 +28,7 @@ let package = Package(
         "RaceRunner",
         "ProfileReports",
         "FlameGraph",
+        "ProfileConversion",
       ]
     ),
     .systemLibrary(name: "CZlib"),
@@ -71,6 +72,9 @@ let package = Package(
     .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof", "ProfTestSupport"]),
     .target(name: "FlameGraph", dependencies: ["ProfileReports"]),
     .testTarget(name: "FlameGraphTests", dependencies: ["FlameGraph", "ProfileReports", "Pprof", "ProfTestSupport"]),
+    .target(name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"]),
+    .testTarget(name: "ProfileConversionTests", dependencies: ["ProfileConversion", "ProfileReports", "Pprof", "ProfTestSupport"]),
+    .testTarget(name: "ProfReportsTests", dependencies: ["prof", "ProfTestSupport"]),
     // Helpers shared by test targets: the prof/go tool pprof harness and profiles built in code.
     .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
   ]

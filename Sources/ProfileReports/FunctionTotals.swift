@@ -9,7 +9,8 @@ public struct FunctionTotals: Sendable {
   /// Whether a function was seen called inline, and called not inline, from some caller.
   public private(set) var calledInline: [Bool]
   public private(set) var calledNotInline: [Bool]
-  /// The sum of the chosen value over the kept samples.
+  /// The sum of the chosen value over all samples, kept or not: pprof's percentages
+  /// stay shares of the whole profile when --focus or --ignore select samples.
   public private(set) var total: Int64 = 0
 
   public init(_ profile: Profile, _ stacks: CallStacks, valueIndex: Int, filter: SampleFilter = .all) {
@@ -19,10 +20,10 @@ public struct FunctionTotals: Sendable {
     calledInline = [Bool](repeating: false, count: count)
     calledNotInline = calledInline
     var lastCounted = [Int](repeating: -1, count: count)
-    for (sampleNumber, sample) in profile.samples.enumerated() where filter.keeps(sample, stacks) {
+    for (sampleNumber, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
       total += value
-      add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted)
+      if filter.keeps(sample, stacks) { add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted) }
     }
   }
 

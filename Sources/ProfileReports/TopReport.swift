@@ -70,7 +70,8 @@ public struct TopReport: Sendable {
     return ValueFormat(sampleUnit: sampleUnit, smallest: smallest, largest: total)
   }
 
-  /// The summary lines and the table, formatted as `pprof -top` prints them.
+  /// The summary lines and the table, formatted as `pprof -top` prints them;
+  /// `header` holds the profile's lines and any active filters.
   public func render(header: [String], format: ValueFormat) -> String {
     let shown = rows.reduce(0) { $0 + $1.flat }
     var lines = header

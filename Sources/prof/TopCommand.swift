@@ -20,26 +20,18 @@ struct Top: ParsableCommand {
   @Argument(help: "The pprof profile to read.")
   var file: String
 
-  @Option(name: .short, help: "Show at most this many functions.")
-  var n: Int?
-
-  @Flag(help: "Sort by cumulative value instead of flat.")
-  var cum = false
+  @OptionGroup var ranking: RankingOptions
 
   @OptionGroup var samples: SampleOptions
-
-  func validate() throws {
-    if let n, n < 1 { throw ValidationError("-n must be at least 1") }
-  }
 
   func run() throws {
     let profile = try ProfileInput.load(file)
     let stacks = CallStacks(profile)
     let (valueIndex, filter) = try samples.select(profile, stacks)
     let totals = FunctionTotals(profile, stacks, valueIndex: valueIndex, filter: filter)
-    let report = TopReport(totals, stacks, options: TopReport.Options(count: n, sortByCum: cum))
+    let report = TopReport(totals, stacks, options: TopReport.Options(count: ranking.n, sortByCum: ranking.cum))
     let format = report.valueFormat(sampleUnit: profile.sampleTypes[valueIndex].unit)
-    let header = ProfileHeader.lines(profile, valueIndex: valueIndex, total: totals.total, format: format)
+    let header = ProfileHeader.lines(profile, valueIndex: valueIndex, total: totals.total, format: format) + samples.activeFilters
     print(report.render(header: header, format: format), terminator: "")
   }
 }
