@@ -71,6 +71,10 @@ struct CPU: ParsableCommand {
 
     if recording.stoppedEarly { process.send(SIGINT) }
     let status = process.waitForExit()
+    if recording.start != nil && recording.endReason == nil {
+      let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
+      warn("the program ended without the agent's final flush (killed or crashed): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
+    }
     printSummary(collector, targetCPUNanos: process.cpuNanos)
     if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
   }

@@ -158,6 +158,45 @@ final class CPUProfileEndToEndTests: XCTestCase {
     XCTAssertTrue(raw.contains(library), "the dlopened library is a mapping:\n\(raw)")
   }
 
+  func testATargetKilledWithSIGKILLLeavesWhatWasFlushed() throws {
+    let file = output("killed.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "60"]) { process in
+      Thread.sleep(forTimeInterval: 1.5)
+      _ = try? ProfHarness.run("/usr/bin/pkill", ["-KILL", "-P", String(process.processIdentifier)])
+    }
+    XCTAssertEqual(run.status, 137, "128 + SIGKILL: \(run.stderr)")
+    XCTAssertTrue(run.stderr.contains("without the agent's final flush"), run.stderr)
+    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 500)
+  }
+
+  func testAStrayPreloadOfTheAgentIsInert() throws {
+    let agent = URL(fileURLWithPath: ProfHarness.prof).deletingLastPathComponent().appendingPathComponent("libProfAgent.so").path
+    for environment in [["LD_PRELOAD": agent], ["LD_PRELOAD": agent, "PROF_AGENT_FD": "999"]] {
+      let run = try ProfHarness.run("/bin/sh", ["-c", "echo ok; ls /proc/self/fd | wc -l"], environment: environment)
+      XCTAssertEqual(run.status, 0)
+      XCTAssertEqual(run.stdout.split(separator: "\n").first, "ok")
+      XCTAssertEqual(run.stderr, "")
+    }
+  }
+
+  func testOutputNeverFollowsAPlantedSymlinkAndIsWorldReadable() throws {
+    let victim = output("victim"), file = output("planted.pb.gz")
+    try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: file, withDestinationPath: victim)
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("exit-code"), "0"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "precious\n")
+    let attributes = try FileManager.default.attributesOfItem(atPath: file)
+    XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeRegular, "the symlink was replaced, not followed")
+    XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0, 0o644 & ~Int(Self.umask))
+  }
+
+  private static let umask: mode_t = {
+    let mask = Glibc.umask(0)
+    _ = Glibc.umask(mask)
+    return mask
+  }()
+
   func testAnyDynamicProgramCanBeProfiled() throws {
     let file = output("sh.pb.gz")
     let run = try ProfHarness.prof(["cpu", "-o", file, "--", "/bin/sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])

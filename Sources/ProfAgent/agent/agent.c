@@ -21,6 +21,7 @@ _Atomic pid_t prof_writer_tid;
 _Atomic pid_t prof_ticker_tid;
 
 static atomic_flag drain_lock = ATOMIC_FLAG_INIT;
+static _Atomic bool started;   // the writer runs: there is a stream to finish
 static _Atomic bool finished;
 static uint64_t started_ns;
 
@@ -137,7 +138,7 @@ static void drain_and_flush(void) {
 // Stops sampling and writes everything still buffered, then the end marker. Runs
 // once: from exit, _exit, the end of --duration, whichever comes first.
 static void finish(enum prof_end_reason reason) {
-  if (prof_config.fd < 0 || atomic_exchange(&finished, true)) return;
+  if (!atomic_load(&started) || atomic_exchange(&finished, true)) return;
   atomic_store(&prof_sampling, false);
   lock_drain();
   prof_sampler_emit_live_threads();
@@ -212,6 +213,7 @@ __attribute__((constructor(102))) static void prof_agent_start(void) {
   write_start_record();
   pthread_atfork(NULL, NULL, forget_stream_in_child);
   if (!prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid)) return;
+  atomic_store(&started, true);
   prof_sampler_start();
 }
 
