@@ -5,6 +5,7 @@ let package = Package(
   name: "prof",
   products: [
     .executable(name: "prof", targets: ["prof"]),
+    .library(name: "ProfTrace", targets: ["ProfTrace"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -21,10 +22,14 @@ let package = Package(
         "Symbolization",
         "CPUProfiling",
         "HeapProfiling",
+        "ChromeTrace",
         "TargetLaunch",
         "OutputFile",
         "RaceReport",
         "RaceRunner",
+        "ProfileReports",
+        "FlameGraph",
+        "ProfileConversion",
       ]
     ),
     .systemLibrary(name: "CZlib"),
@@ -38,13 +43,16 @@ let package = Package(
       dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "ProfAgent")]
     ),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
-    .testTarget(name: "ProfCPUTests", dependencies: ["prof"]),
+    .testTarget(name: "ProfTraceTests", dependencies: ["prof", "Pprof", "ProfTestSupport"]),
+    .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .target(name: "Symbolization", dependencies: ["CDemangle"]),
     .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
     .target(name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
     .target(name: "HeapProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
+    .target(name: "ProfTrace"),
+    .target(name: "ChromeTrace", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
     .target(
       name: "AgentStream",
       dependencies: [.product(name: "ProfStreamFormat", package: "ProfAgent")]
@@ -63,5 +71,44 @@ let package = Package(
     .target(
       name: "RaceTestSupport", path: "Tests/RaceTestSupport",
       exclude: ["sarif-schema-2.1.0.json"]),
+    .target(name: "ProfileReports", dependencies: ["Pprof", "Symbolization"]),
+    .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof", "ProfTestSupport"]),
+    .target(name: "FlameGraph", dependencies: ["ProfileReports"]),
+    .testTarget(name: "FlameGraphTests", dependencies: ["FlameGraph", "ProfileReports", "Pprof", "ProfTestSupport"]),
+    .target(name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"]),
+    .testTarget(name: "ProfileConversionTests", dependencies: ["ProfileConversion", "ProfileReports", "Pprof", "ProfTestSupport"]),
+    .testTarget(name: "ProfReportsTests", dependencies: ["prof", "ProfTestSupport"]),
+    // Helpers shared by test targets: the prof/go tool pprof harness and profiles built in code.
+    .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
   ]
 )
+
+// Benchmarks (issue 4): the ProfBench harness is linked into the user's
+// benchmark executable together with CAllocCounter, which interposes malloc.
+// `prof bench compare` uses BenchFormat/BenchStats/BenchCompare only: the
+// prof executable must never link CAllocCounter.
+package.products += [
+  .library(name: "ProfBench", targets: ["ProfBench"]),
+]
+package.targets += [
+  .target(name: "CAllocCounter"),
+  .target(name: "BenchFormat"),
+  .target(name: "BenchStats"),
+  .target(name: "BenchCompare", dependencies: ["BenchFormat", "BenchStats"]),
+  .target(
+    name: "ProfBench",
+    dependencies: [
+      "BenchFormat",
+      "CAllocCounter",
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]
+  ),
+  .testTarget(name: "BenchFormatTests", dependencies: ["BenchFormat"]),
+  .testTarget(name: "BenchStatsTests", dependencies: ["BenchStats"]),
+  .testTarget(name: "BenchCompareTests", dependencies: ["BenchCompare", "BenchFormat"]),
+  .testTarget(name: "ProfBenchTests", dependencies: ["ProfBench", "BenchFormat"]),
+  .testTarget(name: "BenchEndToEndTests", dependencies: ["BenchFormat"]),
+]
+if let cli = package.targets.first(where: { $0.name == "prof" }) {
+  cli.dependencies += ["BenchFormat", "BenchCompare"]
+}

@@ -10,6 +10,7 @@ public enum AgentRecord: Equatable, Sendable {
   case end(EndReason)
   case idle(IdleTick)
   case trace(TraceEvent)
+  case residentSetSize(monotonicNanos: UInt64, bytes: UInt64)
   case heap(HeapRecord)
 }
 

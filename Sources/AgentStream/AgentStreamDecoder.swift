@@ -104,6 +104,10 @@ public struct AgentStreamDecoder {
       return .idle(IdleTick(tid: field(\prof_idle_record.tid, UInt32.self),
                             monotonicNanos: field(\prof_idle_record.monotonic_ns, UInt64.self),
                             threadCPUNanos: field(\prof_idle_record.thread_cpu_ns, UInt64.self)))
+    case UInt32(PROF_REC_RSS.rawValue):
+      try require(MemoryLayout<prof_rss_record>.size)
+      return .residentSetSize(monotonicNanos: field(\prof_rss_record.monotonic_ns, UInt64.self),
+                              bytes: field(\prof_rss_record.rss_bytes, UInt64.self))
     case UInt32(PROF_REC_TRACE.rawValue):
       return .trace(try decodeTrace(at: base, size: size))
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue), UInt32(PROF_REC_HEAP_COUNTS.rawValue), UInt32(PROF_REC_HEAP_STATS.rawValue):

@@ -3,8 +3,15 @@ import Pprof
 import ProfileBuilder
 import Symbolization
 
+/// What the samples measure: CPU time (each thread's CPU clock) or wall time.
+public enum SamplingClock: String, Sendable {
+  case cpu
+  case wall
+}
+
 /// Shapes a CPU profile exactly as Go's runtime/pprof does: sample types
 /// samples/count and cpu/nanoseconds, period cpu/nanoseconds, thread labels.
+/// Wall-clock profiles use wall/nanoseconds in the same places.
 public enum CPUProfile {
   public static let droppedFrame = "[dropped samples]"
   public static let truncatedFrame = StackProfileBuilder.truncatedFrame
@@ -12,14 +19,15 @@ public enum CPUProfile {
   public static func build(
     from collector: CPUSampleCollector,
     hz: Int,
+    clock: SamplingClock = .cpu,
     durationNanos: Int64,
     symbolizer: Symbolizer?,
     comments: [String] = []
   ) -> (profile: Profile, warnings: [String]) {
     let period = Int64(1_000_000_000 / hz)
     var profile = Profile()
-    profile.sampleTypes = [ValueType(type: "samples", unit: "count"), ValueType(type: "cpu", unit: "nanoseconds")]
-    profile.periodType = ValueType(type: "cpu", unit: "nanoseconds")
+    profile.sampleTypes = [ValueType(type: "samples", unit: "count"), ValueType(type: clock.rawValue, unit: "nanoseconds")]
+    profile.periodType = ValueType(type: clock.rawValue, unit: "nanoseconds")
     profile.period = period
     profile.timeNanos = Int64(collector.start?.realtimeNanos ?? 0)
     profile.durationNanos = durationNanos

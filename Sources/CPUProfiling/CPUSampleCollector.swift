@@ -37,8 +37,8 @@ public struct CPUSampleCollector {
     case .idle(let tick):
       // Wall-clock mode: a thread that did not run is still blocked where it was.
       if let key = lastStack[tick.tid] { count(key, periods: 1) }
-    case .trace, .heap:
-      break
+    case .trace, .residentSetSize, .heap:
+      break  // timeline records: the trace builder reads them; heap records: prof heap's
     case .thread(let tid, let name): threadNames[tid] = name
     case .module(let module):
       if knownModules.insert(module).inserted { modules.append(module) }

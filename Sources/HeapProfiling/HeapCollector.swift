@@ -27,7 +27,7 @@ public struct HeapCollector {
         if buckets[entry.bucket] == nil { undefinedBuckets += 1 } else { counts[entry.bucket] = entry }
       }
     case .heap(.stats(let stats)): self.stats = stats
-    case .sample, .thread, .stats, .idle, .trace: break
+    default: break  // other modes' records
     }
   }
 

@@ -69,6 +69,21 @@ extension Profile {
 
   /// Reads a profile from file bytes, gzip-compressed or raw.
   public init(fileBytes: [UInt8]) throws(ProfileFormatError) {
-    self = try ProfileDecoder.decode(Gzip.isCompressed(fileBytes) ? Gzip.decompress(fileBytes) : fileBytes)
+    if Gzip.isCompressed(fileBytes) {
+      self = try ProfileDecoder.decode(Gzip.decompress(fileBytes))
+      return
+    }
+    do {
+      self = try ProfileDecoder.decode(fileBytes)
+    } catch {
+      // pprof files are nearly always gzipped: raw bytes that do not parse are most
+      // likely some other kind of file, and saying so helps more than a byte offset.
+      switch error {
+      case .malformed(let detail), .truncated(let detail):
+        throw .notAProfile("neither gzip-compressed nor a profile.proto message (\(detail))")
+      case .invalid, .notAProfile:
+        throw error
+      }
+    }
   }
 }

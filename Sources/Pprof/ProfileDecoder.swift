@@ -60,7 +60,7 @@ public enum ProfileDecoder {
   private static func sample(_ reader: ProtoReader, _ strings: StringTable) throws(ProfileFormatError) -> Sample {
     var reader = reader
     var locationIDs: [UInt64] = []
-    var values: [UInt64] = []
+    var values: [Int64] = []
     var labels: [Label] = []
     while !reader.isAtEnd {
       let (field, wireType) = try reader.field()
@@ -71,7 +71,7 @@ public enum ProfileDecoder {
       default: try reader.skip(wireType)
       }
     }
-    return Sample(locationIDs: locationIDs, values: values.map { Int64(bitPattern: $0) }, labels: labels)
+    return Sample(locationIDs: locationIDs, values: values, labels: labels)
   }
 
   private static func label(_ reader: ProtoReader, _ strings: StringTable) throws(ProfileFormatError) -> Label {

@@ -6,10 +6,10 @@ extension Profile {
     let functionIDs = try uniqueIDs(functions.map(\.id), kind: "function")
     let locationIDs = try uniqueIDs(locations.map(\.id), kind: "location")
     for location in locations {
-      if location.mappingID != 0 && !mappingIDs.contains(location.mappingID) {
+      if location.mappingID != 0 && mappingIDs[location.mappingID] == nil {
         throw .invalid("location \(location.id) refers to missing mapping \(location.mappingID)")
       }
-      for line in location.lines where !functionIDs.contains(line.functionID) {
+      for line in location.lines where functionIDs[line.functionID] == nil {
         throw .invalid("location \(location.id) refers to missing function \(line.functionID)")
       }
     }
@@ -17,18 +17,16 @@ extension Profile {
       if sample.values.count != sampleTypes.count {
         throw .invalid("sample \(index) has \(sample.values.count) values vs. \(sampleTypes.count) types")
       }
-      for id in sample.locationIDs where !locationIDs.contains(id) {
+      for id in sample.locationIDs where locationIDs[id] == nil {
         throw .invalid("sample \(index) refers to missing location \(id)")
       }
     }
   }
 
-  private func uniqueIDs(_ ids: [UInt64], kind: String) throws(ProfileFormatError) -> Set<UInt64> {
-    var seen = Set<UInt64>(minimumCapacity: ids.count)
-    for id in ids {
-      if id == 0 { throw .invalid("\(kind) with reserved id 0") }
-      if !seen.insert(id).inserted { throw .invalid("duplicate \(kind) id \(id)") }
-    }
-    return seen
+  private func uniqueIDs(_ ids: [UInt64], kind: String) throws(ProfileFormatError) -> IDIndex {
+    if ids.contains(0) { throw .invalid("\(kind) with reserved id 0") }
+    let index = IDIndex(ids)
+    if let duplicate = index.duplicate { throw .invalid("duplicate \(kind) id \(duplicate)") }
+    return index
   }
 }

@@ -73,16 +73,24 @@ struct ProtoReader {
   }
 
   /// A repeated scalar, accepted packed or unpacked as protobuf requires.
-  mutating func repeated(_ wireType: WireType, into values: inout [UInt64]) throws(ProfileFormatError) {
+  mutating func repeated<Value: FixedWidthInteger>(_ wireType: WireType, into values: inout [Value]) throws(ProfileFormatError) {
     switch wireType {
     case .varint:
-      values.append(try varint())
+      values.append(Value(truncatingIfNeeded: try varint()))
     case .lengthDelimited:
       var body = try message()
-      while !body.isAtEnd { values.append(try body.varint()) }
+      // One allocation per field: a packed run holds one varint per byte below 0x80.
+      values.reserveCapacity(values.count + body.varintCount)
+      while !body.isAtEnd { values.append(Value(truncatingIfNeeded: try body.varint())) }
     default:
       throw .malformed("repeated integer with wire type \(wireType.rawValue) at byte \(offset)")
     }
+  }
+
+  private var varintCount: Int {
+    var count = 0
+    for index in offset..<end where bytes[index] < 0x80 { count += 1 }
+    return count
   }
 }
 

@@ -7,11 +7,6 @@ import Symbolization
 public struct StackProfileBuilder {
   public static let truncatedFrame = "[truncated stack]"
 
-  /// prof's agent: its frames (signal handler, allocation hooks) never appear.
-  public static func isAgent(_ module: LoadedModule) -> Bool {
-    module.path.hasSuffix("/libProfAgent.so")
-  }
-
   private let modules: ModuleMap
   private let hiddenModule: (LoadedModule) -> Bool
   private let foldedLeaf: (String) -> Bool
@@ -19,6 +14,12 @@ public struct StackProfileBuilder {
   private var addresses: [UInt64] = []  // by location id - 1
   private var syntheticIDs: [String: UInt64] = [:]
   private var samples: [Sample] = []
+
+  /// The agent's library, whose frames (thread start trampoline, interposers,
+  /// allocation hooks) never appear in what prof writes.
+  public static func isAgent(_ module: LoadedModule) -> Bool {
+    module.path.hasSuffix("/libProfAgent.so")
+  }
 
   /// `hiddenModule` marks code whose frames never appear (the agent's own).
   /// `foldedLeaf` marks functions, by symbol, that are dropped while they are the

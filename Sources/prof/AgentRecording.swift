@@ -1,71 +1,47 @@
 import AgentStream
-import CPUProfiling
-import Foundation
-import HeapProfiling
-import Symbolization
 import TargetLaunch
 
-/// What a profiling mode accumulates from the agent's records.
-protocol RecordCollector {
-  init()
-  mutating func consume(_ record: AgentRecord)
-  var start: StreamStart? { get }
-  var endReason: EndReason? { get }
-}
-
-extension CPUSampleCollector: RecordCollector {}
-extension HeapCollector: RecordCollector {}
-
-/// The agent's stream of one run, decoded as it arrives.
-struct AgentRecording<Collector: RecordCollector> {
-  var collector = Collector()
+/// One run's agent stream, decoded as it arrives and handed record by record to
+/// whatever builds the output (a CPU profile, a trace).
+struct AgentRecording {
+  var start: StreamStart?
+  var endReason: EndReason?
   var ending = AgentSession.Ending.streamClosed
   var finishedNanos: UInt64 = 0
 
-  /// `progress` sees the collector after every chunk of the stream (the agent
-  /// flushes every 50 ms).
-  static func collect(from process: TargetProcess, deadlineNanos: UInt64?,
-                      progress: (Collector) throws -> Void = { _ in }) throws -> AgentRecording {
+  /// Whether the target should get SIGINT once the output is written: sampling
+  /// stopped because --duration elapsed, not because the target exited.
+  var stoppedEarly: Bool { endReason == .duration || ending == .deadline }
+
+  /// `durationSeconds`: prof stops waiting this long after the agent should have finished.
+  static func collect(from process: TargetProcess, durationSeconds: Double?,
+                      consume: (AgentRecord) -> Void) throws -> AgentRecording {
     var recording = AgentRecording()
     var decoder = AgentStreamDecoder()
-    let deadline = deadlineNanos.map { AgentSession.monotonicNanos() + $0 }
+    let deadline = durationSeconds.map { AgentSession.monotonicNanos() + UInt64(($0 + 5) * 1e9) }
     do {
       recording.ending = try AgentSession.collect(from: process, deadlineNanos: deadline) { bytes in
         decoder.append(bytes)
-        while let record = try decoder.next() { recording.collector.consume(record) }
-        try progress(recording.collector)
-        return recording.collector.endReason != nil
+        while let record = try decoder.next() {
+          switch record {
+          case .start(let start): recording.start = start
+          case .end(let reason): recording.endReason = reason
+          default: break
+          }
+          consume(record)
+        }
+        return recording.endReason != nil
       }
     } catch let failure as AgentStreamDecoder.Failure {
-      warn("\(failure); keeping the records read before it")
+      warn("\(failure); keeping the samples read before it")
     }
-    if recording.collector.start == nil {
+    if recording.start == nil {
       warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
     }
     recording.finishedNanos = AgentSession.monotonicNanos()
     return recording
   }
 
-  /// A whole stream at once, e.g. the file a followed child process wrote.
-  static func decode(_ bytes: [UInt8]) -> (collector: Collector, failure: AgentStreamDecoder.Failure?) {
-    var collector = Collector()
-    var decoder = AgentStreamDecoder()
-    decoder.append(bytes)
-    do {
-      while let record = try decoder.next() { collector.consume(record) }
-    } catch {
-      return (collector, error)
-    }
-    return (collector, nil)
-  }
-}
-
-func locateSymbolizer() -> Symbolizer? {
-  if let symbolizer = LLVMSymbolizer.locate() { return symbolizer }
-  warn("llvm-symbolizer not found (it ships with the Swift toolchain): the profile keeps raw addresses")
-  return nil
-}
-
-func warn(_ message: String) {
-  FileHandle.standardError.write(Data(("prof: " + message + "\n").utf8))
+  /// Nanoseconds from the agent's start to the end of collection.
+  var durationNanos: Int64 { Int64(finishedNanos - (start?.monotonicNanos ?? finishedNanos)) }
 }

@@ -61,19 +61,28 @@ struct CPU: ParsableCommand {
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
     let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
 
-    let recording = try AgentRecording<CPUSampleCollector>.collect(from: process, deadlineNanos: duration.map { UInt64(($0 + 5) * 1e9) })
-    let collector = recording.collector
-    let started = collector.start?.monotonicNanos ?? recording.finishedNanos
+    var collector = CPUSampleCollector()
+    let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { collector.consume($0) }
     let (profile, warnings) = CPUProfile.build(
-      from: collector, hz: hz, durationNanos: Int64(recording.finishedNanos - started),
-      symbolizer: locateSymbolizer(), comments: ["prof cpu " + target.commandLine.joined(separator: " ")])
+      from: collector, hz: hz, durationNanos: recording.durationNanos,
+      symbolizer: Self.symbolizer(), comments: ["prof cpu " + target.commandLine.joined(separator: " ")])
     warnings.forEach { warn("cannot symbolize \($0)") }
     try file.commit(profile.gzipped())
 
-    if collector.endReason == .duration || recording.ending == .deadline { process.send(SIGINT) }
+    if recording.stoppedEarly { process.send(SIGINT) }
     let status = process.waitForExit()
+    if recording.start != nil && recording.endReason == nil {
+      let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
+      warn("the program ended without the agent's final flush (killed or crashed): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
+    }
     printSummary(collector, targetCPUNanos: process.cpuNanos)
     if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
+  }
+
+  static func symbolizer() -> Symbolizer? {
+    if let symbolizer = LLVMSymbolizer.locate() { return symbolizer }
+    warn("llvm-symbolizer not found (it ships with the Swift toolchain): the profile keeps raw addresses")
+    return nil
   }
 
   private func printSummary(_ collector: CPUSampleCollector, targetCPUNanos: UInt64?) {
@@ -89,4 +98,8 @@ struct CPU: ParsableCommand {
       wrote \(output); view: go tool pprof -http=: \(output)
       """)
   }
+}
+
+func warn(_ message: String) {
+  FileHandle.standardError.write(Data(("prof: " + message + "\n").utf8))
 }

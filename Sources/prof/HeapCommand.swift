@@ -63,14 +63,23 @@ struct Heap: ParsableCommand {
     settings["PROF_HEAP_CHILDREN"] = children?.directory
     let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
 
-    let symbolizer = locateSymbolizer()
+    let symbolizer = CPU.symbolizer()
     var snapshots = snapshotEvery.map { Snapshots(intervalNanos: UInt64($0 * 1e9)) }
-    let recording = try AgentRecording<HeapCollector>.collect(from: process, deadlineNanos: nil) { collector in
-      try snapshots?.writeIfDue(collector) { try write(collector, to: AtomicOutputFile(path: numbered(output, $0)), symbolizer) }
+    var collector = HeapCollector()
+    var snapshotFailure: Error?
+    _ = try AgentRecording.collect(from: process, durationSeconds: nil) { record in
+      collector.consume(record)
+      guard case .heap(.stats) = record, snapshotFailure == nil else { return }  // the end of a flush
+      do {
+        try snapshots?.writeIfDue(collector) { try write(collector, to: AtomicOutputFile(path: numbered(output, $0)), symbolizer) }
+      } catch {
+        snapshotFailure = error
+      }
     }
-    let profile = try write(recording.collector, to: file, symbolizer)
+    if let snapshotFailure { throw snapshotFailure }
+    let profile = try write(collector, to: file, symbolizer)
     let status = process.waitForExit()
-    HeapSummary.lines(recording.collector, profile).forEach(warn)
+    HeapSummary.lines(collector, profile).forEach(warn)
     if let children { try writeChildProfiles(children, symbolizer) }
     warn("wrote \(output)\(snapshots.map { $0.written > 0 ? " and \($0.written) snapshots" : "" } ?? ""); view: go tool pprof -http=: \(output)")
     if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
@@ -92,8 +101,14 @@ struct Heap: ParsableCommand {
   /// One profile per process image that wrote a stream: heap.<pid>.pb.gz.
   private func writeChildProfiles(_ children: ChildStreams, _ symbolizer: Symbolizer?) throws {
     for (name, bytes) in try children.streams() {
-      let (collector, failure) = AgentRecording<HeapCollector>.decode(bytes)
-      if let failure { warn("child \(name): \(failure); keeping the records read before it") }
+      var collector = HeapCollector()
+      var decoder = AgentStreamDecoder()
+      decoder.append(bytes)
+      do {
+        while let record = try decoder.next() { collector.consume(record) }
+      } catch {
+        warn("child \(name): \(error); keeping the records read before it")
+      }
       let path = numbered(output, name)
       let profile = try write(collector, to: AtomicOutputFile(path: path), symbolizer)
       warn("child \(name): " + (HeapSummary.lines(collector, profile, topLeaks: 0).first ?? "") + "; wrote \(path)")

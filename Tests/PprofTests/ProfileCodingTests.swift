@@ -137,3 +137,23 @@ final class ProfileCodingTests: XCTestCase {
     }
   }
 }
+
+final class IDIndexTests: XCTestCase {
+  func testDenseAndSparseIdsFindTheirPositions() {
+    for ids: [UInt64] in [[3, 1, 2], [1 << 40, 7, 1 << 50]] {
+      let index = IDIndex(ids)
+      for (position, id) in ids.enumerated() { XCTAssertEqual(index[id], position) }
+      XCTAssertNil(index[4])
+      XCTAssertNil(index[UInt64.max])
+      XCTAssertNil(index.duplicate)
+    }
+    XCTAssertEqual(IDIndex([5, 6, 5]).duplicate, 5)
+    XCTAssertEqual(IDIndex([1 << 40, 6, 1 << 40]).duplicate, 1 << 40)
+  }
+
+  func testRawTextIsNotAProfile() {
+    XCTAssertThrowsError(try Profile(fileBytes: Array("hello\n".utf8))) {
+      XCTAssertEqual("\($0)", "not a pprof profile: neither gzip-compressed nor a profile.proto message (unsupported wire type 4 at byte 3)")
+    }
+  }
+}

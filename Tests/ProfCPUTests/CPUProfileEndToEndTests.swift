@@ -1,4 +1,5 @@
 import Foundation
+import ProfTestSupport
 import XCTest
 
 /// Profiles the fixtures with the real prof binary and reads the result with go tool pprof.
@@ -119,6 +120,70 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(run.stderr, "Error: cannot write /nonexistent-dir/cpu.pb.gz: No such file or directory\n")
     XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the command must not have run")
   }
+
+  func testLibrariesLoadedLaterWithDlopenAreSymbolized() throws {
+    let library = output("libplugin.so"), program = output("host")
+    try "double plugin_spin(long n) { double x = 0; for (long i = 0; i < n; i++) x += i * 0.5; return x; }\n"
+      .write(toFile: output("plugin.c"), atomically: true, encoding: .utf8)
+    try """
+      #include <dlfcn.h>
+      #include <stdio.h>
+      int main(int argc, char **argv) {
+        void *plugin = dlopen(argv[1], RTLD_NOW);
+        if (!plugin) { fprintf(stderr, "%s\\n", dlerror()); return 2; }
+        double (*spin)(long) = (double (*)(long))dlsym(plugin, "plugin_spin");
+        return spin(600000000L) == 42.0;
+      }
+      """.write(toFile: output("host.c"), atomically: true, encoding: .utf8)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["cc", "-O1", "-g", "-shared", "-fPIC", "-o", library, output("plugin.c")]).status, 0)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["cc", "-O1", "-g", "-o", program, output("host.c"), "-ldl"]).status, 0)
+    let file = output("plugin.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", program, library])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let lines = try ProfHarness.pprof(["-top", "-lines", file]).stdout
+    XCTAssertTrue(lines.contains("plugin_spin \(output("plugin.c")):1"), lines)
+    let raw = try ProfHarness.pprof(["-raw", file]).stdout
+    XCTAssertTrue(raw.contains(library), "the dlopened library is a mapping:\n\(raw)")
+  }
+
+  func testATargetKilledWithSIGKILLLeavesWhatWasFlushed() throws {
+    let file = output("killed.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "60"]) { process in
+      Thread.sleep(forTimeInterval: 1.5)
+      _ = try? ProfHarness.run("/usr/bin/pkill", ["-KILL", "-P", String(process.processIdentifier)])
+    }
+    XCTAssertEqual(run.status, 137, "128 + SIGKILL: \(run.stderr)")
+    XCTAssertTrue(run.stderr.contains("without the agent's final flush"), run.stderr)
+    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 500)
+  }
+
+  func testAStrayPreloadOfTheAgentIsInert() throws {
+    let agent = URL(fileURLWithPath: ProfHarness.prof).deletingLastPathComponent().appendingPathComponent("libProfAgent.so").path
+    for environment in [["LD_PRELOAD": agent], ["LD_PRELOAD": agent, "PROF_AGENT_FD": "999"]] {
+      let run = try ProfHarness.run("/bin/sh", ["-c", "echo ok; ls /proc/self/fd | wc -l"], environment: environment)
+      XCTAssertEqual(run.status, 0)
+      XCTAssertEqual(run.stdout.split(separator: "\n").first, "ok")
+      XCTAssertEqual(run.stderr, "")
+    }
+  }
+
+  func testOutputNeverFollowsAPlantedSymlinkAndIsWorldReadable() throws {
+    let victim = output("victim"), file = output("planted.pb.gz")
+    try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: file, withDestinationPath: victim)
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("exit-code"), "0"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "precious\n")
+    let attributes = try FileManager.default.attributesOfItem(atPath: file)
+    XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeRegular, "the symlink was replaced, not followed")
+    XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0, 0o644 & ~Int(Self.umask))
+  }
+
+  private static let umask: mode_t = {
+    let mask = Glibc.umask(0)
+    _ = Glibc.umask(mask)
+    return mask
+  }()
 
   func testAnyDynamicProgramCanBeProfiled() throws {
     let file = output("sh.pb.gz")

@@ -1,4 +1,5 @@
 import Foundation
+import ProfTestSupport
 import XCTest
 
 /// Runs `prof heap` on the Swift fixtures and on C fixtures (fixtures/heap, built

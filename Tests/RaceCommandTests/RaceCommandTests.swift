@@ -86,7 +86,9 @@ import Testing
     #expect(run.stdout.components(separatedBy: "racy-demo: start counter").count == 3)
     let findings = try findings("command.json")
     #expect(findings.count == 1)
-    #expect(findings.first?["occurrences"] as? Int == 2)
+    // At least one report from each process, merged; TSan may report a race twice
+    // in one process (as a Swift access race and as a data race).
+    #expect((findings.first?["occurrences"] as? Int ?? 0) >= 2)
     #expect(findings.first.flatMap(top)?.0 == "racy.bump()")
   }
 

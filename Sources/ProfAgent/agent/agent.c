@@ -22,6 +22,7 @@ _Atomic pid_t prof_writer_tid;
 _Atomic pid_t prof_ticker_tid;
 
 static atomic_flag drain_lock = ATOMIC_FLAG_INIT;
+static _Atomic bool started;   // the writer runs: there is a stream to finish
 static _Atomic bool finished;
 static uint64_t started_ns;
 
@@ -111,6 +112,25 @@ static void append_stats(void) {
   prof_output_append(&stats, sizeof stats);
 }
 
+// Reads /proc/self/statm with plain syscalls; its second field is resident pages.
+static void append_rss(void) {
+  char text[128];
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t length = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (length <= 0) return;
+  text[length] = 0;
+  const char *field = strchr(text, ' ');
+  if (field == NULL) return;
+  struct prof_rss_record rss = {
+      .header = {PROF_REC_RSS, sizeof rss},
+      .monotonic_ns = prof_now_ns(CLOCK_MONOTONIC),
+      .rss_bytes = strtoull(field + 1, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE),
+  };
+  prof_output_append(&rss, sizeof rss);
+}
+
 static void lock_drain(void) {
   while (atomic_flag_test_and_set_explicit(&drain_lock, memory_order_acquire)) sched_yield();
 }
@@ -119,6 +139,7 @@ static void unlock_drain(void) { atomic_flag_clear_explicit(&drain_lock, memory_
 
 static void flush_records(void) {
   prof_ring_drain(copy_record);
+  if (prof_config.tracing) append_rss();
   prof_heap_emit();
   append_stats();
   if (!prof_output_flush()) atomic_store(&prof_sampling, false);
@@ -133,7 +154,7 @@ static void drain_and_flush(void) {
 // Stops sampling and writes everything still buffered, then the end marker. Runs
 // once: from exit, _exit, the end of --duration, whichever comes first.
 static void finish(enum prof_end_reason reason) {
-  if (prof_config.fd < 0 || atomic_exchange(&finished, true)) return;
+  if (!atomic_load(&started) || atomic_exchange(&finished, true)) return;
   atomic_store(&prof_sampling, false);
   lock_drain();
   prof_sampler_emit_live_threads();
@@ -147,7 +168,7 @@ static void finish(enum prof_end_reason reason) {
 
 // Without the modules: the crash may have happened inside the loader, holding its lock.
 void prof_flush_on_fatal_signal(void) {
-  if (prof_config.fd < 0 || atomic_load(&finished)) return;
+  if (!atomic_load(&started) || atomic_load(&finished)) return;
   if (atomic_flag_test_and_set_explicit(&drain_lock, memory_order_acquire)) return;
   flush_records();
   unlock_drain();
@@ -155,7 +176,7 @@ void prof_flush_on_fatal_signal(void) {
 
 // exec replaces the process image: what is buffered must reach prof first.
 void prof_flush_before_exec(void) {
-  if (prof_config.fd < 0 || atomic_load(&finished)) return;
+  if (!atomic_load(&started) || atomic_load(&finished)) return;
   lock_drain();
   if (!atomic_load(&finished)) drain_and_flush();
   unlock_drain();
@@ -242,6 +263,7 @@ __attribute__((constructor(102))) static void prof_agent_start(void) {
   write_start_record();
   pthread_atfork(prof_heap_fork_prepare, prof_heap_fork_parent, restart_in_child);
   if (!prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid)) return;
+  atomic_store(&started, true);
   if (prof_config.hz > 0) prof_sampler_start();
   prof_heap_start();
 }

@@ -178,7 +178,7 @@ void prof_for_each_task(void (*visit)(pid_t)) {
 static void emit_named_task(pid_t tid) {
   char name[PROF_THREAD_NAME_LEN];
   read_comm(tid, name);
-  emit_thread(tid, name);
+  if (name[0]) emit_thread(tid, name);  // empty: it exited meanwhile; keep what we had
 }
 
 void prof_sampler_emit_live_threads(void) { prof_for_each_task(emit_named_task); }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "prof_agent.h"
 
 PROF_INTERPOSE bool prof_trace_is_active(void) {
   return prof_config.tracing && atomic_load_explicit(&prof_sampling, memory_order_relaxed);

@@ -19,6 +19,7 @@ enum prof_record_type {
   PROF_REC_END = 6,
   PROF_REC_IDLE = 7,
   PROF_REC_TRACE = 8,
+  PROF_REC_RSS = 9,
   PROF_REC_HEAP_BUCKET = 16,
   PROF_REC_HEAP_COUNTS = 17,
   PROF_REC_HEAP_STATS = 18,
@@ -100,6 +101,13 @@ struct prof_trace_record {
   uint64_t id;
   uint32_t name_len;
   uint32_t reserved;
+};
+
+// The process's resident set size at a flush, when tracing.
+struct prof_rss_record {
+  struct prof_record_header header;
+  uint64_t monotonic_ns;
+  uint64_t rss_bytes;
 };
 
 // Cumulative counters; the last one written wins.

@@ -2,40 +2,40 @@ import Foundation
 import XCTest
 
 /// Runs the real prof binary and real readers (go tool pprof) the way a user does.
-enum ProfHarness {
-  struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public enum ProfHarness {
+  public struct Run {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
   }
 
-  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 
   /// prof sits beside the test bundle in the build directory.
-  static let prof = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+  public static let prof = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     .deletingLastPathComponent().appendingPathComponent("prof").path
 
   /// fixtures/workloads built in release mode, once per test run.
-  static let workloads: Result<URL, Error> = Result {
+  public static let workloads: Result<URL, Error> = Result {
     let package = packageRoot.appendingPathComponent("fixtures/workloads")
     let build = try run("/usr/bin/env", ["swift", "build", "-c", "release", "--package-path", package.path])
     guard build.status == 0 else { throw HarnessError("building fixtures failed:\n\(build.stderr)\(build.stdout)") }
     return package.appendingPathComponent(".build/release")
   }
 
-  static func workload(_ name: String) throws -> String {
+  public static func workload(_ name: String) throws -> String {
     try workloads.get().appendingPathComponent(name).path
   }
 
-  static func temporaryDirectory() throws -> URL {
+  public static func temporaryDirectory() throws -> URL {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prof-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     return directory
   }
 
   @discardableResult
-  static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+  public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                   whileRunning: ((Process) -> Void)? = nil) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -45,8 +45,8 @@ enum ProfHarness {
     defer { try? FileManager.default.removeItem(at: directory) }
     // Files, not pipes: a chatty child can never block on a full pipe.
     let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: out)
     process.standardError = try FileHandle(forWritingTo: err)
     try process.run()
@@ -57,19 +57,19 @@ enum ProfHarness {
                stderr: try String(contentsOf: err, encoding: .utf8))
   }
 
-  static func prof(_ arguments: [String], environment: [String: String] = [:],
+  public static func prof(_ arguments: [String], environment: [String: String] = [:],
                    whileRunning: ((Process) -> Void)? = nil) throws -> Run {
     try run(prof, arguments, environment: environment, whileRunning: whileRunning)
   }
 
-  static func pprof(_ arguments: [String]) throws -> Run {
+  public static func pprof(_ arguments: [String]) throws -> Run {
     let run = try run("/usr/bin/env", ["go", "tool", "pprof"] + arguments)
     XCTAssertEqual(run.status, 0, "go tool pprof \(arguments) failed: \(run.stderr)")
     return run
   }
 
   /// Rows of `go tool pprof -top -unit=ms`: (flat ms, cum ms, name).
-  static func top(_ file: String, _ extra: [String] = []) throws -> (totalMs: Double, rows: [(flat: Double, cum: Double, name: String)]) {
+  public static func top(_ file: String, _ extra: [String] = []) throws -> (totalMs: Double, rows: [(flat: Double, cum: Double, name: String)]) {
     let output = try pprof(["-top", "-unit=ms", "-nodecount=1000"] + extra + [file]).stdout
     var total = 0.0
     var rows: [(Double, Double, String)] = []
@@ -89,21 +89,21 @@ enum ProfHarness {
 }
 
 /// A test case with a temporary directory for its outputs, removed after each test.
-class OutputDirectoryTestCase: XCTestCase {
-  private(set) var directory: URL!
+open class OutputDirectoryTestCase: XCTestCase {
+  public private(set) var directory: URL!
 
-  override func setUpWithError() throws {
+  override open func setUpWithError() throws {
     directory = try ProfHarness.temporaryDirectory()
   }
 
-  override func tearDownWithError() throws {
+  override open func tearDownWithError() throws {
     try? FileManager.default.removeItem(at: directory)
   }
 
-  func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
+  public func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-  let description: String
-  init(_ description: String) { self.description = description }
+public struct HarnessError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
 }

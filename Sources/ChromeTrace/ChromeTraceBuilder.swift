@@ -1,0 +1,249 @@
+import AgentStream
+
+/// Builds a Chrome trace from a recorded timeline. Each thread gets up to three
+/// tracks, kept apart so that every track nests properly:
+///   - its samples as a flame chart (consecutive stacks diffed: a frame that stays
+///     on the stack extends its slice),
+///   - its ProfTrace spans, instants and flows ("<thread> spans"): user spans have
+///     exact begin and end times that straddle sampled slices, so sharing a track
+///     with them would break nesting,
+///   - in wall-clock mode, its state, Running or Off-CPU ("<thread> state").
+public struct ChromeTraceBuilder {
+  public enum Mode: Sendable {
+    case cpu
+    case wall
+  }
+
+  public struct Options: Sendable {
+    public var mode: Mode
+    public var hz: Int
+    public var processName: String
+    /// Events past this many bytes of JSON are left out; the trace says so.
+    public var maximumBytes: Int?
+
+    public init(mode: Mode, hz: Int, processName: String, maximumBytes: Int? = nil) {
+      self.mode = mode
+      self.hz = hz
+      self.processName = processName
+      self.maximumBytes = maximumBytes
+    }
+  }
+
+  /// Synthetic tids for the extra tracks (Linux tids stay below 2^22).
+  static let spansTrackOffset = 10_000_000
+  static let stateTrackOffset = 20_000_000
+  static let maximumDepth = 500
+
+  let timeline: TimelineCollector
+  let frames: [[TraceFrame]]
+  let options: Options
+  let origin: UInt64
+  let endNanos: UInt64
+
+  public init(timeline: TimelineCollector, frames: [[TraceFrame]], options: Options, endMonotonicNanos: UInt64) {
+    self.timeline = timeline
+    self.frames = frames
+    self.options = options
+    self.origin = timeline.start?.monotonicNanos ?? 0
+    self.endNanos = endMonotonicNanos > origin ? endMonotonicNanos - origin : 0
+  }
+
+  private var periodNanos: UInt64 { 1_000_000_000 / UInt64(max(options.hz, 1)) }
+
+  /// The JSON and notes for the user (e.g. that --max-size cut the trace).
+  public func build() -> (json: [UInt8], notes: [String]) {
+    var tracks: [[ChromeEvent]] = []
+    let tids = Set(timeline.ticks.keys).union(timeline.events.map(\.tid)).sorted()
+    for tid in tids {
+      tracks.append(sampleTrack(tid))
+      tracks.append(spanTrack(tid))
+      if options.mode == .wall { tracks.append(stateTrack(tid)) }
+    }
+    tracks.append(counterTrack())
+    var notes: [String] = []
+    if let maximum = options.maximumBytes, let cutoff = Self.cutoff(tracks, maximumBytes: maximum) {
+      tracks = tracks.map { Self.truncate($0, at: cutoff) }
+      notes.append("trace cut at \(ChromeTraceWriter.microseconds(cutoff / 1000)) ms to stay under --max-size \(maximum) bytes")
+    }
+    var writer = ChromeTraceWriter(pid: Int(timeline.start?.pid ?? 0))
+    for event in metadata(tids) { writer.write(event) }
+    for track in tracks {
+      for event in track.sorted(by: Self.trackOrder) { writer.write(event) }
+    }
+    var metadata = [("prof-mode", options.mode == .wall ? "wall" : "cpu"), ("prof-hz", String(options.hz))]
+    metadata += notes.map { ("prof-note", $0) }
+    return (writer.finish(metadata: metadata), notes)
+  }
+
+  private func relative(_ monotonic: UInt64) -> UInt64 { monotonic > origin ? monotonic - origin : 0 }
+
+  private func threadName(_ tid: UInt32) -> String { timeline.threadNames[tid] ?? "thread \(tid)" }
+
+  // Parents before children: earlier first, then longer first.
+  private static func trackOrder(_ a: ChromeEvent, _ b: ChromeEvent) -> Bool {
+    if a.nanos != b.nanos { return (a.nanos ?? 0) < (b.nanos ?? 0) }
+    return (a.durationNanos ?? 0) > (b.durationNanos ?? 0)
+  }
+
+  // MARK: metadata
+
+  private func metadata(_ tids: [UInt32]) -> [ChromeEvent] {
+    var events = [ChromeEvent(phase: .metadata, name: "process_name", tid: 0,
+                              arguments: [("name", .string(options.processName))])]
+    for (rank, tid) in tids.enumerated() {
+      let name = threadName(tid)
+      var tracks = [(Int(tid), name), (Int(tid) + Self.spansTrackOffset, name + " spans")]
+      if options.mode == .wall { tracks.append((Int(tid) + Self.stateTrackOffset, name + " state")) }
+      for (offset, (trackID, trackName)) in tracks.enumerated() {
+        events.append(ChromeEvent(phase: .metadata, name: "thread_name", tid: trackID,
+                                  arguments: [("name", .string(trackName))]))
+        events.append(ChromeEvent(phase: .metadata, name: "thread_sort_index", tid: trackID,
+                                  arguments: [("sort_index", .integer(Int64(rank * 3 + offset)))]))
+      }
+    }
+    return events
+  }
+
+  // MARK: samples as a flame chart
+
+  private func sampleTrack(_ tid: UInt32) -> [ChromeEvent] {
+    var events: [ChromeEvent] = []
+    var open: [(frame: TraceFrame, start: UInt64)] = []
+    func close(downTo depth: Int, at end: UInt64) {
+      while open.count > depth {
+        let slice = open.removeLast()
+        var event = ChromeEvent(phase: .complete, name: slice.frame.name, category: "sample", tid: Int(tid),
+                                nanos: slice.start, durationNanos: end - slice.start)
+        if !slice.frame.location.isEmpty { event.arguments = [("location", .string(slice.frame.location))] }
+        events.append(event)
+      }
+    }
+    var current: [TraceFrame] = []
+    var previous: UInt64?
+    for tick in (timeline.ticks[tid] ?? []).sorted(by: { $0.nanos < $1.nanos }) {
+      let now = relative(tick.nanos)
+      // CPU mode: a thread that stopped running leaves a gap; end its slices there.
+      if options.mode == .cpu, let previous, now - previous > 2 * periodNanos { close(downTo: 0, at: previous + periodNanos) }
+      if let stack = tick.stack { current = Array(frames[stack].prefix(Self.maximumDepth)) }
+      var common = 0
+      while common < open.count && common < current.count && open[common].frame.name == current[common].name { common += 1 }
+      close(downTo: common, at: now)
+      for frame in current[common...] { open.append((frame, now)) }
+      previous = now
+    }
+    if let previous { close(downTo: 0, at: min(previous + periodNanos, max(endNanos, previous))) }
+    return events
+  }
+
+  // MARK: thread states (wall mode)
+
+  private func stateTrack(_ tid: UInt32) -> [ChromeEvent] {
+    let ticks = (timeline.ticks[tid] ?? []).sorted { $0.nanos < $1.nanos }
+    var events: [ChromeEvent] = []
+    var run: (running: Bool, start: UInt64, end: UInt64, cpu: UInt64)?
+    func flush() {
+      guard let run else { return }
+      let wall = max(run.end - run.start, 1)
+      events.append(ChromeEvent(phase: .complete, name: run.running ? "Running" : "Off-CPU", category: "state",
+                                tid: Int(tid) + Self.stateTrackOffset, nanos: run.start, durationNanos: run.end - run.start,
+                                arguments: [("cpu %", .number((Double(run.cpu) * 1000 / Double(wall)).rounded() / 10))]))
+    }
+    for (before, after) in zip(ticks, ticks.dropFirst()) {
+      let start = relative(before.nanos), end = relative(after.nanos)
+      let cpu = after.threadCPUNanos >= before.threadCPUNanos ? after.threadCPUNanos - before.threadCPUNanos : 0
+      let running = cpu * 2 >= end - start  // on a CPU for most of the interval
+      if let current = run, current.running == running {
+        run = (running, current.start, end, current.cpu + cpu)
+      } else {
+        flush()
+        run = (running, start, end, cpu)
+      }
+    }
+    flush()
+    return events
+  }
+
+  // MARK: user spans, instants, flows
+
+  private func spanTrack(_ tid: UInt32) -> [ChromeEvent] {
+    let track = Int(tid) + Self.spansTrackOffset
+    var events: [ChromeEvent] = []
+    var openNames: [String] = []
+    for event in timeline.events where event.tid == tid {
+      let nanos = relative(event.monotonicNanos)
+      switch event.kind {
+      case .begin where event.id != 0:
+        events.append(ChromeEvent(phase: .asyncBegin, name: event.name, category: "span", tid: track, nanos: nanos, id: event.id))
+      case .end where event.id != 0:
+        events.append(ChromeEvent(phase: .asyncEnd, name: event.name, category: "span", tid: track, nanos: nanos, id: event.id))
+      case .begin:
+        openNames.append(event.name)
+        events.append(ChromeEvent(phase: .begin, name: event.name, category: "span", tid: track, nanos: nanos))
+      case .end:
+        guard let name = openNames.popLast() else { continue }  // an end without a begin
+        events.append(ChromeEvent(phase: .end, name: name, category: "span", tid: track, nanos: nanos))
+      case .instant:
+        events.append(ChromeEvent(phase: .instant, name: event.name, category: "mark", tid: track, nanos: nanos))
+      case .flowStart:
+        events.append(ChromeEvent(phase: .flowStart, name: event.name, category: "flow", tid: track, nanos: nanos, id: event.id))
+      case .flowEnd:
+        events.append(ChromeEvent(phase: .flowEnd, name: event.name, category: "flow", tid: track, nanos: nanos, id: event.id))
+      case .counter:
+        continue  // process-wide: see counterTrack
+      }
+    }
+    let end = max(endNanos, events.last?.nanos ?? 0)
+    for name in openNames.reversed() {
+      events.append(ChromeEvent(phase: .end, name: name, category: "span", tid: track, nanos: end))
+    }
+    return events
+  }
+
+  // MARK: counters
+
+  private func counterTrack() -> [ChromeEvent] {
+    var events = timeline.residentSetSizes.map { sample in
+      ChromeEvent(phase: .counter, name: "RSS", category: "memory", tid: 0, nanos: relative(sample.nanos),
+                  arguments: [("bytes", .integer(Int64(sample.bytes)))])
+    }
+    for event in timeline.events where event.kind == .counter {
+      events.append(ChromeEvent(phase: .counter, name: event.name, category: "counter", tid: 0,
+                                nanos: relative(event.monotonicNanos), arguments: [("value", .integer(event.value))]))
+    }
+    return events
+  }
+
+  // MARK: --max-size
+
+  /// The earliest time whose events no longer fit, or nil when everything fits.
+  static func cutoff(_ tracks: [[ChromeEvent]], maximumBytes: Int) -> UInt64? {
+    let events = tracks.joined().sorted { ($0.nanos ?? 0) < ($1.nanos ?? 0) }
+    var total = 0
+    for event in events {
+      var writer = ChromeTraceWriter(pid: 0)
+      writer.write(event)
+      total += writer.bytes.count
+      if total > maximumBytes { return event.nanos ?? 0 }
+    }
+    return nil
+  }
+
+  /// Drops what starts at or after `cutoff`, shortens slices that run past it and
+  /// closes spans still open, so the cut trace stays properly nested.
+  static func truncate(_ track: [ChromeEvent], at cutoff: UInt64) -> [ChromeEvent] {
+    var kept: [ChromeEvent] = []
+    var open: [ChromeEvent] = []
+    for var event in track where (event.nanos ?? 0) < cutoff {
+      if let duration = event.durationNanos, let start = event.nanos, start + duration > cutoff {
+        event.durationNanos = cutoff - start
+      }
+      if event.phase == .begin { open.append(event) }
+      if event.phase == .end, !open.isEmpty { open.removeLast() }
+      kept.append(event)
+    }
+    for begin in open.reversed() {
+      kept.append(ChromeEvent(phase: .end, name: begin.name, category: begin.category, tid: begin.tid, nanos: cutoff))
+    }
+    return kept
+  }
+}

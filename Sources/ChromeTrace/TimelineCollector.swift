@@ -1,0 +1,46 @@
+import AgentStream
+
+/// Keeps what a timeline needs from the agent's stream: every sample with its
+/// time and thread CPU clock (stacks stored once), user trace events and RSS.
+public struct TimelineCollector {
+  /// One tick of one thread. `stack` is nil for an idle tick: the thread did not
+  /// run, so it is still where its previous sample found it.
+  public struct Tick: Equatable {
+    public var nanos: UInt64
+    public var threadCPUNanos: UInt64
+    public var stack: Int?
+  }
+
+  public private(set) var start: StreamStart?
+  public private(set) var threadNames: [UInt32: String] = [:]
+  public private(set) var ticks: [UInt32: [Tick]] = [:]
+  /// Distinct raw stacks, leaf first, as the agent captured them.
+  public private(set) var stacks: [[UInt64]] = []
+  public private(set) var events: [TraceEvent] = []
+  public private(set) var residentSetSizes: [(nanos: UInt64, bytes: UInt64)] = []
+  private var stackIndices: [[UInt64]: Int] = [:]
+
+  public init() {}
+
+  public mutating func consume(_ record: AgentRecord) {
+    switch record {
+    case .start(let start): self.start = start
+    case .thread(let tid, let name): threadNames[tid] = name
+    case .sample(let sample):
+      ticks[sample.tid, default: []].append(
+        Tick(nanos: sample.monotonicNanos, threadCPUNanos: sample.threadCPUNanos, stack: index(of: sample.frames)))
+    case .idle(let idle):
+      ticks[idle.tid, default: []].append(Tick(nanos: idle.monotonicNanos, threadCPUNanos: idle.threadCPUNanos, stack: nil))
+    case .trace(let event): events.append(event)
+    case .residentSetSize(let nanos, let bytes): residentSetSizes.append((nanos, bytes))
+    case .module, .stats, .end, .heap: break
+    }
+  }
+
+  private mutating func index(of stack: [UInt64]) -> Int {
+    if let index = stackIndices[stack] { return index }
+    stacks.append(stack)
+    stackIndices[stack] = stacks.count - 1
+    return stacks.count - 1
+  }
+}

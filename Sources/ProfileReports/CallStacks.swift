@@ -1,0 +1,113 @@
+import Pprof
+import Symbolization
+
+/// A profile's locations resolved to frames once, so that reports walk integer
+/// arrays instead of hashing ids and strings for each of a million samples.
+/// A frame is one function at one line: a location with inlined calls has
+/// several frames, innermost first, as in the file.
+public struct CallStacks: Sendable {
+  /// Distinct functions by display name (demangled), indexed by frame function.
+  public private(set) var functions: [FunctionInfo] = []
+  /// Frames of the location at dense index i are frames[frameStart[i]..<frameStart[i + 1]].
+  private var frameStart: [Int32] = [0]
+  public private(set) var frames: [Frame] = []
+  private let locationIndex: IDIndex
+
+  public struct FunctionInfo: Sendable, Equatable {
+    public var name: String
+    public var file: String
+  }
+
+  public struct Frame: Sendable, Equatable {
+    public var function: Int32
+    public var line: Int64
+    /// Inlined into the next frame of the same location.
+    public var isInlined: Bool
+  }
+
+  public init(_ profile: Profile) {
+    locationIndex = IDIndex(profile.locations.map(\.id))
+    var functionNames = FunctionNames(profile)
+    for location in profile.locations {
+      if location.lines.isEmpty {
+        let name = Self.unsymbolizedName(location, profile)
+        frames.append(Frame(function: functionNames.intern(name, file: ""), line: 0, isInlined: false))
+      }
+      for (position, line) in location.lines.enumerated() {
+        let (name, file) = functionNames[line.functionID]
+        frames.append(Frame(function: functionNames.intern(name, file: file), line: line.line,
+                            isInlined: position < location.lines.count - 1))
+      }
+      frameStart.append(Int32(frames.count))
+    }
+    functions = functionNames.distinct
+  }
+
+  /// The dense index of a location; validated profiles only refer to locations they define.
+  @inline(__always)
+  public func locationIndex(_ id: UInt64) -> Int { locationIndex[id]! }
+
+  public var locationCount: Int { frameStart.count - 1 }
+
+  /// Frames of one location (by dense index), innermost first.
+  @inline(__always)
+  public func frames(ofLocation index: Int) -> Range<Int> {
+    Int(frameStart[index])..<Int(frameStart[index + 1])
+  }
+
+  /// Every frame of a sample, leaf first.
+  @inline(__always)
+  public func forEachFrame(of sample: Sample, _ body: (Frame) -> Void) {
+    for id in sample.locationIDs {
+      for frame in frames[frames(ofLocation: locationIndex(id))] { body(frame) }
+    }
+  }
+
+  /// Function indices of a sample's stack, root first: the order of folded stacks and flame graphs.
+  public func rootFirstFunctions(of sample: Sample, into stack: inout [Int32]) {
+    stack.removeAll(keepingCapacity: true)
+    forEachFrame(of: sample) { stack.append($0.function) }
+    stack.reverse()
+  }
+
+  /// pprof's name for a location without symbols: its address and binary.
+  private static func unsymbolizedName(_ location: Location, _ profile: Profile) -> String {
+    let file = profile.mappings.first { $0.id == location.mappingID }?.filename ?? ""
+    let binary = file.isEmpty ? "" : "[" + (file.split(separator: "/").last.map(String.init) ?? file) + "]"
+    guard location.address != 0 else { return binary.isEmpty ? "<unknown>" : binary }
+    let hex = String(location.address, radix: 16)
+    let address = String(repeating: "0", count: max(0, 16 - hex.count)) + hex
+    return binary.isEmpty ? address : address + " " + binary
+  }
+}
+
+/// Display names of functions, demangled once each, interned to dense indices.
+private struct FunctionNames {
+  private var byID: [UInt64: (name: String, file: String)] = [:]
+  private var indexByName: [String: Int32] = [:]
+  private(set) var distinct: [CallStacks.FunctionInfo] = []
+
+  init(_ profile: Profile) {
+    byID.reserveCapacity(profile.functions.count)
+    for function in profile.functions {
+      byID[function.id] = (Self.displayName(function), function.filename)
+    }
+  }
+
+  /// Validated profiles only refer to functions they define.
+  subscript(id: UInt64) -> (name: String, file: String) { byID[id] ?? ("<unknown>", "") }
+
+  mutating func intern(_ name: String, file: String) -> Int32 {
+    if let index = indexByName[name] { return index }
+    let index = Int32(distinct.count)
+    indexByName[name] = index
+    distinct.append(CallStacks.FunctionInfo(name: name, file: file))
+    return index
+  }
+
+  /// The readable name: demangled when the profile came in mangled.
+  private static func displayName(_ function: Function) -> String {
+    let name = function.name.isEmpty ? function.systemName : function.name
+    return Demangler.demangle(name)
+  }
+}

@@ -1,0 +1,53 @@
+import Pprof
+
+/// pprof's -focus and -ignore: keep the samples with a frame whose function or
+/// file name matches focus, and none matching ignore. Matching is decided once
+/// per location, then each sample only reads booleans.
+public struct SampleFilter: Sendable {
+  private var focus: [Bool]?
+  private var ignore: [Bool]?
+
+  public static let all = SampleFilter()
+
+  private init() {}
+
+  public init(_ stacks: CallStacks, focus: String?, ignore: String?) throws(ReportError) {
+    self.focus = try focus.map { pattern throws(ReportError) in try Self.matchingLocations(stacks, pattern) }
+    self.ignore = try ignore.map { pattern throws(ReportError) in try Self.matchingLocations(stacks, pattern) }
+  }
+
+  public var isActive: Bool { focus != nil || ignore != nil }
+
+  @inline(__always)
+  public func keeps(_ sample: Sample, _ stacks: CallStacks) -> Bool {
+    if let focus, !sample.locationIDs.contains(where: { focus[stacks.locationIndex($0)] }) { return false }
+    if let ignore, sample.locationIDs.contains(where: { ignore[stacks.locationIndex($0)] }) { return false }
+    return true
+  }
+
+  private static func matchingLocations(_ stacks: CallStacks, _ pattern: String) throws(ReportError) -> [Bool] {
+    let functions = try FunctionMatcher(pattern).matches(stacks.functions)
+    return (0..<stacks.locationCount).map { location in
+      stacks.frames[stacks.frames(ofLocation: location)].contains { functions[Int($0.function)] }
+    }
+  }
+}
+
+/// A regular expression tried against each function's name and source file.
+public struct FunctionMatcher {
+  private let regex: Regex<AnyRegexOutput>
+
+  public init(_ pattern: String) throws(ReportError) {
+    do {
+      regex = try Regex(pattern)
+    } catch {
+      throw .invalidRegex(pattern, reason: "\(error)")
+    }
+  }
+
+  public func matches(_ function: CallStacks.FunctionInfo) -> Bool {
+    function.name.contains(regex) || function.file.contains(regex)
+  }
+
+  public func matches(_ functions: [CallStacks.FunctionInfo]) -> [Bool] { functions.map(matches) }
+}

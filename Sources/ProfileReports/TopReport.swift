@@ -1,0 +1,102 @@
+import Pprof
+
+/// The table of `pprof -top`: functions by flat (or cum) value, with their
+/// shares of the total and the running sum of flat shares.
+public struct TopReport: Sendable {
+  public struct Row: Sendable, Equatable {
+    public var name: String
+    public var flat: Int64
+    public var cum: Int64
+    /// "(inline)" or "(partial-inline)" as pprof marks functions inlined into callers.
+    public var inlineLabel: String
+  }
+
+  public struct Options: Sendable {
+    public var count: Int?
+    public var sortByCum = false
+    /// pprof's -nodefraction: functions whose cum is below this share are dropped.
+    public var minimumShare = 0.005
+
+    public init(count: Int? = nil, sortByCum: Bool = false) {
+      self.count = count
+      self.sortByCum = sortByCum
+    }
+  }
+
+  public private(set) var rows: [Row]
+  public let total: Int64
+  /// Functions dropped for being below the minimum share, and that cutoff.
+  public private(set) var droppedCount = 0
+  public let cutoff: Int64
+  /// Functions left after dropping, before the count limit.
+  public private(set) var candidateCount = 0
+
+  public init(_ totals: FunctionTotals, _ stacks: CallStacks, options: Options) {
+    total = totals.total
+    cutoff = abs(Int64(Double(total) * options.minimumShare))
+    var all: [Row] = []
+    for (index, function) in stacks.functions.enumerated() where totals.cum[index] != 0 || totals.flat[index] != 0 {
+      all.append(Row(name: function.name, flat: totals.flat[index], cum: totals.cum[index],
+                     inlineLabel: Self.inlineLabel(totals, index)))
+    }
+    let cutoff = self.cutoff
+    let kept = all.filter { abs($0.cum) >= cutoff }
+    droppedCount = all.count - kept.count
+    candidateCount = kept.count
+    self.rows = kept.sorted(by: options.sortByCum ? Self.cumOrder : Self.flatOrder)
+    if let count = options.count, count < self.rows.count { self.rows.removeSubrange(count...) }
+  }
+
+  private static func inlineLabel(_ totals: FunctionTotals, _ index: Int) -> String {
+    guard totals.calledInline[index] else { return "" }
+    return totals.calledNotInline[index] ? "(partial-inline)" : "(inline)"
+  }
+
+  private static func flatOrder(_ a: Row, _ b: Row) -> Bool {
+    if abs(a.flat) != abs(b.flat) { return abs(a.flat) > abs(b.flat) }
+    if a.name != b.name { return a.name < b.name }
+    return abs(a.cum) > abs(b.cum)
+  }
+
+  private static func cumOrder(_ a: Row, _ b: Row) -> Bool {
+    if abs(a.cum) != abs(b.cum) { return abs(a.cum) > abs(b.cum) }
+    if a.name != b.name { return a.name < b.name }
+    return abs(a.flat) > abs(b.flat)
+  }
+
+  /// The unit pprof would pick for this table.
+  public func valueFormat(sampleUnit: String) -> ValueFormat {
+    let smallest = rows.lazy.map { abs($0.flat != 0 ? $0.flat : $0.cum) }.filter { $0 > 0 }.min() ?? 0
+    return ValueFormat(sampleUnit: sampleUnit, smallest: smallest, largest: total)
+  }
+
+  /// The summary lines and the table, formatted as `pprof -top` prints them;
+  /// `header` holds the profile's lines and any active filters.
+  public func render(header: [String], format: ValueFormat) -> String {
+    let shown = rows.reduce(0) { $0 + $1.flat }
+    var lines = header
+    lines.append("Showing nodes accounting for \(format.format(shown)), "
+      + "\(percentage(shown, of: total).trimmingCharacters(in: .whitespaces)) of \(format.format(total)) total")
+    if total != 0 && droppedCount > 0 {
+      lines.append("Dropped \(droppedCount) node\(droppedCount > 1 ? "s" : "") (cum <= \(format.format(cutoff)))")
+    }
+    if total != 0 && !rows.isEmpty && rows.count < candidateCount {
+      lines.append("Showing top \(rows.count) nodes out of \(candidateCount)")
+    }
+    lines.append(pad("flat", 10) + " " + pad("flat", 5) + "% " + pad("sum", 5) + "% " + pad("cum", 10) + " " + pad("cum", 5) + "%")
+    var sum: Int64 = 0
+    for row in rows {
+      sum += row.flat
+      let inline = row.inlineLabel.isEmpty ? "" : " " + row.inlineLabel
+      lines.append(pad(format.format(row.flat), 10) + " " + percentage(row.flat, of: total) + " "
+        + percentage(sum, of: total) + " " + pad(format.format(row.cum), 10) + " "
+        + percentage(row.cum, of: total) + "  " + row.name + inline)
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+/// Right-aligned in `width` columns, as Go's %10s.
+func pad(_ text: String, _ width: Int) -> String {
+  text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Pprof
+import ProfileConversion
+import ProfileReports
+
+/// Reads a pprof file (gzip or raw); any failure is one line naming the file.
+enum ProfileInput {
+  static func load(_ path: String) throws -> Profile {
+    let bytes = try read(path)
+    do {
+      return try Profile(fileBytes: bytes)
+    } catch {
+      throw ProfError("\(path): \(error)")
+    }
+  }
+
+  /// A pprof profile, or else folded stacks: text that is not a profile.
+  static func loadPprofOrFolded(_ path: String) throws -> Profile {
+    let bytes = try read(path)
+    do {
+      return try Profile(fileBytes: bytes)
+    } catch .notAProfile where !Gzip.isCompressed(bytes) {
+      do {
+        return try FoldedStacks.read(String(decoding: bytes, as: UTF8.self))
+      } catch {
+        throw ProfError("\(path): neither a pprof profile nor folded stacks (\(error))")
+      }
+    } catch {
+      throw ProfError("\(path): \(error)")
+    }
+  }
+
+  private static func read(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw ProfError("cannot read \(path): \(readFailure(path))")
+    }
+    return [UInt8](data)
+  }
+
+  private static func readFailure(_ path: String) -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "No such file or directory" }
+    return isDirectory.boolValue ? "Is a directory" : "Permission denied"
+  }
+}
+
+/// The value a report shows and the samples it counts, shared by the report commands.
+struct SampleOptions: ParsableArguments {
+  @Option(name: .customLong("sample-index"),
+          help: ArgumentHelp("The sample type to report, by name or position (default: the profile's default, else the last type).",
+                             valueName: "name"))
+  var sampleIndex: String?
+
+  @Option(help: ArgumentHelp("Only samples with a function or file name matching this regular expression.", valueName: "regex"))
+  var focus: String?
+
+  @Option(help: ArgumentHelp("Leave out samples with a function or file name matching this regular expression.", valueName: "regex"))
+  var ignore: String?
+
+  /// The filters as pprof lists them above a report.
+  var activeFilters: [String] {
+    let filters = [focus.map { "focus=" + $0 }, ignore.map { "ignore=" + $0 }].compactMap { $0 }
+    return filters.isEmpty ? [] : ["Active filters:"] + filters.map { "   " + $0 }
+  }
+
+  /// The chosen value index and filter for a profile.
+  func select(_ profile: Profile, _ stacks: CallStacks) throws -> (valueIndex: Int, filter: SampleFilter) {
+    (try SampleTypeChoice.index(in: profile, named: sampleIndex), try SampleFilter(stacks, focus: focus, ignore: ignore))
+  }
+}
+
+/// How many functions a ranked report (top, diff) shows, and by which column.
+struct RankingOptions: ParsableArguments {
+  @Option(name: .short, help: "Show at most this many functions.")
+  var n: Int?
+
+  @Flag(help: "Sort by the cumulative column instead of flat.")
+  var cum = false
+
+  func validate() throws {
+    if let n, n < 1 { throw ValidationError("-n must be at least 1") }
+  }
+}

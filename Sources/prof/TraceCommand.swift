@@ -1,0 +1,105 @@
+import AgentStream
+import ArgumentParser
+import CPUProfiling
+import ChromeTrace
+import Foundation
+import OutputFile
+import Pprof
+import TargetLaunch
+
+struct Trace: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "trace",
+    abstract: "Record what each thread did over time; write a Chrome trace for Perfetto.",
+    discussion: """
+      Runs COMMAND with prof's agent preloaded and samples its threads with \
+      timestamps. Each thread's track reads like a flame chart over time; spans, \
+      instants, counters and flows recorded with the ProfTrace library appear on a \
+      spans track beside it; the process's RSS is a counter. Open the file in \
+      https://ui.perfetto.dev or chrome://tracing.
+
+      --mode cpu samples each thread by its CPU time (only running code shows up). \
+      --mode wall samples every thread at a wall-clock rate, blocked ones too, and \
+      adds a state track per thread (Running / Off-CPU), without waking idle threads.
+
+      prof exits with the program's exit status (128+N if a signal N killed it).
+
+      Examples:
+        prof trace -- .build/release/myserver --port 8080
+        prof trace --mode wall --hz 200 -o server.json.gz -- .build/release/myserver
+        prof trace --pprof cpu.pb.gz -- ./batch-job input.csv
+      """
+  )
+
+  @Option(name: .shortAndLong, help: "Where to write the trace; gzipped when the name ends in .gz.")
+  var output = "trace.json"
+
+  @Option(help: "Samples per second per thread (1-5000).")
+  var hz = 100
+
+  @Option(help: "cpu: sample by each thread's CPU time. wall: sample every thread at a wall-clock rate.")
+  var mode: Mode = .cpu
+
+  @Option(help: ArgumentHelp("Also write the run's profile (pprof) to this path.", valueName: "path"))
+  var pprof: String?
+
+  @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the trace, then send the program SIGINT.",
+                             valueName: "seconds"))
+  var duration: Double?
+
+  @Option(help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
+  var maxSize: Int?
+
+  @OptionGroup var target: TargetOptions
+
+  enum Mode: String, ExpressibleByArgument, CaseIterable {
+    case cpu
+    case wall
+  }
+
+  func validate() throws {
+    guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
+    if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+    if let maxSize, maxSize < 1024 { throw ValidationError("--max-size must be at least 1024 bytes") }
+  }
+
+  func run() throws {
+    let command = try target.resolve()
+    let traceFile = try AtomicOutputFile(path: output)
+    let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
+    let agent = try AgentLibrary.locate()
+    var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1"]
+    if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
+    let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
+
+    var timeline = TimelineCollector()
+    var samples = CPUSampleCollector()
+    let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { record in
+      timeline.consume(record)
+      samples.consume(record)
+    }
+    let symbolizer = CPU.symbolizer()
+    let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, modules: samples.modules, symbolizer: symbolizer)
+    warnings.forEach { warn("cannot symbolize \($0)") }
+    let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz,
+                                             processName: command.arguments.joined(separator: " "), maximumBytes: maxSize)
+    let (json, notes) = ChromeTraceBuilder(timeline: timeline, frames: frames, options: options,
+                                           endMonotonicNanos: recording.finishedNanos).build()
+    notes.forEach { warn($0) }
+    try traceFile.commit(output.hasSuffix(".gz") ? Gzip.compress(json) : json)
+    if let profileFile {
+      let (profile, _) = CPUProfile.build(from: samples, hz: hz, clock: mode == .wall ? .wall : .cpu,
+                                          durationNanos: recording.durationNanos, symbolizer: symbolizer,
+                                          comments: ["prof trace " + target.commandLine.joined(separator: " ")])
+      try profileFile.commit(profile.gzipped())
+    }
+
+    if recording.stoppedEarly { process.send(SIGINT) }
+    let status = process.waitForExit()
+    let threads = timeline.ticks.count
+    let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
+    warn("\(ticks) samples from \(threads) threads, \(timeline.events.count) user events; wrote \(output)"
+         + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
+    if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
+  }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Pprof
+import ProfTestSupport
+import XCTest
+
+/// Records real programs with `prof trace` and checks every trace with TraceValidator.
+final class TraceEndToEndTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws { directory = try ProfHarness.temporaryDirectory() }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+  private func trace(_ arguments: [String], file: String) throws -> [[String: Any]] {
+    let run = try ProfHarness.prof(["trace", "-o", file] + arguments)
+    XCTAssertEqual(run.status, 0, run.stderr)
+    var data = try Data(contentsOf: URL(fileURLWithPath: file))
+    if file.hasSuffix(".gz") { data = Data(try Gzip.decompress(Array(data))) }
+    return try TraceValidator.validate(data)
+  }
+
+  private func threadNames(_ events: [[String: Any]]) -> [Int: String] {
+    var names: [Int: String] = [:]
+    for event in events where event["name"] as? String == "thread_name" {
+      names[event["tid"] as! Int] = (event["args"] as! [String: Any])["name"] as? String
+    }
+    return names
+  }
+
+  func testCPUTraceShowsEachThreadsWorkAsSlices() throws {
+    let events = try trace(["--pprof", output("run.pb.gz"), "--", ProfHarness.workload("two-threads"), "100000000"],
+                           file: output("cpu.json"))
+    let names = threadNames(events)
+    let slices = events.filter { $0["ph"] as? String == "X" }
+    for (thread, function) in [("alpha", "two_threads.alphaWork(Swift.Int)"), ("beta", "two_threads.betaWork(Swift.Int)")] {
+      let tid = try XCTUnwrap(names.first { $0.value == thread }?.key, "\(names)")
+      let work = slices.filter { $0["tid"] as? Int == tid && $0["name"] as? String == function }
+      XCTAssertFalse(work.isEmpty, "no \(function) slice on \(thread)")
+      let location = try XCTUnwrap((work[0]["args"] as? [String: Any])?["location"] as? String)
+      XCTAssertTrue(location.contains("two-threads/main.swift:"), location)
+    }
+    XCTAssertTrue(events.contains { $0["name"] as? String == "RSS" && $0["ph"] as? String == "C" })
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["go", "tool", "pprof", "-raw", output("run.pb.gz")]).status, 0)
+  }
+
+  func testWallTraceMarksBlockedThreadsOffCPU() throws {
+    let events = try trace(["--mode", "wall", "--hz", "200", "--", ProfHarness.workload("two-threads"), "100000000"],
+                           file: output("wall.json.gz"))
+    let names = threadNames(events)
+    func state(of thread: String) throws -> [String: Double] {
+      let track = try XCTUnwrap(names.first { $0.value == thread + " state" }?.key, "\(names)")
+      var time: [String: Double] = [:]
+      for event in events where event["tid"] as? Int == track && event["ph"] as? String == "X" {
+        time[event["name"] as! String, default: 0] += (event["dur"] as! NSNumber).doubleValue
+      }
+      return time
+    }
+    let main = try state(of: "two-threads"), beta = try state(of: "beta")
+    XCTAssertGreaterThan(main["Off-CPU", default: 0], main["Running", default: 0], "main only waits")
+    XCTAssertGreaterThan(beta["Running", default: 0], beta["Off-CPU", default: 0], "beta computes")
+  }
+
+  func testUserSpansFlowsAndCountersReachTheTrace() throws {
+    let events = try trace(["--", ProfHarness.workload("trace-spans")], file: output("spans.json"))
+    let names = threadNames(events)
+    func count(_ phase: String, _ name: String, on thread: String? = nil) -> Int {
+      events.filter { event in
+        event["ph"] as? String == phase && event["name"] as? String == name
+          && (thread == nil || names[event["tid"] as? Int ?? -1] == thread! + " spans")
+      }.count
+    }
+    XCTAssertEqual(count("B", "produce", on: "producer"), 20)
+    XCTAssertEqual(count("B", "consume", on: "consumer"), 20)
+    XCTAssertEqual(count("B", "inner", on: "consumer"), 20)
+    XCTAssertEqual(count("s", "item", on: "producer"), 20)
+    XCTAssertEqual(count("f", "item", on: "consumer"), 20)
+    XCTAssertEqual(count("i", "producer done", on: "producer"), 1)
+    XCTAssertEqual(count("b", "async work"), 1)
+    XCTAssertEqual(count("e", "async work"), 1)
+    XCTAssertEqual(count("C", "queue depth"), 40)
+  }
+
+  func testMaxSizeCutsTheTraceAndSaysSo() throws {
+    let file = output("capped.json")
+    let run = try ProfHarness.prof(["trace", "--max-size", "4096", "-o", file, "--", ProfHarness.workload("trace-spans")])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let data = try Data(contentsOf: URL(fileURLWithPath: file))
+    XCTAssertLessThan(data.count, 4096 + 4096, "events plus metadata")
+    _ = try TraceValidator.validate(data)
+    XCTAssertTrue(run.stderr.contains("to stay under --max-size 4096 bytes"), run.stderr)
+  }
+
+  func testDisabledSpansDoNothingOutsideProf() throws {
+    let run = try ProfHarness.run(ProfHarness.workload("trace-spans"), ["cost", "1000000"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(run.stdout.hasPrefix("disabled_span_ns="), run.stdout)
+  }
+}
