@@ -6,12 +6,12 @@ import XCTest
 /// here with cc) and reads the profiles back with go tool pprof. Lives beside the
 /// CPU tests to share their harness.
 final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
-  /// fixtures/heap/NAME.c, compiled without optimisation so every call stays.
+  /// fixtures/heap/NAME.c, compiled with the toolchain's clang, without optimisation so every call stays.
   private func cFixture(_ name: String, flags: [String] = []) throws -> String {
     let source = ProfHarness.packageRoot.appendingPathComponent("fixtures/heap/\(name).c").path
     let binary = output(name)
-    let build = try ProfHarness.run("/usr/bin/env", ["cc", "-O0", "-g"] + flags + ["-o", binary, source, "-lpthread"])
-    guard build.status == 0 else { throw HarnessError("cc \(name).c failed:\n\(build.stderr)") }
+    let build = try ProfHarness.run("/usr/bin/env", ["clang", "-O0", "-g"] + flags + ["-o", binary, source, "-lpthread"])
+    guard build.status == 0 else { throw HarnessError("clang \(name).c failed:\n\(build.stderr)") }
     return binary
   }
 
