@@ -28,23 +28,24 @@ struct prof_live_block {
   uint64_t size;
 };
 
-// Live blocks are sharded by the top bits of their address's hash; the count of
-// each shard is read without a lock, so freeing an unsampled block usually costs
-// one load from this 16 KiB array.
-#define PROF_HEAP_SHARDS 4096u
-extern _Atomic uint32_t prof_heap_live_counts[PROF_HEAP_SHARDS];
+// Live blocks are sharded by the top bits of their address's hash. One bit per
+// shard says whether it holds any, read without a lock: freeing an unsampled block
+// usually costs one load from this 2 KiB bitmap, small enough to stay in cache.
+#define PROF_HEAP_SHARD_BITS 14
+#define PROF_HEAP_SHARDS (1u << PROF_HEAP_SHARD_BITS)
+extern _Atomic uint64_t prof_heap_live_shards[PROF_HEAP_SHARDS / 64];
 
 static inline uint64_t prof_heap_address_hash(const void *address) {
   uint64_t hash = ((uintptr_t)address >> 4) * 0x9e3779b97f4a7c15ull;
   return hash ^ (hash >> 32);
 }
 
-static inline uint32_t prof_heap_shard(uint64_t hash) { return (uint32_t)(hash >> 52); }
+static inline uint32_t prof_heap_shard(uint64_t hash) { return (uint32_t)(hash >> (64 - PROF_HEAP_SHARD_BITS)); }
 
 // The program's own ordering puts the insert of a sampled block before its free.
 static inline bool prof_heap_live_may_hold(const void *address) {
   uint32_t shard = prof_heap_shard(prof_heap_address_hash(address));
-  return atomic_load_explicit(&prof_heap_live_counts[shard], memory_order_relaxed) != 0;
+  return atomic_load_explicit(&prof_heap_live_shards[shard / 64], memory_order_relaxed) >> (shard % 64) & 1;
 }
 
 bool prof_heap_tables_init(void);

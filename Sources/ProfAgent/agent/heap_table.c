@@ -36,11 +36,12 @@ struct live_slot {
 
 struct shard {
   atomic_flag lock;
+  uint32_t count;
   uint32_t capacity;  // a power of two, or 0 before the first insert
   struct live_slot *slots;
 };
 
-_Atomic uint32_t prof_heap_live_counts[PROF_HEAP_SHARDS];  // changed under the shard's lock
+_Atomic uint64_t prof_heap_live_shards[PROF_HEAP_SHARDS / 64];  // a shard's bit changes under its lock
 
 static struct bucket *buckets;
 static _Atomic uint32_t *bucket_slots;  // bucket id + 1; 0 is empty
@@ -171,13 +172,17 @@ static bool grow(struct shard *shard) {
   return true;
 }
 
+static void mark_shard(uint32_t index, bool holds_blocks) {
+  uint64_t bit = 1ull << (index % 64);
+  if (holds_blocks) atomic_fetch_or_explicit(&prof_heap_live_shards[index / 64], bit, memory_order_relaxed);
+  else atomic_fetch_and_explicit(&prof_heap_live_shards[index / 64], ~bit, memory_order_relaxed);
+}
+
 bool prof_heap_live_insert(void *address, struct prof_live_block block) {
   uint64_t hash = prof_heap_address_hash(address);
   struct shard *shard = &shards[prof_heap_shard(hash)];
-  _Atomic uint32_t *live = &prof_heap_live_counts[prof_heap_shard(hash)];
   spin_lock(&shard->lock);
-  uint32_t count = atomic_load_explicit(live, memory_order_relaxed);
-  if ((count + 1) * 4 > shard->capacity * 3 && !grow(shard)) {
+  if ((shard->count + 1) * 4 > shard->capacity * 3 && !grow(shard)) {
     spin_unlock(&shard->lock);
     return false;
   }
@@ -185,7 +190,7 @@ bool prof_heap_live_insert(void *address, struct prof_live_block block) {
   // Still there: it was freed where we could not see it (a free inside one of our
   // own hooks, from a signal handler) and its address has been reused.
   if (slot->address != 0) prof_heap_bucket_freed(slot->bucket, slot->size);
-  else atomic_store_explicit(live, count + 1, memory_order_relaxed);
+  else if (shard->count++ == 0) mark_shard(prof_heap_shard(hash), true);
   *slot = (struct live_slot){(uintptr_t)address, block.size, block.bucket};
   spin_unlock(&shard->lock);
   return true;
@@ -215,7 +220,7 @@ bool prof_heap_live_remove(void *address, struct prof_live_block *removed) {
     if ((found = shard->slots[slot].address != 0)) {
       *removed = (struct prof_live_block){shard->slots[slot].bucket, shard->slots[slot].size};
       delete_slot(shard, slot);
-      atomic_fetch_sub_explicit(&prof_heap_live_counts[prof_heap_shard(hash)], 1, memory_order_relaxed);
+      if (--shard->count == 0) mark_shard(prof_heap_shard(hash), false);
     }
   }
   spin_unlock(&shard->lock);
@@ -291,9 +296,10 @@ void prof_heap_tables_reset(void) {
     atomic_store(&bucket->free_bytes, 0);
     atomic_store(&bucket->dirty, false);
   }
+  memset(prof_heap_live_shards, 0, sizeof prof_heap_live_shards);
   for (uint32_t i = 0; i < PROF_HEAP_SHARDS; i++) {
     if (shards[i].slots) memset(shards[i].slots, 0, shards[i].capacity * sizeof *shards[i].slots);
-    atomic_store(&prof_heap_live_counts[i], 0);
+    shards[i].count = 0;
   }
   buckets_sent = 0;
 }
