@@ -131,6 +131,18 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
                    "the image after exec writes its own file")
   }
 
+  func testForkingWhileThreadsAllocateNeitherHangsNorLosesChildren() throws {
+    let program = try cFixture("fork_storm")
+    for followed in [false, true] {
+      let file = output("storm-\(followed).pb.gz")
+      let started = Date()
+      _ = try heap(["--sample-rate", "1"] + (followed ? ["--follow-children"] : []) + ["--", program], file: file)
+      XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+      let written = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("storm-\(followed).") }
+      XCTAssertEqual(written.count, followed ? 21 : 1, "\(written)")
+    }
+  }
+
   func testSnapshotsAreNumberedProfiles() throws {
     let file = output("snap.pb.gz")
     let run = try heap(["--snapshot-every", "0.05", "--", ProfHarness.workload("heap-churn"), "3000000"], file: file)

@@ -365,16 +365,21 @@ void prof_heap_emit(void) {
   me.guard--;
 }
 
-// Fork: no other thread may hold a table lock in the child, and the forking thread
-// must not re-enter the hooks (atfork handlers of other libraries allocate).
+// Fork. Only a followed child uses the tables again, so only then must no other
+// thread hold a table lock across the fork, and the forking thread, holding them
+// all, must not re-enter the hooks (other libraries' atfork handlers allocate).
+static __thread bool holds_tables_for_fork __attribute__((tls_model("initial-exec")));
+
 void prof_heap_fork_prepare(void) {
-  if (!is_tracking()) return;
+  if (!is_tracking() || !prof_heap_follows_children()) return;
   me.guard++;
   prof_heap_tables_lock();
+  holds_tables_for_fork = true;
 }
 
 void prof_heap_fork_parent(void) {
-  if (!is_tracking()) return;
+  if (!holds_tables_for_fork) return;
+  holds_tables_for_fork = false;
   prof_heap_tables_unlock();
   me.guard--;
 }
@@ -396,11 +401,12 @@ static void reset_totals(void) {
 // A followed child counts from zero on its own stream; any other child stops tracking.
 // The guard stays up until prof_heap_fork_child_ready, once the child's writer runs.
 void prof_heap_fork_child(bool following) {
-  if (!is_tracking()) return;
-  prof_heap_tables_unlock();
-  if (!following) {
+  bool held = holds_tables_for_fork;
+  holds_tables_for_fork = false;
+  if (held) prof_heap_tables_unlock();
+  if (!following || !held) {
     prof_heap_stop();
-    me.guard--;
+    if (held) me.guard--;
     return;
   }
   prof_heap_tables_reset();
