@@ -11,7 +11,7 @@ public enum HeapSummary {
     let peakTime = collector.peakSeconds.map { String(format: " at %.2f s", $0) } ?? ""
     var lines = [
       "\(stats.allocations) allocations, \(bytes(Int64(stats.allocatedBytes))) allocated; " +
-        "peak in use \(bytes(Int64(stats.peakInUseBytes)))\(peakTime); " +
+        "heap peak \(bytes(Int64(stats.peakInUseBytes)))\(peakTime); " +
         "in use at exit \(bytes(inUse.bytes)) in \(inUse.objects) blocks\(estimated)",
     ]
     let leaks = profile.samples.filter { $0.values[3] > 0 }.sorted { $0.values[3] > $1.values[3] }.prefix(topLeaks)

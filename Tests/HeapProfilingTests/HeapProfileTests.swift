@@ -1,4 +1,4 @@
-import AgentStream
+@testable import AgentStream
 import Pprof
 import Symbolization
 import XCTest
@@ -30,7 +30,12 @@ final class HeapProfileTests: XCTestCase {
     var collector = HeapCollector()
     var stats = HeapStats()
     stats.sampleRate = rate
+    stats.allocations = 12
+    stats.allocatedBytes = 2688
+    stats.peakInUseBytes = 4096
+    stats.peakMonotonicNanos = 1_500_000_000
     let records: [AgentRecord] = [
+      .start(StreamStart(pid: 1, hz: 0, realtimeNanos: 0, monotonicNanos: 1_000_000_000)),
       .module(main), .module(agent),
       .heap(.bucket(HeapBucket(id: 0, frames: [0x30010, 0x10100, 0x10200, 0x10300, 0x10400], truncated: false))),
       .heap(.bucket(HeapBucket(id: 1, frames: [0x30010, 0x10300, 0x10400], truncated: true))),
@@ -71,6 +76,18 @@ final class HeapProfileTests: XCTestCase {
                    [Int64(4 * scale), Int64(4 * 65536 * scale), Int64(3 * scale), Int64(3 * 65536 * scale)])
     XCTAssertEqual(HeapProfile.unbiased(objects: 3, bytes: 0, rate: rate).objects, 0, "as Go: no bytes, no estimate")
     XCTAssertEqual(HeapProfile.unbiased(objects: 3, bytes: 0, rate: 1).objects, 3, "exact mode keeps empty blocks")
+  }
+
+  func testSummaryNamesTotalsPeakAndLeakingStacks() {
+    let counts = [HeapBucketCounts(bucket: 0, allocObjects: 10, allocBytes: 640, freeObjects: 4, freeBytes: 256),
+                  HeapBucketCounts(bucket: 1, allocObjects: 2, allocBytes: 2048, freeObjects: 2, freeBytes: 2048)]
+    let collector = collector(rate: 1, counts)
+    let profile = HeapProfile.build(from: collector, durationNanos: 0, symbolizer: symbolizer).profile
+    XCTAssertEqual(HeapSummary.lines(collector, profile), [
+      "12 allocations, 2.6 KiB allocated; heap peak 4.0 KiB at 0.50 s; in use at exit 384 B in 6 blocks",
+      "top leaking stacks (in use at exit):",
+      "  384 B in 6 blocks: main.leak() < main",
+    ])
   }
 
   func testCountsOfUndefinedBucketsAreCountedNotUsed() {
