@@ -14,7 +14,7 @@
 #define MAX_BUCKETS (1u << 18)
 #define BUCKET_SLOTS (2 * MAX_BUCKETS)  // open addressing, never more than half full
 #define MAX_TOTAL_FRAMES (1u << 24)     // 128 MiB of address space, touched as used
-#define FIRST_SHARD_CAPACITY 128u
+#define FIRST_SHARD_CAPACITY 16u
 
 struct bucket {
   uint64_t hash;
@@ -51,6 +51,7 @@ static _Atomic uint32_t bucket_count;    // published with release after a bucke
 static atomic_flag bucket_lock = ATOMIC_FLAG_INIT;
 static uint32_t buckets_sent;            // writer only
 static struct shard *shards;
+static struct live_slot *first_slots;  // every shard's first slots: one mapping, not one per shard
 
 static void *map(size_t bytes) {
   void *memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -68,7 +69,8 @@ bool prof_heap_tables_init(void) {
   bucket_slots = map(BUCKET_SLOTS * sizeof *bucket_slots);
   frame_arena = map(MAX_TOTAL_FRAMES * sizeof *frame_arena);
   shards = map(PROF_HEAP_SHARDS * sizeof *shards);
-  return buckets && bucket_slots && frame_arena && shards;
+  first_slots = map(PROF_HEAP_SHARDS * FIRST_SHARD_CAPACITY * sizeof *first_slots);
+  return buckets && bucket_slots && frame_arena && shards && first_slots;
 }
 
 // --- buckets ---------------------------------------------------------------
@@ -158,7 +160,12 @@ static uint32_t probe(const struct shard *shard, uintptr_t address, uint64_t has
 }
 
 static bool grow(struct shard *shard) {
-  uint32_t capacity = shard->capacity ? shard->capacity * 2 : FIRST_SHARD_CAPACITY;
+  if (shard->capacity == 0) {
+    shard->capacity = FIRST_SHARD_CAPACITY;
+    shard->slots = first_slots + (shard - shards) * FIRST_SHARD_CAPACITY;
+    return true;
+  }
+  uint32_t capacity = shard->capacity * 2;
   struct live_slot *old = shard->slots;
   struct shard grown = {.capacity = capacity, .slots = map(capacity * sizeof *old)};
   if (grown.slots == NULL) return false;
@@ -166,7 +173,7 @@ static bool grow(struct shard *shard) {
     if (old[i].address == 0) continue;
     grown.slots[probe(&grown, old[i].address, prof_heap_address_hash((void *)old[i].address))] = old[i];
   }
-  if (old) munmap(old, shard->capacity * sizeof *old);
+  if (shard->capacity > FIRST_SHARD_CAPACITY) munmap(old, shard->capacity * sizeof *old);
   shard->capacity = capacity;
   shard->slots = grown.slots;
   return true;
