@@ -113,6 +113,12 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 100, "flushed from the SIGSEGV, not 50 ms later")
   }
 
+  func testExecKeepsWhatTheReplacedImageRecorded() throws {
+    let file = output("exec.pb.gz")
+    _ = try heap(["--sample-rate", "1", "--", try cFixture("exec_after_leak")], file: file)
+    XCTAssertEqual(try top(file, "inuse_objects")["leak_before_exec"]?.flat, 50)
+  }
+
   func testChildrenWriteNothingUnlessFollowedThenOneFileEach() throws {
     let program = try cFixture("follow")
     let plain = try heap(["--sample-rate", "1", "--", program], file: output("plain.pb.gz"))
