@@ -97,6 +97,13 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(try top(file, "inuse_space")["leak_in_thread"]?.flat, 8 * 10 * 512)
   }
 
+  func testExactTotalsIncludeShortLivedThreads() throws {
+    let run = try heap(["--", try cFixture("short_threads")], file: output("short.pb.gz"))
+    let totals = try XCTUnwrap(run.stderr.split(separator: "\n").first { $0.hasPrefix("prof: ") && $0.contains(" allocations, ") })
+    let allocations = try XCTUnwrap(Int(totals.dropFirst(6).prefix { $0.isNumber }), String(totals))
+    XCTAssertTrue((2000...2100).contains(allocations), "200 threads x 10 allocations, and a few of the runtime's: \(totals)")
+  }
+
   func testUnderscoreExitKeepsTheData() throws {
     let file = output("exit.pb.gz")
     _ = try heap(["--sample-rate", "1", "--", ProfHarness.workload("heap-leak"), "100", "1000", "exit"], file: file)

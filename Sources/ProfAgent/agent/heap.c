@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,7 +31,8 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 extern void *__libc_valloc(size_t size);
 extern void *__libc_pvalloc(size_t size);
 
-// A thread publishes its exact totals this often: the bound on what a live thread holds back.
+// A thread publishes its exact totals this often, at its first call (which also
+// hooks its exit) and when it exits: the bound on what a live thread holds back.
 #define PUBLISH_EVERY_CALLS 128
 #define PUBLISH_EVERY_BYTES (64 * 1024)
 
@@ -41,7 +41,7 @@ struct heap_thread {
   uint64_t random;         // xorshift state; 0 until the thread's first countdown is drawn
   unsigned guard;          // > 0: inside a hook or an agent thread, allocations pass through
   bool exit_hook_set;
-  uint32_t unpublished_calls;
+  int32_t calls_until_publish;  // 0 in a new thread: its first call publishes
   int64_t in_use_delta;    // chunk bytes of blocks allocated minus freed
   uint64_t allocations;
   uint64_t allocated_bytes;
@@ -113,7 +113,7 @@ static void publish(struct heap_thread *t) {
   if (t->in_use_delta > 0) raise_peak(in_use + t->in_use_delta);
   t->allocations = t->allocated_bytes = t->frees = 0;
   t->in_use_delta = 0;
-  t->unpublished_calls = 0;
+  t->calls_until_publish = PUBLISH_EVERY_CALLS;
 }
 
 static void on_thread_exit(void *unused) {
@@ -131,7 +131,7 @@ static __attribute__((noinline)) void publish_and_watch_exit(struct heap_thread 
 }
 
 static inline void maybe_publish(struct heap_thread *t) {
-  if (++t->unpublished_calls >= PUBLISH_EVERY_CALLS || t->in_use_delta >= PUBLISH_EVERY_BYTES ||
+  if (--t->calls_until_publish <= 0 || t->in_use_delta >= PUBLISH_EVERY_BYTES ||
       t->in_use_delta <= -PUBLISH_EVERY_BYTES)
     publish_and_watch_exit(t);
 }
@@ -388,7 +388,7 @@ static void reset_totals(void) {
   struct heap_thread *t = &me;
   t->allocations = t->allocated_bytes = t->frees = 0;
   t->in_use_delta = 0;
-  t->unpublished_calls = 0;
+  t->calls_until_publish = 0;
   atomic_store(&totals.allocations, 0);
   atomic_store(&totals.allocated_bytes, 0);
   atomic_store(&totals.frees, 0);
