@@ -59,6 +59,7 @@ struct Heap: ParsableCommand {
     let file = try AtomicOutputFile(path: output)
     let agent = try AgentLibrary.locate()
     let children = try followChildren ? ChildStreams() : nil
+    defer { children?.remove() }
     var settings = ["PROF_HEAP_RATE": String(sampleRate)]
     settings["PROF_HEAP_CHILDREN"] = children?.directory
     let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
@@ -113,7 +114,6 @@ struct Heap: ParsableCommand {
       let profile = try write(collector, to: AtomicOutputFile(path: path), symbolizer)
       warn("child \(name): " + (HeapSummary.lines(collector, profile, topLeaks: 0).first ?? "") + "; wrote \(path)")
     }
-    children.remove()
   }
 }
 
