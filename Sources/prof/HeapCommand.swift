@@ -80,6 +80,9 @@ struct Heap: ParsableCommand {
     if let snapshotFailure { throw snapshotFailure }
     let profile = try write(collector, to: file, symbolizer)
     let status = process.waitForExit()
+    if collector.start != nil && collector.endReason == nil {
+      warn("the program ended without the agent's final flush (killed, crashed or exec'd): allocations of its last 50 ms may be missing")
+    }
     HeapSummary.lines(collector, profile).forEach(warn)
     if let children { try writeChildProfiles(children, symbolizer) }
     warn("wrote \(output)\(snapshots.map { $0.written > 0 ? " and \($0.written) snapshots" : "" } ?? ""); view: go tool pprof -http=: \(output)")

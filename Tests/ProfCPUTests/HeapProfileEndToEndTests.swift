@@ -110,6 +110,18 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 100)
   }
 
+  func testASIGKILLedTargetKeepsWhatTheLastPeriodicFlushSent() throws {
+    let file = output("killed.pb.gz")
+    let run = try ProfHarness.prof(["heap", "--sample-rate", "1", "-o", file, "--",
+                                    ProfHarness.workload("heap-leak"), "100", "1000", "sleep"]) { process in
+      Thread.sleep(forTimeInterval: 1)
+      _ = try? ProfHarness.run("/usr/bin/pkill", ["-KILL", "-P", String(process.processIdentifier)])
+    }
+    XCTAssertEqual(run.status, 128 + SIGKILL, run.stderr)
+    XCTAssertTrue(run.stderr.contains("without the agent's final flush"), run.stderr)
+    XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 100)
+  }
+
   func testACrashKeepsWhatWasRecordedSinceTheLastFlush() throws {
     let file = output("crash.pb.gz")
     // Without Swift's backtracer, which would keep the process alive long enough for a periodic flush.
