@@ -81,6 +81,14 @@ final class TraceEndToEndTests: XCTestCase {
     XCTAssertEqual(count("C", "queue depth"), 40)
   }
 
+  func testHeapFlagAddsAHeapInUseCounter() throws {
+    let events = try trace(["--heap", "--", ProfHarness.workload("demo"), "100"], file: output("heap.json"))
+    let heap = events.filter { $0["ph"] as? String == "C" && $0["name"] as? String == "heap in use" }
+    XCTAssertGreaterThan(heap.count, 2)
+    let bytes = heap.compactMap { ($0["args"] as? [String: Any])?["bytes"] as? Int }
+    XCTAssertTrue(bytes.contains { $0 > 100_000 }, "the demo keeps hundreds of KiB of records alive: \(bytes)")
+  }
+
   func testMaxSizeCutsTheTraceAndSaysSo() throws {
     let file = output("capped.json")
     let run = try ProfHarness.prof(["trace", "--max-size", "4096", "-o", file, "--", ProfHarness.workload("trace-spans")])
