@@ -206,6 +206,10 @@ public struct ChromeTraceBuilder {
       ChromeEvent(phase: .counter, name: "RSS", category: "memory", tid: 0, nanos: relative(sample.nanos),
                   arguments: [("bytes", .integer(Int64(sample.bytes)))])
     }
+    for sample in timeline.heapInUse {
+      events.append(ChromeEvent(phase: .counter, name: "heap in use", category: "memory", tid: 0,
+                                nanos: relative(sample.nanos), arguments: [("bytes", .integer(sample.bytes))]))
+    }
     for event in timeline.events where event.kind == .counter {
       events.append(ChromeEvent(phase: .counter, name: event.name, category: "counter", tid: 0,
                                 nanos: relative(event.monotonicNanos), arguments: [("value", .integer(event.value))]))

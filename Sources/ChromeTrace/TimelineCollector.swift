@@ -18,6 +18,8 @@ public struct TimelineCollector {
   public private(set) var stacks: [[UInt64]] = []
   public private(set) var events: [TraceEvent] = []
   public private(set) var residentSetSizes: [(nanos: UInt64, bytes: UInt64)] = []
+  /// Heap bytes in use (with `prof trace --heap`), at the agent's flushes.
+  public private(set) var heapInUse: [(nanos: UInt64, bytes: Int64)] = []
   private var stackIndices: [[UInt64]: Int] = [:]
 
   public init() {}
@@ -33,6 +35,10 @@ public struct TimelineCollector {
       ticks[idle.tid, default: []].append(Tick(nanos: idle.monotonicNanos, threadCPUNanos: idle.threadCPUNanos, stack: nil))
     case .trace(let event): events.append(event)
     case .residentSetSize(let nanos, let bytes): residentSetSizes.append((nanos, bytes))
+    case .heap(.stats(let stats)):
+      // The agent writes a flush's RSS record just before its heap totals, so
+      // that record's time is when these totals were read.
+      if let flush = residentSetSizes.last?.nanos { heapInUse.append((flush, stats.inUseBytes)) }
     case .module, .stats, .end, .heap: break
     }
   }

@@ -15,7 +15,8 @@ struct Trace: ParsableCommand {
       Runs COMMAND with prof's agent preloaded and samples its threads with \
       timestamps. Each thread's track reads like a flame chart over time; spans, \
       instants, counters and flows recorded with the ProfTrace library appear on a \
-      spans track beside it; the process's RSS is a counter. Open the file in \
+      spans track beside it; the process's RSS (and with --heap, heap bytes in use) \
+      are counters. Open the file in \
       https://ui.perfetto.dev or chrome://tracing.
 
       --mode cpu samples each thread by its CPU time (only running code shows up). \
@@ -50,6 +51,9 @@ struct Trace: ParsableCommand {
   @Option(help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
   var maxSize: Int?
 
+  @Flag(help: "Also track the heap, as prof heap does at its default rate, and add a heap-in-use counter.")
+  var heap = false
+
   @OptionGroup var target: TargetOptions
 
   enum Mode: String, ExpressibleByArgument, CaseIterable {
@@ -70,6 +74,7 @@ struct Trace: ParsableCommand {
     let agent = try AgentLibrary.locate()
     var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1"]
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
+    if heap { settings["PROF_HEAP_RATE"] = "524288" }  // prof heap's default, Go's rate
     let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
 
     var timeline = TimelineCollector()

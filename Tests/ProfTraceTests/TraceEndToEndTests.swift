@@ -61,6 +61,37 @@ final class TraceEndToEndTests: XCTestCase {
     XCTAssertGreaterThan(beta["Running", default: 0], beta["Off-CPU", default: 0], "beta computes")
   }
 
+  func testWallModeDoesNotWakeABlockedThread() throws {
+    // A thread asleep for the whole run counts how often a signal interrupted it.
+    let source = output("sleeper.c"), program = output("sleeper")
+    try """
+      #include <errno.h>
+      #include <pthread.h>
+      #include <stdio.h>
+      #include <time.h>
+      static int wakeups;
+      static void *sleeper(void *unused) {
+        struct timespec left = {1, 500000000};
+        while (nanosleep(&left, &left) == -1 && errno == EINTR) wakeups++;
+        return NULL;
+      }
+      int main(void) {
+        pthread_t thread;
+        pthread_create(&thread, NULL, sleeper, NULL);
+        pthread_join(thread, NULL);
+        printf("wakeups=%d\\n", wakeups);
+        return 0;
+      }
+      """.write(toFile: source, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["cc", "-O1", "-o", program, source, "-lpthread"]).status, 0)
+    let run = try ProfHarness.prof(["trace", "--mode", "wall", "--hz", "200", "-o", output("sleeper.json"), "--", program])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    // At most the one signal that finds where it sleeps; then idle ticks only.
+    let wakeups = try XCTUnwrap(Int(run.stdout.split(separator: "=").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+    XCTAssertLessThanOrEqual(wakeups, 1, "300 ticks must not wake a sleeping thread")
+    _ = try TraceValidator.validate(Data(contentsOf: URL(fileURLWithPath: output("sleeper.json"))))
+  }
+
   func testUserSpansFlowsAndCountersReachTheTrace() throws {
     let events = try trace(["--", ProfHarness.workload("trace-spans")], file: output("spans.json"))
     let names = threadNames(events)
@@ -79,6 +110,14 @@ final class TraceEndToEndTests: XCTestCase {
     XCTAssertEqual(count("b", "async work"), 1)
     XCTAssertEqual(count("e", "async work"), 1)
     XCTAssertEqual(count("C", "queue depth"), 40)
+  }
+
+  func testHeapFlagAddsAHeapInUseCounter() throws {
+    let events = try trace(["--heap", "--", ProfHarness.workload("demo"), "100"], file: output("heap.json"))
+    let heap = events.filter { $0["ph"] as? String == "C" && $0["name"] as? String == "heap in use" }
+    XCTAssertGreaterThan(heap.count, 2)
+    let bytes = heap.compactMap { ($0["args"] as? [String: Any])?["bytes"] as? Int }
+    XCTAssertTrue(bytes.contains { $0 > 100_000 }, "the demo keeps hundreds of KiB of records alive: \(bytes)")
   }
 
   func testMaxSizeCutsTheTraceAndSaysSo() throws {

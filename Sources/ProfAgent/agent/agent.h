@@ -81,6 +81,7 @@ bool prof_sampler_start(void);
 void prof_sampler_emit_live_threads(void);
 void prof_for_each_task(void (*visit)(pid_t));  // no malloc: safe on the way out
 bool prof_sampler_start_wall_ticker(void);     // wall.c
+void prof_wall_sample_taken(pid_t tid);        // async-signal-safe: the handler is done
 
 // modules.c
 void prof_modules_emit_if_changed(void);

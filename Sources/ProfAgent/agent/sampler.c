@@ -80,6 +80,7 @@ static void on_sigprof(int signal, siginfo_t *info, void *ucontext) {
   } else {
     self.in_handler = true;
     record_sample(info->si_overrun, ucontext);
+    if (prof_config.clock == PROF_CLOCK_WALL) prof_wall_sample_taken(current_tid());
     self.in_handler = false;
   }
   errno = saved_errno;

@@ -13,26 +13,39 @@
 #include "agent.h"
 
 #define TRACKED_THREADS 4096  // more live threads than this are sampled every tick
+// CPU time a thread may gain between ticks and still count as idle: what the
+// kernel spends delivering our signal and returning from it, after the handler
+// read the clock.
+#define IDLE_SLACK_NS 20000u
 
 struct tracked_thread {
-  pid_t tid;
-  uint64_t cpu_ns;  // at the previous tick; UINT64_MAX: never sampled
+  _Atomic pid_t tid;
+  _Atomic uint64_t cpu_ns;  // at the previous tick or the end of our handler; UINT64_MAX: never sampled
 };
 
 static struct tracked_thread tracked[TRACKED_THREADS];
 static pid_t process_id;
 static uint64_t tick_ns;
 
-static struct tracked_thread *find(pid_t tid) {
+// Only the ticker inserts; the handler looks up (insert = false) and never blocks.
+static struct tracked_thread *find(pid_t tid, bool insert) {
   for (unsigned probe = 0; probe < 16; probe++) {
     struct tracked_thread *slot = &tracked[((unsigned)tid * 2654435761u + probe) % TRACKED_THREADS];
-    if (slot->tid == tid) return slot;
-    if (slot->tid == 0) {
-      *slot = (struct tracked_thread){tid, UINT64_MAX};
+    pid_t owner = atomic_load(&slot->tid);
+    if (owner == tid) return slot;
+    if (owner == 0) {
+      if (!insert) return NULL;
+      atomic_store(&slot->cpu_ns, UINT64_MAX);
+      atomic_store(&slot->tid, tid);
       return slot;
     }
   }
   return NULL;
+}
+
+void prof_wall_sample_taken(pid_t tid) {
+  struct tracked_thread *thread = find(tid, false);
+  if (thread) atomic_store(&thread->cpu_ns, prof_now_ns(CLOCK_THREAD_CPUTIME_ID));
 }
 
 static void emit_idle(pid_t tid, uint64_t now, uint64_t cpu) {
@@ -63,13 +76,15 @@ static void visit(pid_t tid) {
   clockid_t clock = (clockid_t)((~(unsigned)tid << 3) | 6);  // the thread's CPU clock
   if (clock_gettime(clock, &clock_time) != 0) return;  // exited meanwhile
   uint64_t cpu = (uint64_t)clock_time.tv_sec * 1000000000u + (uint64_t)clock_time.tv_nsec;
-  struct tracked_thread *thread = find(tid);
-  if (thread && thread->cpu_ns == cpu) {
+  struct tracked_thread *thread = find(tid, true);
+  uint64_t previous = thread ? atomic_load(&thread->cpu_ns) : UINT64_MAX;
+  if (previous != UINT64_MAX && cpu - previous <= IDLE_SLACK_NS) {
     emit_idle(tid, prof_now_ns(CLOCK_MONOTONIC), cpu);
-  } else {
-    interrupt(tid);
+    return;
   }
-  if (thread) thread->cpu_ns = cpu;
+  // Stored before the signal goes out, so the handler's later store wins.
+  if (thread) atomic_store(&thread->cpu_ns, cpu);
+  interrupt(tid);
 }
 
 static void *ticker_main(void *unused) {
