@@ -65,7 +65,7 @@ struct CPU: ParsableCommand {
     let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { collector.consume($0) }
     let (profile, warnings) = CPUProfile.build(
       from: collector, hz: hz, durationNanos: recording.durationNanos,
-      symbolizer: Self.symbolizer(), comments: ["prof cpu " + target.commandLine.joined(separator: " ")])
+      symbolizer: Self.symbolizer(), comments: ["prof cpu " + target.command.joined(separator: " ")])
     warnings.forEach { warn("cannot symbolize \($0)") }
     try file.commit(profile.gzipped())
 

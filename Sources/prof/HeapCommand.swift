@@ -95,7 +95,7 @@ struct Heap: ParsableCommand {
     let now = AgentSession.monotonicNanos()
     let (profile, warnings) = HeapProfile.build(
       from: collector, durationNanos: started > 0 && now > started ? Int64(now - started) : 0, symbolizer: symbolizer,
-      comments: ["prof heap " + target.commandLine.joined(separator: " ")])
+      comments: ["prof heap " + target.command.joined(separator: " ")])
     warnings.forEach { warn("cannot symbolize \($0)") }
     if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
     try file.commit(profile.gzipped())

@@ -4,18 +4,16 @@ import TargetLaunch
 
 /// The command line of the program to profile: everything after `--`.
 struct TargetOptions: ParsableArguments {
-  @Argument(parsing: .captureForPassthrough, help: "The program to run and its arguments, after --.")
+  // After `--` only, so that prof's own options (and --help) are never taken for the program's.
+  @Argument(parsing: .postTerminator, help: "The program to run and its arguments, after --.")
   var command: [String] = []
 
-  /// The command without the `--` that introduces it.
-  var commandLine: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
-
   func validate() throws {
-    if commandLine.isEmpty { throw ValidationError("Give the program to run after --, e.g. -- ./myserver --port 8080") }
+    if command.isEmpty { throw ValidationError("Give the program to run after --, e.g. -- ./myserver --port 8080") }
   }
 
   func resolve() throws -> ResolvedCommand {
-    try ResolvedCommand(commandLine, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    try ResolvedCommand(command, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
   }
 }
 

@@ -95,7 +95,7 @@ struct Trace: ParsableCommand {
     if let profileFile {
       let (profile, _) = CPUProfile.build(from: samples, hz: hz, clock: mode == .wall ? .wall : .cpu,
                                           durationNanos: recording.durationNanos, symbolizer: symbolizer,
-                                          comments: ["prof trace " + target.commandLine.joined(separator: " ")])
+                                          comments: ["prof trace " + target.command.joined(separator: " ")])
       try profileFile.commit(profile.gzipped())
     }
 

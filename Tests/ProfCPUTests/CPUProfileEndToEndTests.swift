@@ -185,6 +185,23 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     return mask
   }()
 
+  func testHelpExplainsEveryOptionWithExamples() throws {
+    let root = try ProfHarness.prof(["--help"])
+    XCTAssertEqual(root.status, 0)
+    for command in ["cpu", "heap", "trace", "top", "flame", "bench", "race"] {
+      XCTAssertTrue(root.stdout.contains("  \(command) "), "prof --help lists \(command)")
+    }
+    let options = ["cpu": ["--output", "--hz", "--duration", "--unwind"],
+                   "trace": ["--output", "--hz", "--mode", "--pprof", "--heap", "--max-size"],
+                   "heap": ["--output", "--sample-rate"]]
+    for (command, flags) in options {
+      let help = try ProfHarness.prof([command, "--help"])
+      XCTAssertEqual(help.status, 0, help.stderr)
+      XCTAssertTrue(help.stdout.contains("Examples:"), "\(command) --help has examples")
+      for flag in flags { XCTAssertTrue(help.stdout.contains(flag), "\(command) --help explains \(flag)") }
+    }
+  }
+
   func testAnyDynamicProgramCanBeProfiled() throws {
     let file = output("sh.pb.gz")
     let run = try ProfHarness.prof(["cpu", "-o", file, "--", "/bin/sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
