@@ -36,7 +36,10 @@ struct Heap: ParsableCommand {
 
   @Option(help: ArgumentHelp("Mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
                              valueName: "bytes"))
-  var sampleRate = 524_288
+  var sampleRate = Heap.defaultSampleRate
+
+  /// Go's MemProfileRate: a sample every 512 KiB allocated, on average.
+  static let defaultSampleRate = 524_288
 
   @Option(help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
                              valueName: "seconds"))
@@ -153,7 +156,7 @@ struct ChildStreams {
   init() throws {
     var template = Array((NSTemporaryDirectory() + "/prof-heap-XXXXXX").utf8CString)
     guard mkdtemp(&template) != nil else { throw ProfError("cannot create a directory for child processes' streams") }
-    directory = String(cString: template)
+    directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
   /// (pid or pid.n, bytes), ordered by name.

@@ -74,7 +74,7 @@ struct Trace: ParsableCommand {
     let agent = try AgentLibrary.locate()
     var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1"]
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
-    if heap { settings["PROF_HEAP_RATE"] = "524288" }  // prof heap's default, Go's rate
+    if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
     let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
 
     var timeline = TimelineCollector()
