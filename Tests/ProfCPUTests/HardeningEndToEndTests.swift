@@ -69,3 +69,55 @@ final class HardeningEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(main.cum, 500, accuracy: 100, "unblocked threads are sampled as usual")
   }
 }
+
+/// Thread churn: fixtures/hardening/thread_churn.c under prof cpu and prof heap.
+final class ThreadChurnEndToEndTests: OutputDirectoryTestCase {
+  /// The fixture's own measurement: "short_ms N long_ms M".
+  private func measuredMilliseconds(_ run: ProfHarness.Run) throws -> (short: Double, long: Double) {
+    let fields = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("short_ms") }, run.stdout)
+      .split(separator: " ")
+    return (try XCTUnwrap(Double(fields[1])), try XCTUnwrap(Double(fields[3])))
+  }
+
+  /// "agent accounting: T signals taken, S samples written, D dropped" from the profile's comments.
+  private func accounting(_ file: String) throws -> [Int] {
+    let comments = try ProfHarness.pprof(["-comments", file]).stdout
+    let line = try XCTUnwrap(comments.split(separator: "\n").first { $0.hasPrefix("agent accounting: ") }, comments)
+    return line.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }
+  }
+
+  func testShortLivedThreadsAreSampledInProportionAndNothingIsLost() throws {
+    let file = output("churn.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--hz", "250", "-o", file, "--",
+                                    ProfHarness.cFixture("hardening", "thread_churn", into: directory)])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let measured = try measuredMilliseconds(run)
+    let tags = try ProfHarness.pprof(["-tags", "-unit=ms", file]).stdout
+    func sampledMilliseconds(_ name: String) throws -> Double {
+      let line = try XCTUnwrap(tags.split(separator: "\n").first { $0.hasSuffix("): \(name)") }, tags)
+      return try XCTUnwrap(Double(line.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber || $0 == "." }), String(line))
+    }
+    XCTAssertEqual(try sampledMilliseconds("short"), measured.short, accuracy: measured.short * 0.15,
+                   "2,000 threads of 1 ms each, sampled as their CPU time says:\n\(tags)")
+    XCTAssertEqual(try sampledMilliseconds("long"), measured.long, accuracy: measured.long * 0.15, tags)
+
+    let counts = try accounting(file)
+    XCTAssertEqual(counts.count, 3)
+    XCTAssertEqual(counts[0], counts[1] + counts[2], "taken = written + dropped")
+    XCTAssertGreaterThan(counts[1], 500)
+    XCTAssertTrue(run.stderr.contains("prof: \(counts[1]) samples (\(counts[2]) dropped)"),
+                  "prof received every sample the agent wrote: \(counts)\n\(run.stderr)")
+  }
+
+  func testHeapProfilingSurvivesThreadChurn() throws {
+    let file = output("churn-heap.pb.gz")
+    let run = try ProfHarness.prof(["heap", "--sample-rate", "1", "-o", file, "--",
+                                    ProfHarness.cFixture("hardening", "thread_churn", into: directory)])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let summary = try XCTUnwrap(run.stderr.split(separator: "\n").first { $0.contains(" allocations, ") }, run.stderr)
+    let allocations = try XCTUnwrap(Int(summary.dropFirst("prof: ".count).prefix { $0.isNumber }))
+    XCTAssertGreaterThanOrEqual(allocations, 2000, "every short thread's allocation is counted: \(summary)")
+    let live = try XCTUnwrap(summary.range(of: " in ", options: .backwards).flatMap { Int(summary[$0.upperBound...].prefix { $0.isNumber }) })
+    XCTAssertLessThan(live, 20, "each short thread freed its block (libc keeps a few of its own): \(summary)")
+  }
+}

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -202,8 +203,23 @@ void prof_sampler_emit_live_threads(void) { prof_for_each_task(emit_final_task_s
 
 // --- thread lifecycle ------------------------------------------------------
 
+// The kernel fires thread CPU timers at its tick (every 4 ms at 250 Hz), so a
+// thread that ends between its timer's expiry and the next tick would take that
+// sample with it: short-lived threads would be under-sampled several times over.
+// The kernel reports such an overdue timer as 1 ns from expiry; take its sample
+// here, on the way out. (A tick landing between the check and timer_delete can
+// count it twice; the window is microseconds against a 4 ms tick.)
+static void take_overdue_sample(void) {
+  struct itimerspec left;
+  if (timer_gettime(self.timer, &left) != 0 || left.it_value.tv_sec != 0 || left.it_value.tv_nsec != 1) return;
+  ucontext_t context;
+  getcontext(&context);
+  take_sample(0, &context);
+}
+
 static void on_thread_exit(void *unused) {
   (void)unused;
+  if (self.has_timer && atomic_load_explicit(&prof_sampling, memory_order_relaxed)) take_overdue_sample();
   if (self.has_timer) timer_delete(self.timer);
   self.has_timer = false;
   emit_current_thread();  // the final name, after any renaming
