@@ -121,3 +121,39 @@ final class ThreadChurnEndToEndTests: OutputDirectoryTestCase {
     XCTAssertLessThan(live, 20, "each short thread freed its block (libc keeps a few of its own): \(summary)")
   }
 }
+
+/// Outputs that cannot be written: a full tmpfs mounted for the test (needs root).
+final class FullDiskEndToEndTests: OutputDirectoryTestCase {
+  func testAFullDiskIsOneClearLineAndLeavesNoFileBehind() throws {
+    guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
+    let mount = directory.appendingPathComponent("full")
+    try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
+    XCTAssertEqual(try ProfHarness.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount.path]).status, 0)
+    defer { _ = try? ProfHarness.run("/bin/umount", [mount.path]) }
+    // Filled to the last block: the check that the output can be created still passes.
+    _ = try ProfHarness.run("/bin/dd", ["if=/dev/zero", "of=\(mount.path)/filler", "bs=1k", "count=1000"])
+
+    let file = mount.appendingPathComponent("cpu.pb.gz").path
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "0.3"])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertTrue(run.stderr.contains("Error: cannot write \(file): No space left on device"), run.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount.path), ["filler"], "no half-written file")
+  }
+}
+
+/// scripts/soak's short version: the agent's memory is allocated at start, so the
+/// target's RSS (the trace's RSS counter, read at every flush) stays flat at 1000 Hz.
+final class SoakEndToEndTests: OutputDirectoryTestCase {
+  func testMemoryStaysFlatAt1000Hz() throws {
+    let file = output("soak.json")
+    let run = try ProfHarness.prof(["trace", "--hz", "1000", "--duration", "4", "-o", file, "--",
+                                    ProfHarness.cFixture("hardening", "soak", into: directory)])
+    XCTAssertEqual(run.status, 128 + SIGINT, run.stderr)
+    let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
+    let events = try XCTUnwrap(trace?["traceEvents"] as? [[String: Any]])
+    let rss = events.filter { $0["name"] as? String == "RSS" }.compactMap { ($0["args"] as? [String: Any])?["bytes"] as? Int }
+    XCTAssertGreaterThan(rss.count, 60, "a reading every 50 ms")
+    let settled = rss[10...]  // after the first half second
+    XCTAssertLessThan(settled.max()! - settled.min()!, 512 * 1024, "RSS grew over the run: \(rss)")
+  }
+}
