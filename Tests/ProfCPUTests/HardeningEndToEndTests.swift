@@ -56,6 +56,19 @@ final class HardeningEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  func testSmallStacksAndAlternateSignalStacksAreSampled() throws {
+    for unwinder in ["libunwind", "fp"] {
+      let file = output("small-\(unwinder).pb.gz")
+      let run = try ProfHarness.prof(["cpu", "--hz", "1000", "--unwind", unwinder, "-o", file, "--", fixture("small_stacks")])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      let rows = try ProfHarness.top(file).rows
+      for work in ["small_stack_work", "altstack_work"] {
+        let row = try XCTUnwrap(rows.first { $0.name == work }, "\(work) with \(unwinder): \(rows)")
+        XCTAssertEqual(row.cum, 500, accuracy: 100, work)
+      }
+    }
+  }
+
   func testThreadsBlockingTheSignalAreNamedWithTheSamplesTheyCost() throws {
     let file = output("blocked.pb.gz")
     let run = try ProfHarness.prof(["cpu", "-o", file, "--", fixture("blocked_threads")])
