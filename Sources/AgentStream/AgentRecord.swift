@@ -12,6 +12,15 @@ public enum AgentRecord: Equatable, Sendable {
   case trace(TraceEvent)
   case residentSetSize(monotonicNanos: UInt64, bytes: UInt64)
   case heap(HeapRecord)
+  case notice(AgentNotice)
+}
+
+/// Something the program did that affects the profile (prof_notice_record).
+public enum AgentNotice: Equatable, Sendable {
+  /// The program installed its own handler for the sampling signal.
+  case handlerReplaced(signal: Int32)
+  /// A thread blocks the sampling signal: it is not sampled.
+  case signalBlocked(signal: Int32, tid: UInt32, name: String, cpuNanos: UInt64)
 }
 
 /// Wall-clock mode: the thread did not run since the previous tick.
@@ -84,6 +93,8 @@ public struct AgentStats: Equatable, Sendable {
   public var frames: UInt64 = 0
   public var foreignSignals: UInt64 = 0
   public var threads: UInt64 = 0
+  /// Our signals that arrived while sampling: samples + dropped.
+  public var taken: UInt64 = 0
 
   public init() {}
 }

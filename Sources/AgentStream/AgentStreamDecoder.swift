@@ -95,6 +95,7 @@ public struct AgentStreamDecoder {
       stats.frames = field(\prof_stats_record.frames, UInt64.self)
       stats.foreignSignals = field(\prof_stats_record.foreign_signals, UInt64.self)
       stats.threads = field(\prof_stats_record.threads, UInt64.self)
+      stats.taken = field(\prof_stats_record.taken, UInt64.self)
       return .stats(stats)
     case UInt32(PROF_REC_END.rawValue):
       try require(MemoryLayout<prof_end_record>.size)
@@ -108,6 +109,9 @@ public struct AgentStreamDecoder {
       try require(MemoryLayout<prof_rss_record>.size)
       return .residentSetSize(monotonicNanos: field(\prof_rss_record.monotonic_ns, UInt64.self),
                               bytes: field(\prof_rss_record.rss_bytes, UInt64.self))
+    case UInt32(PROF_REC_NOTICE.rawValue):
+      try require(MemoryLayout<prof_notice_record>.size)
+      return .notice(try decodeNotice(at: base))
     case UInt32(PROF_REC_TRACE.rawValue):
       return .trace(try decodeTrace(at: base, size: size))
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue), UInt32(PROF_REC_HEAP_COUNTS.rawValue), UInt32(PROF_REC_HEAP_STATS.rawValue):
@@ -149,6 +153,25 @@ public struct AgentStreamDecoder {
       start: u64(\.start), limit: u64(\.limit), fileOffset: u64(\.file_offset), loadBias: u64(\.load_bias),
       buildID: Array(buffer[idStart..<pathStart]),
       path: String(decoding: buffer[pathStart..<(pathStart + pathLength)], as: UTF8.self))
+  }
+
+  private func decodeNotice(at base: Int) throws(Failure) -> AgentNotice {
+    func field<T: FixedWidthInteger>(_ path: PartialKeyPath<prof_notice_record>, _: T.Type) -> T {
+      load(T.self, at: base + MemoryLayout.offset(of: path)!)
+    }
+    let valuesOffset = base + MemoryLayout.offset(of: \prof_notice_record.values)!
+    let signal = Int32(truncatingIfNeeded: load(UInt64.self, at: valuesOffset))
+    switch field(\.code, UInt32.self) {
+    case UInt32(PROF_NOTICE_HANDLER_REPLACED.rawValue):
+      return .handlerReplaced(signal: signal)
+    case UInt32(PROF_NOTICE_SIGNAL_BLOCKED.rawValue):
+      return .signalBlocked(
+        signal: signal, tid: field(\.tid, UInt32.self),
+        name: cString(at: base + MemoryLayout.offset(of: \prof_notice_record.name)!, maximum: Int(PROF_THREAD_NAME_LEN)),
+        cpuNanos: load(UInt64.self, at: valuesOffset + 8))
+    case let code:
+      throw .corruptRecord(offset: consumed + base, detail: "unknown notice \(code)")
+    }
   }
 
   private func decodeTrace(at base: Int, size: Int) throws(Failure) -> TraceEvent {

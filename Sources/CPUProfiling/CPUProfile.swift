@@ -31,7 +31,7 @@ public enum CPUProfile {
     profile.period = period
     profile.timeNanos = Int64(collector.start?.realtimeNanos ?? 0)
     profile.durationNanos = durationNanos
-    profile.comments = comments + [agentCost(collector.stats)]
+    profile.comments = comments + [agentCost(collector.stats), accounting(collector.stats)]
 
     var builder = StackProfileBuilder(modules: collector.modules, hiddenModule: StackProfileBuilder.isAgent)
     // Sorted so that the same run always gives the same file.
@@ -53,6 +53,11 @@ public enum CPUProfile {
     let perSample = stats.samples > 0 ? stats.handlerNanos / stats.samples : 0
     let perFrame = stats.frames > 0 ? stats.handlerNanos / stats.frames : 0
     return "agent: \(stats.samples) samples, \(stats.frames) frames, \(perSample) ns/sample, \(perFrame) ns/frame"
+  }
+
+  /// Every signal the agent took became a sample or a drop: a test checks it.
+  static func accounting(_ stats: AgentStats) -> String {
+    "agent accounting: \(stats.taken) signals taken, \(stats.samples) samples written, \(stats.dropped) dropped"
   }
 
   private static func threadLabels(_ tid: UInt32, _ names: [UInt32: String]) -> [Label] {

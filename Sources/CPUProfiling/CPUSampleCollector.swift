@@ -14,6 +14,10 @@ public struct CPUSampleCollector {
   public private(set) var threadNames: [UInt32: String] = [:]
   public private(set) var stats = AgentStats()
   public private(set) var endReason: EndReason?
+  /// The program installed its own handler for the sampling signal.
+  public private(set) var handlerReplaced = false
+  /// Threads that block the sampling signal, by tid: their name and CPU time.
+  public private(set) var blockingThreads: [UInt32: (name: String, cpuNanos: UInt64)] = [:]
   /// Samples taken, and timer periods they stand for: a thread's CPU timer fires at
   /// the kernel's tick at most, so one late sample can cover several periods.
   public struct Totals: Equatable {
@@ -44,6 +48,8 @@ public struct CPUSampleCollector {
       if knownModules.insert(module).inserted { modules.append(module) }
     case .stats(let stats): self.stats = stats
     case .end(let reason): endReason = reason
+    case .notice(.handlerReplaced): handlerReplaced = true
+    case .notice(.signalBlocked(_, let tid, let name, let cpuNanos)): blockingThreads[tid] = (name, cpuNanos)
     }
   }
 

@@ -39,7 +39,7 @@ public struct TimelineCollector {
       // The agent writes a flush's RSS record just before its heap totals, so
       // that record's time is when these totals were read.
       if let flush = residentSetSizes.last?.nanos { heapInUse.append((flush, stats.inUseBytes)) }
-    case .module, .stats, .end, .heap: break
+    case .module, .stats, .end, .heap, .notice: break
     }
   }
 

@@ -46,6 +46,10 @@ struct CPU: ParsableCommand {
   @Option(help: "How stacks are captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: faster, sound only for code built with them, as SwiftPM builds are).")
   var unwind: Unwinder = .libunwind
 
+  @Option(help: ArgumentHelp("The signal that interrupts threads for samples, for programs that need SIGPROF themselves: SIGRTMIN+N, SIGRTMAX-N, SIGVTALRM, SIGUSR1, SIGUSR2 or a number.",
+                             valueName: "signal"))
+  var signal: SamplingSignal = .profiling
+
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
@@ -57,7 +61,7 @@ struct CPU: ParsableCommand {
     let command = try target.resolve()
     let file = try AtomicOutputFile(path: output)
     let agent = try AgentLibrary.locate()
-    var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue]
+    var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)]
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
     let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
 
@@ -75,6 +79,7 @@ struct CPU: ParsableCommand {
       let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
       warn("the program ended without the agent's final flush (killed or crashed): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
     }
+    collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     printSummary(collector, targetCPUNanos: process.cpuNanos)
     if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
   }
@@ -98,6 +103,10 @@ struct CPU: ParsableCommand {
       wrote \(output); view: go tool pprof -http=: \(output)
       """)
   }
+}
+
+extension SamplingSignal: ExpressibleByArgument {
+  public init?(argument: String) { self.init(argument) }
 }
 
 func warn(_ message: String) {

@@ -54,6 +54,10 @@ struct Trace: ParsableCommand {
   @Flag(help: "Also track the heap, as prof heap does at its default rate, and add a heap-in-use counter.")
   var heap = false
 
+  @Option(help: ArgumentHelp("The signal that interrupts threads for samples, for programs that need SIGPROF themselves: SIGRTMIN+N, SIGRTMAX-N, SIGVTALRM, SIGUSR1, SIGUSR2 or a number.",
+                             valueName: "signal"))
+  var signal: SamplingSignal = .profiling
+
   @OptionGroup var target: TargetOptions
 
   enum Mode: String, ExpressibleByArgument, CaseIterable {
@@ -72,7 +76,7 @@ struct Trace: ParsableCommand {
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
     let agent = try AgentLibrary.locate()
-    var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1"]
+    var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)]
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
     if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
     let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
@@ -101,6 +105,7 @@ struct Trace: ParsableCommand {
 
     if recording.stoppedEarly { process.send(SIGINT) }
     let status = process.waitForExit()
+    samples.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     let threads = timeline.ticks.count
     let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
     warn("\(ticks) samples from \(threads) threads, \(timeline.events.count) user events; wrote \(output)"

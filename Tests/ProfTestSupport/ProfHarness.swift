@@ -57,6 +57,15 @@ public enum ProfHarness {
                stderr: try String(contentsOf: err, encoding: .utf8))
   }
 
+  /// fixtures/DIRECTORY/NAME.c compiled with the toolchain's clang into `directory`.
+  public static func cFixture(_ directory: String, _ name: String, into output: URL, flags: [String] = []) throws -> String {
+    let source = packageRoot.appendingPathComponent("fixtures/\(directory)/\(name).c").path
+    let binary = output.appendingPathComponent(name).path
+    let build = try run("/usr/bin/env", ["clang", "-O0", "-g"] + flags + ["-o", binary, source, "-lpthread"])
+    guard build.status == 0 else { throw HarnessError("clang \(name).c failed:\n\(build.stderr)") }
+    return binary
+  }
+
   public static func prof(_ arguments: [String], environment: [String: String] = [:],
                    whileRunning: ((Process) -> Void)? = nil) throws -> Run {
     try run(prof, arguments, environment: environment, whileRunning: whileRunning)

@@ -57,10 +57,14 @@ static bool read_config(void) {
   const char *clock = getenv("PROF_CLOCK");
   prof_config.clock = clock && strcmp(clock, "wall") == 0 ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
   prof_config.tracing = prof_env_number("PROF_TRACE", 0) == 1;
+  prof_config.signal = (int)prof_env_number("PROF_SIGNAL", SIGPROF);
   const char *unwinder = getenv("PROF_UNWIND");
   prof_config.unwinder = unwinder && strcmp(unwinder, "fp") == 0 ? PROF_UNWIND_FRAME_POINTERS
                                                                  : PROF_UNWIND_LIBUNWIND;
   if ((prof_config.hz == 0 && !heap) || prof_config.hz > 10000) return false;
+  if (prof_config.signal < 1 || prof_config.signal > SIGRTMAX || prof_config.signal == SIGKILL ||
+      prof_config.signal == SIGSTOP)
+    return false;
   return fcntl(prof_config.fd, F_SETFD, FD_CLOEXEC) == 0;
 }
 
@@ -68,7 +72,8 @@ static bool read_config(void) {
 // our entry of LD_PRELOAD. Followed children keep them, but not prof's pipe.
 static void scrub_environment(void) {
   static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND",
-                                    "PROF_CLOCK", "PROF_TRACE", "PROF_HEAP_RATE", "PROF_HEAP_CHILDREN"};
+                                    "PROF_CLOCK", "PROF_TRACE", "PROF_SIGNAL", "PROF_HEAP_RATE",
+                                    "PROF_HEAP_CHILDREN"};
   if (prof_heap_follows_children()) {
     unsetenv("PROF_AGENT_FD");
     return;
@@ -102,6 +107,7 @@ static void copy_record(const struct prof_record_header *record) {
 static void append_stats(void) {
   struct prof_stats_record stats = {
       .header = {PROF_REC_STATS, sizeof stats},
+      .taken = atomic_load(&prof_counters.taken),
       .samples = atomic_load(&prof_counters.samples),
       .dropped = atomic_load(&prof_counters.dropped),
       .handler_ns = atomic_load(&prof_counters.handler_ns),

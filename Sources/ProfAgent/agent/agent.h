@@ -29,9 +29,11 @@ struct prof_config {
   bool tracing;                // timelines: thread CPU clocks in samples, ProfTrace events
   enum prof_unwinder unwinder;
   uint64_t duration_ns;        // 0: sample until exit
+  int signal;                  // the sampling signal: SIGPROF unless --signal chose another
 };
 
 struct prof_counters {
+  _Atomic uint64_t taken;  // = samples + dropped, except wall mode's idle records dropped
   _Atomic uint64_t samples;
   _Atomic uint64_t dropped;
   _Atomic uint64_t handler_ns;
@@ -51,6 +53,10 @@ static inline bool prof_is_agent_thread(pid_t tid) { return tid == prof_writer_t
 #define PROF_WALL_SIGNAL_TAG 0x70726f66
 
 uint64_t prof_now_ns(clockid_t clock);  // async-signal-safe
+
+// Any thread's CPU clock id, built from its tid (Linux's MAKE_THREAD_CPUCLOCK with
+// CPUCLOCK_SCHED), as async-profiler does.
+static inline clockid_t prof_thread_cpu_clock(pid_t tid) { return (clockid_t)((~(unsigned)tid << 3) | 6); }
 unsigned long long prof_env_number(const char *name, unsigned long long fallback);
 void prof_flush_before_exec(void);
 void prof_flush_on_fatal_signal(void);   // async-signal-safe; skips if the writer is flushing
@@ -80,8 +86,15 @@ void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 bool prof_sampler_start(void);
 void prof_sampler_emit_live_threads(void);
 void prof_for_each_task(void (*visit)(pid_t));  // no malloc: safe on the way out
+size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size);  // no malloc
+void prof_read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]);
 bool prof_sampler_start_wall_ticker(void);     // wall.c
 void prof_wall_sample_taken(pid_t tid);        // async-signal-safe: the handler is done
+
+// signals.c: the sampling signal's handler stays ours whatever the program installs.
+bool prof_signal_install(void (*handler)(int, siginfo_t *, void *));
+void prof_signal_chain(int signal, siginfo_t *info, void *context);  // async-signal-safe
+void prof_signal_report_if_blocked(pid_t tid);
 
 // modules.c
 void prof_modules_emit_if_changed(void);

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -28,6 +29,7 @@ struct thread_state {
 };
 static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
 
+static bool sampler_started;
 static pthread_key_t exit_key;  // its destructor runs when a thread we started exits
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static int (*real_pthread_setname_np)(pthread_t, const char *);
@@ -61,6 +63,19 @@ static void record_sample(int overruns, void *ucontext) {
                             memory_order_relaxed);
 }
 
+// Every signal of ours ends up counted as a sample or as dropped.
+static void take_sample(int overruns, void *ucontext) {
+  atomic_fetch_add_explicit(&prof_counters.taken, 1, memory_order_relaxed);
+  if (self.in_handler) {
+    atomic_fetch_add_explicit(&prof_counters.dropped, 1, memory_order_relaxed);
+    return;
+  }
+  self.in_handler = true;
+  record_sample(overruns, ucontext);
+  if (prof_config.clock == PROF_CLOCK_WALL) prof_wall_sample_taken(current_tid());
+  self.in_handler = false;
+}
+
 // Ours: our timers' signals in cpu mode, the ticker's tagged ones in wall mode.
 static bool is_our_signal(const siginfo_t *info) {
   if (prof_config.clock == PROF_CLOCK_CPU) return info->si_code == SI_TIMER;
@@ -69,20 +84,13 @@ static bool is_our_signal(const siginfo_t *info) {
 }
 
 static void on_sigprof(int signal, siginfo_t *info, void *ucontext) {
-  (void)signal;
   int saved_errno = errno;
   if (!is_our_signal(info)) {
     atomic_fetch_add_explicit(&prof_counters.foreign_signals, 1, memory_order_relaxed);
-  } else if (!atomic_load_explicit(&prof_sampling, memory_order_relaxed)) {
-    // stopped: late signals from timers still armed are ignored
-  } else if (self.in_handler) {
-    atomic_fetch_add_explicit(&prof_counters.dropped, 1, memory_order_relaxed);
-  } else {
-    self.in_handler = true;
-    record_sample(info->si_overrun, ucontext);
-    if (prof_config.clock == PROF_CLOCK_WALL) prof_wall_sample_taken(current_tid());
-    self.in_handler = false;
-  }
+    prof_signal_chain(signal, info, ucontext);
+  } else if (atomic_load_explicit(&prof_sampling, memory_order_relaxed)) {
+    take_sample(info->si_overrun, ucontext);
+  }  // else stopped: late signals from timers still armed are ignored
   errno = saved_errno;
 }
 
@@ -103,7 +111,7 @@ static bool arm_timer(pid_t tid, clockid_t clock, timer_t *timer) {
   struct sigevent event;
   memset(&event, 0, sizeof event);
   event.sigev_notify = SIGEV_THREAD_ID;
-  event.sigev_signo = SIGPROF;
+  event.sigev_signo = prof_config.signal;
   event.sigev_notify_thread_id = tid;
   if (timer_create(clock, &event, timer) != 0) return false;
   uint64_t period_ns = 1000000000u / prof_config.hz;
@@ -118,10 +126,6 @@ static bool arm_timer(pid_t tid, clockid_t clock, timer_t *timer) {
   atomic_fetch_add_explicit(&prof_counters.threads, 1, memory_order_relaxed);
   return true;
 }
-
-// A thread's CPU clock id built from its tid (Linux's MAKE_THREAD_CPUCLOCK with
-// CPUCLOCK_SCHED), for threads that existed before the agent started.
-static clockid_t thread_cpu_clock(pid_t tid) { return (clockid_t)((~(unsigned)tid << 3) | 6); }
 
 // --- thread names ----------------------------------------------------------
 
@@ -142,20 +146,28 @@ static void emit_current_thread(void) {
   emit_thread(current_tid(), name);
 }
 
-// Reads comm with plain syscalls: this also runs on the way out of _exit.
-static void read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]) {
+// Reads /proc/self/task/TID/LEAF with plain syscalls (this also runs on the way
+// out of _exit) into text, NUL-terminated; returns its length, 0 if unreadable.
+size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size) {
   char path[64] = "/proc/self/task/";
   char digits[16];
   int count = 0;
-  memset(name, 0, PROF_THREAD_NAME_LEN);
   do digits[count++] = (char)('0' + tid % 10); while ((tid /= 10) > 0);
   size_t length = strlen(path);
   while (count > 0) path[length++] = digits[--count];
-  memcpy(path + length, "/comm", 6);
+  path[length++] = '/';
+  strncpy(path + length, leaf, sizeof path - length - 1);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ssize_t n = read(fd, name, PROF_THREAD_NAME_LEN - 1);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, size - 1);
   close(fd);
+  text[n > 0 ? n : 0] = 0;
+  return n > 0 ? (size_t)n : 0;
+}
+
+void prof_read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]) {
+  memset(name, 0, PROF_THREAD_NAME_LEN);
+  size_t n = prof_read_task_file(tid, "comm", name, PROF_THREAD_NAME_LEN);
   if (n > 0 && name[n - 1] == '\n') name[n - 1] = 0;
 }
 
@@ -178,19 +190,41 @@ void prof_for_each_task(void (*visit)(pid_t)) {
 
 static void emit_named_task(pid_t tid) {
   char name[PROF_THREAD_NAME_LEN];
-  read_comm(tid, name);
+  prof_read_comm(tid, name);
   if (name[0]) emit_thread(tid, name);  // empty: it exited meanwhile; keep what we had
 }
 
-void prof_sampler_emit_live_threads(void) { prof_for_each_task(emit_named_task); }
+// At the end: every live thread's final name, and which of them block our signal.
+static void emit_final_task_state(pid_t tid) {
+  emit_named_task(tid);
+  if (sampler_started && !prof_is_agent_thread(tid)) prof_signal_report_if_blocked(tid);
+}
+
+void prof_sampler_emit_live_threads(void) { prof_for_each_task(emit_final_task_state); }
 
 // --- thread lifecycle ------------------------------------------------------
 
+// The kernel fires thread CPU timers at its tick (every 4 ms at 250 Hz), so a
+// thread that ends between its timer's expiry and the next tick would take that
+// sample with it: short-lived threads would be under-sampled several times over.
+// The kernel reports such an overdue timer as 1 ns from expiry; take its sample
+// here, on the way out. (A tick landing between the check and timer_delete can
+// count it twice; the window is microseconds against a 4 ms tick.)
+static void take_overdue_sample(void) {
+  struct itimerspec left;
+  if (timer_gettime(self.timer, &left) != 0 || left.it_value.tv_sec != 0 || left.it_value.tv_nsec != 1) return;
+  ucontext_t context;
+  getcontext(&context);
+  take_sample(0, &context);
+}
+
 static void on_thread_exit(void *unused) {
   (void)unused;
+  if (self.has_timer && atomic_load_explicit(&prof_sampling, memory_order_relaxed)) take_overdue_sample();
   if (self.has_timer) timer_delete(self.timer);
   self.has_timer = false;
   emit_current_thread();  // the final name, after any renaming
+  prof_signal_report_if_blocked(current_tid());
 }
 
 static void start_sampling_current_thread(void) {
@@ -204,7 +238,7 @@ static void start_sampling_current_thread(void) {
 static void adopt_existing_task(pid_t tid) {
   timer_t timer;
   if (tid == current_tid() || prof_is_agent_thread(tid)) return;
-  if (prof_config.clock == PROF_CLOCK_CPU) arm_timer(tid, thread_cpu_clock(tid), &timer);
+  if (prof_config.clock == PROF_CLOCK_CPU) arm_timer(tid, prof_thread_cpu_clock(tid), &timer);
   emit_named_task(tid);
 }
 
@@ -246,13 +280,9 @@ __attribute__((constructor(101))) static void resolve_real_functions(void) {
 }
 
 bool prof_sampler_start(void) {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_sigaction = on_sigprof;
-  action.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-  sigemptyset(&action.sa_mask);
   if (pthread_key_create(&exit_key, on_thread_exit) != 0) return false;
-  if (sigaction(SIGPROF, &action, NULL) != 0) return false;
+  if (!prof_signal_install(on_sigprof)) return false;
+  sampler_started = true;
   atomic_store(&prof_sampling, true);
   start_sampling_current_thread();
   prof_for_each_task(adopt_existing_task);

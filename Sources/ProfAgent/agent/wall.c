@@ -62,19 +62,18 @@ static void emit_idle(pid_t tid, uint64_t now, uint64_t cpu) {
 static void interrupt(pid_t tid) {
   siginfo_t info;
   memset(&info, 0, sizeof info);
-  info.si_signo = SIGPROF;
+  info.si_signo = prof_config.signal;
   info.si_code = SI_QUEUE;
   info.si_pid = process_id;
   info.si_uid = getuid();
   info.si_value.sival_int = PROF_WALL_SIGNAL_TAG;
-  syscall(SYS_rt_tgsigqueueinfo, process_id, tid, SIGPROF, &info);
+  syscall(SYS_rt_tgsigqueueinfo, process_id, tid, prof_config.signal, &info);
 }
 
 static void visit(pid_t tid) {
   if (prof_is_agent_thread(tid)) return;
   struct timespec clock_time;
-  clockid_t clock = (clockid_t)((~(unsigned)tid << 3) | 6);  // the thread's CPU clock
-  if (clock_gettime(clock, &clock_time) != 0) return;  // exited meanwhile
+  if (clock_gettime(prof_thread_cpu_clock(tid), &clock_time) != 0) return;  // exited meanwhile
   uint64_t cpu = (uint64_t)clock_time.tv_sec * 1000000000u + (uint64_t)clock_time.tv_nsec;
   struct tracked_thread *thread = find(tid, true);
   uint64_t previous = thread ? atomic_load(&thread->cpu_ns) : UINT64_MAX;

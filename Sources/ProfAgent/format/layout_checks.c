@@ -7,11 +7,12 @@ _Static_assert(sizeof(struct prof_start_record) % 8 == 0, "records are 8-aligned
 _Static_assert(offsetof(struct prof_sample_record, frames) == 40, "sample frames at 40");
 _Static_assert(sizeof(struct prof_thread_record) == 32, "thread record is 32 bytes");
 _Static_assert(sizeof(struct prof_module_record) == 48, "module record is 48 bytes");
-_Static_assert(sizeof(struct prof_stats_record) == 56, "stats record is 56 bytes");
+_Static_assert(sizeof(struct prof_stats_record) == 64, "stats record is 64 bytes");
 _Static_assert(sizeof(struct prof_end_record) == 16, "end record is 16 bytes");
 _Static_assert(sizeof(struct prof_idle_record) == 32, "idle record is 32 bytes");
 _Static_assert(sizeof(struct prof_trace_record) == 48, "trace record is 48 bytes");
 _Static_assert(sizeof(struct prof_rss_record) == 24, "rss record is 24 bytes");
+_Static_assert(sizeof(struct prof_notice_record) == 48, "notice record is 48 bytes");
 _Static_assert(offsetof(struct prof_heap_bucket_record, frames) == 24, "heap bucket frames at 24");
 _Static_assert(sizeof(struct prof_heap_count) == 40, "heap count is 40 bytes");
 _Static_assert(offsetof(struct prof_heap_counts_record, counts) == 16, "heap counts at 16");

@@ -20,6 +20,7 @@ enum prof_record_type {
   PROF_REC_IDLE = 7,
   PROF_REC_TRACE = 8,
   PROF_REC_RSS = 9,
+  PROF_REC_NOTICE = 10,
   PROF_REC_HEAP_BUCKET = 16,
   PROF_REC_HEAP_COUNTS = 17,
   PROF_REC_HEAP_STATS = 18,
@@ -119,6 +120,26 @@ struct prof_stats_record {
   uint64_t frames;           // frames captured, all samples
   uint64_t foreign_signals;  // SIGPROFs not sent by our timers, ignored
   uint64_t threads;          // threads given a timer
+  uint64_t taken;            // our signals that arrived while sampling: samples + dropped
+};
+
+enum prof_notice_code {
+  // The program installed its own handler for the sampling signal; the agent kept
+  // its own and passes the program the signals its timers did not send.
+  // values[0]: the signal.
+  PROF_NOTICE_HANDLER_REPLACED = 1,
+  // A thread blocks the sampling signal, so it is not sampled. tid and name are the
+  // thread's; values[0]: the signal, values[1]: the thread's CPU time (ns) so far.
+  PROF_NOTICE_SIGNAL_BLOCKED = 2,
+};
+
+// Something the program did that affects the profile; prof turns it into a warning.
+struct prof_notice_record {
+  struct prof_record_header header;
+  uint32_t code;
+  uint32_t tid;
+  uint64_t values[2];
+  char name[PROF_THREAD_NAME_LEN];
 };
 
 // Heap mode: one stack that sampled allocations came from, sent once, before any

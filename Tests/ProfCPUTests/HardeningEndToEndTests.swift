@@ -1,0 +1,172 @@
+import Foundation
+import ProfTestSupport
+import XCTest
+
+/// Programs that do what real programs do to a profiler: fixtures in fixtures/hardening.
+final class HardeningEndToEndTests: OutputDirectoryTestCase {
+  private func fixture(_ name: String) throws -> String {
+    try ProfHarness.cFixture("hardening", name, into: directory)
+  }
+
+  /// The number in "handled N" the fixture prints: SIGPROFs its own handler saw.
+  private func ticksHandled(_ run: ProfHarness.Run) throws -> Int {
+    let line = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("handled ") }, run.stdout)
+    return try XCTUnwrap(Int(line.dropFirst("handled ".count)))
+  }
+
+  func testAProgramsOwnSIGPROFHandlerIsReportedAndStillServed() throws {
+    for installer in ["sigaction", "signal"] {
+      let file = output("own-\(installer).pb.gz")
+      let run = try ProfHarness.prof(["cpu", "-o", file, "--", fixture("own_handler"), installer])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      XCTAssertTrue(run.stderr.contains("the program installed its own SIGPROF handler"), run.stderr)
+      XCTAssertTrue(run.stderr.contains("--signal SIGRTMIN+3"), run.stderr)
+      XCTAssertGreaterThan(try ticksHandled(run), 80, "its setitimer ticks (100 in 1 s) reach its handler")
+      let work = try XCTUnwrap(try ProfHarness.top(file).rows.first { $0.name == "own_handler_work" })
+      XCTAssertEqual(work.cum, 1000, accuracy: 150, "prof's own samples are not disturbed")
+    }
+  }
+
+  func testAnotherSignalLeavesSIGPROFToTheProgram() throws {
+    let file = output("rt.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--signal", "SIGRTMIN+3", "-o", file, "--", fixture("own_handler")])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertFalse(run.stderr.contains("installed its own"), run.stderr)
+    XCTAssertGreaterThan(try ticksHandled(run), 80)
+    let work = try XCTUnwrap(try ProfHarness.top(file).rows.first { $0.name == "own_handler_work" })
+    XCTAssertEqual(work.cum, 1000, accuracy: 150)
+  }
+
+  func testTraceWallModeSamplesWithAnotherSignal() throws {
+    let file = output("wall.json")
+    let profile = output("wall.pb.gz")
+    let run = try ProfHarness.prof(["trace", "--mode", "wall", "--signal", "rtmax-2", "--pprof", profile, "-o", file,
+                                    "--", fixture("own_handler")])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertFalse(run.stderr.contains("installed its own"), run.stderr)
+    XCTAssertGreaterThan(try ticksHandled(run), 80)
+    XCTAssertNotNil(try ProfHarness.top(profile).rows.first { $0.name == "own_handler_work" })
+  }
+
+  func testSignalsThatAreNotForSamplingAreRefused() throws {
+    for signal in ["SIGKILL", "SIGSEGV", "9", "SIGRTMIN+99", "bogus"] {
+      let run = try ProfHarness.prof(["cpu", "--signal", signal, "-o", output("x.pb.gz"), "--", "/bin/true"])
+      XCTAssertNotEqual(run.status, 0, signal)
+      XCTAssertTrue(run.stderr.contains("--signal"), run.stderr)
+    }
+  }
+
+  func testSmallStacksAndAlternateSignalStacksAreSampled() throws {
+    for unwinder in ["libunwind", "fp"] {
+      let file = output("small-\(unwinder).pb.gz")
+      let run = try ProfHarness.prof(["cpu", "--hz", "1000", "--unwind", unwinder, "-o", file, "--", fixture("small_stacks")])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      let rows = try ProfHarness.top(file).rows
+      for work in ["small_stack_work", "altstack_work"] {
+        let row = try XCTUnwrap(rows.first { $0.name == work }, "\(work) with \(unwinder): \(rows)")
+        XCTAssertEqual(row.cum, 500, accuracy: 100, work)
+      }
+    }
+  }
+
+  func testThreadsBlockingTheSignalAreNamedWithTheSamplesTheyCost() throws {
+    let file = output("blocked.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", fixture("blocked_threads")])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let line = try XCTUnwrap(run.stderr.split(separator: "\n").first { $0.contains("blocked SIGPROF") }, run.stderr)
+    XCTAssertTrue(line.contains("2 threads blocked SIGPROF"), String(line))
+    XCTAssertTrue(line.contains("blocker (tid ") && line.contains("holder (tid "), "one exited before the end, one did not: \(line)")
+    let missed = try XCTUnwrap(line.range(of: "about ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) })
+    XCTAssertEqual(Double(missed), 100, accuracy: 20, "1 s of blocked CPU at 100 Hz: \(line)")
+    let main = try XCTUnwrap(try ProfHarness.top(file).rows.first { $0.name == "main_work" })
+    XCTAssertEqual(main.cum, 500, accuracy: 100, "unblocked threads are sampled as usual")
+  }
+}
+
+/// Thread churn: fixtures/hardening/thread_churn.c under prof cpu and prof heap.
+final class ThreadChurnEndToEndTests: OutputDirectoryTestCase {
+  /// The fixture's own measurement: "short_ms N long_ms M".
+  private func measuredMilliseconds(_ run: ProfHarness.Run) throws -> (short: Double, long: Double) {
+    let fields = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("short_ms") }, run.stdout)
+      .split(separator: " ")
+    return (try XCTUnwrap(Double(fields[1])), try XCTUnwrap(Double(fields[3])))
+  }
+
+  /// "agent accounting: T signals taken, S samples written, D dropped" from the profile's comments.
+  private func accounting(_ file: String) throws -> [Int] {
+    let comments = try ProfHarness.pprof(["-comments", file]).stdout
+    let line = try XCTUnwrap(comments.split(separator: "\n").first { $0.hasPrefix("agent accounting: ") }, comments)
+    return line.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }
+  }
+
+  func testShortLivedThreadsAreSampledInProportionAndNothingIsLost() throws {
+    let file = output("churn.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--hz", "250", "-o", file, "--",
+                                    ProfHarness.cFixture("hardening", "thread_churn", into: directory)])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let measured = try measuredMilliseconds(run)
+    let tags = try ProfHarness.pprof(["-tags", "-unit=ms", file]).stdout
+    func sampledMilliseconds(_ name: String) throws -> Double {
+      let line = try XCTUnwrap(tags.split(separator: "\n").first { $0.hasSuffix("): \(name)") }, tags)
+      return try XCTUnwrap(Double(line.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber || $0 == "." }), String(line))
+    }
+    XCTAssertEqual(try sampledMilliseconds("short"), measured.short, accuracy: measured.short * 0.15,
+                   "2,000 threads of 1 ms each, sampled as their CPU time says:\n\(tags)")
+    XCTAssertEqual(try sampledMilliseconds("long"), measured.long, accuracy: measured.long * 0.15, tags)
+
+    let counts = try accounting(file)
+    XCTAssertEqual(counts.count, 3)
+    XCTAssertEqual(counts[0], counts[1] + counts[2], "taken = written + dropped")
+    XCTAssertGreaterThan(counts[1], 500)
+    XCTAssertTrue(run.stderr.contains("prof: \(counts[1]) samples (\(counts[2]) dropped)"),
+                  "prof received every sample the agent wrote: \(counts)\n\(run.stderr)")
+  }
+
+  func testHeapProfilingSurvivesThreadChurn() throws {
+    let file = output("churn-heap.pb.gz")
+    let run = try ProfHarness.prof(["heap", "--sample-rate", "1", "-o", file, "--",
+                                    ProfHarness.cFixture("hardening", "thread_churn", into: directory)])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let summary = try XCTUnwrap(run.stderr.split(separator: "\n").first { $0.contains(" allocations, ") }, run.stderr)
+    let allocations = try XCTUnwrap(Int(summary.dropFirst("prof: ".count).prefix { $0.isNumber }))
+    XCTAssertGreaterThanOrEqual(allocations, 2000, "every short thread's allocation is counted: \(summary)")
+    let live = try XCTUnwrap(summary.range(of: " in ", options: .backwards).flatMap { Int(summary[$0.upperBound...].prefix { $0.isNumber }) })
+    XCTAssertLessThan(live, 20, "each short thread freed its block (libc keeps a few of its own): \(summary)")
+  }
+}
+
+/// Outputs that cannot be written: a full tmpfs mounted for the test (needs root).
+final class FullDiskEndToEndTests: OutputDirectoryTestCase {
+  func testAFullDiskIsOneClearLineAndLeavesNoFileBehind() throws {
+    guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
+    let mount = directory.appendingPathComponent("full")
+    try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
+    XCTAssertEqual(try ProfHarness.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount.path]).status, 0)
+    defer { _ = try? ProfHarness.run("/bin/umount", [mount.path]) }
+    // Filled to the last block: the check that the output can be created still passes.
+    _ = try ProfHarness.run("/bin/dd", ["if=/dev/zero", "of=\(mount.path)/filler", "bs=1k", "count=1000"])
+
+    let file = mount.appendingPathComponent("cpu.pb.gz").path
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "0.3"])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertTrue(run.stderr.contains("Error: cannot write \(file): No space left on device"), run.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount.path), ["filler"], "no half-written file")
+  }
+}
+
+/// scripts/soak's short version: the agent's memory is allocated at start, so the
+/// target's RSS (the trace's RSS counter, read at every flush) stays flat at 1000 Hz.
+final class SoakEndToEndTests: OutputDirectoryTestCase {
+  func testMemoryStaysFlatAt1000Hz() throws {
+    let file = output("soak.json")
+    let run = try ProfHarness.prof(["trace", "--hz", "1000", "--duration", "4", "-o", file, "--",
+                                    ProfHarness.cFixture("hardening", "soak", into: directory)])
+    XCTAssertEqual(run.status, 128 + SIGINT, run.stderr)
+    let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
+    let events = try XCTUnwrap(trace?["traceEvents"] as? [[String: Any]])
+    let rss = events.filter { $0["name"] as? String == "RSS" }.compactMap { ($0["args"] as? [String: Any])?["bytes"] as? Int }
+    XCTAssertGreaterThan(rss.count, 60, "a reading every 50 ms")
+    let settled = rss[10...]  // after the first half second
+    XCTAssertLessThan(settled.max()! - settled.min()!, 512 * 1024, "RSS grew over the run: \(rss)")
+  }
+}
