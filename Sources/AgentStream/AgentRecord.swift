@@ -97,6 +97,19 @@ public struct AgentStats: Equatable, Sendable {
   public var taken: UInt64 = 0
 
   public init() {}
+
+  /// Counts of two process images, one exec'd by the other: each image's agent counts from zero.
+  public static func + (a: AgentStats, b: AgentStats) -> AgentStats {
+    var sum = AgentStats()
+    sum.samples = a.samples + b.samples
+    sum.dropped = a.dropped + b.dropped
+    sum.handlerNanos = a.handlerNanos + b.handlerNanos
+    sum.frames = a.frames + b.frames
+    sum.foreignSignals = a.foreignSignals + b.foreignSignals
+    sum.threads = a.threads + b.threads
+    sum.taken = a.taken + b.taken
+    return sum
+  }
 }
 
 public enum EndReason: Equatable, Sendable {

@@ -10,9 +10,15 @@ public struct CPUSampleCollector {
   }
 
   public private(set) var start: StreamStart?
-  public private(set) var modules: [LoadedModule] = []
+  /// The last process image's modules first, so that mapping[0] is the program
+  /// that ran last (a wrapper script may have exec'd it).
+  public var modules: [LoadedModule] { images.reversed().flatMap { $0 } }
+  private var images: [[LoadedModule]] = [[]]
   public private(set) var threadNames: [UInt32: String] = [:]
-  public private(set) var stats = AgentStats()
+  /// Summed over the process images of the run (an exec'd program continues the stream).
+  public var stats: AgentStats { earlierImages + currentImage }
+  private var earlierImages = AgentStats()
+  private var currentImage = AgentStats()
   public private(set) var endReason: EndReason?
   /// The program installed its own handler for the sampling signal.
   public private(set) var handlerReplaced = false
@@ -33,7 +39,15 @@ public struct CPUSampleCollector {
 
   public mutating func consume(_ record: AgentRecord) {
     switch record {
-    case .start(let start): self.start = start
+    case .start(let start):
+      // A later START: the process exec'd another program, which goes on sampling.
+      if self.start == nil {
+        self.start = start
+      } else {
+        earlierImages = stats
+        currentImage = AgentStats()
+        images.append([])
+      }
     case .sample(let sample):
       let key = StackKey(tid: sample.tid, frames: sample.frames, truncated: sample.truncated)
       count(key, periods: UInt64(sample.weight))
@@ -45,8 +59,8 @@ public struct CPUSampleCollector {
       break  // timeline records: the trace builder reads them; heap records: prof heap's
     case .thread(let tid, let name): threadNames[tid] = name
     case .module(let module):
-      if knownModules.insert(module).inserted { modules.append(module) }
-    case .stats(let stats): self.stats = stats
+      if knownModules.insert(module).inserted { images[images.count - 1].append(module) }
+    case .stats(let stats): currentImage = stats
     case .end(let reason): endReason = reason
     case .notice(.handlerReplaced): handlerReplaced = true
     case .notice(.signalBlocked(_, let tid, let name, let cpuNanos)): blockingThreads[tid] = (name, cpuNanos)

@@ -26,7 +26,7 @@ public struct TimelineCollector {
 
   public mutating func consume(_ record: AgentRecord) {
     switch record {
-    case .start(let start): self.start = start
+    case .start(let start): if self.start == nil { self.start = start }  // later: an exec'd image
     case .thread(let tid, let name): threadNames[tid] = name
     case .sample(let sample):
       ticks[sample.tid, default: []].append(

@@ -24,7 +24,7 @@ struct AgentRecording {
         decoder.append(bytes)
         while let record = try decoder.next() {
           switch record {
-          case .start(let start): recording.start = start
+          case .start(let start): if recording.start == nil { recording.start = start }
           case .end(let reason): recording.endReason = reason
           default: break
           }

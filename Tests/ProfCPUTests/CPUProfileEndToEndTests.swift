@@ -202,6 +202,22 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  func testAProgramExecdInPlaceIsProfiledButChildrenAreNot() throws {
+    let spin = try ProfHarness.workload("spin")
+    let exec = output("exec.pb.gz"), child = output("child.pb.gz")
+    // A wrapper that execs the real program, as shell scripts and shims do.
+    let wrapped = try ProfHarness.prof(["cpu", "-o", exec, "--", "/bin/sh", "-c", "exec \(spin) 1"])
+    XCTAssertEqual(wrapped.status, 0, wrapped.stderr)
+    let top = try ProfHarness.top(exec)
+    XCTAssertEqual(top.totalMs, 1000, accuracy: 200, "the exec'd program's second of CPU")
+    XCTAssertTrue(top.rows.contains { $0.name == "spin.hotLoop(Swift.Int)" })
+    XCTAssertTrue(try ProfHarness.pprof(["-top", exec]).stdout.contains("File: spin"), "mapping[0] is the program that ran last")
+    // A forked child is another process: not profiled without being asked.
+    let forked = try ProfHarness.prof(["cpu", "-o", child, "--", "/bin/sh", "-c", "\(spin) 1; true"])
+    XCTAssertEqual(forked.status, 0, forked.stderr)
+    XCTAssertLessThan(try ProfHarness.top(child).totalMs, 100)
+  }
+
   func testAnyDynamicProgramCanBeProfiled() throws {
     let file = output("sh.pb.gz")
     let run = try ProfHarness.prof(["cpu", "-o", file, "--", "/bin/sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])

@@ -48,8 +48,13 @@ static int stream_fd(void) {
   return (int)prof_env_number("PROF_AGENT_FD", (unsigned long long)-1);
 }
 
+static bool heap_mode;
+static pid_t owner;      // the process whose stream this is: not a vfork child sharing our memory
+static bool continuing;  // this image took over the stream of the image that exec'd it
+
 static bool read_config(void) {
-  bool heap = prof_heap_configure();
+  bool heap = heap_mode = prof_heap_configure();
+  continuing = prof_env_number("PROF_AGENT_CONTINUES", 0) == 1;
   prof_config.fd = stream_fd();
   if (prof_config.fd < 0) return false;
   prof_config.hz = (unsigned)prof_env_number("PROF_HZ", heap ? 0 : 100);  // heap mode: no CPU samples
@@ -72,7 +77,7 @@ static bool read_config(void) {
 // our entry of LD_PRELOAD. Followed children keep them, but not prof's pipe.
 static void scrub_environment(void) {
   static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND",
-                                    "PROF_CLOCK", "PROF_TRACE", "PROF_SIGNAL", "PROF_HEAP_RATE",
+                                    "PROF_CLOCK", "PROF_TRACE", "PROF_SIGNAL", "PROF_AGENT_CONTINUES", "PROF_HEAP_RATE",
                                     "PROF_HEAP_CHILDREN"};
   if (prof_heap_follows_children()) {
     unsetenv("PROF_AGENT_FD");
@@ -180,12 +185,28 @@ void prof_flush_on_fatal_signal(void) {
   unlock_drain();
 }
 
-// exec replaces the process image: what is buffered must reach prof first.
-void prof_flush_before_exec(void) {
-  if (!atomic_load(&started) || atomic_load(&finished)) return;
+// exec replaces the process image: what is buffered must reach prof first. When
+// the new image goes on with the stream, the drain lock stays held until the exec
+// (or its failure): the writer must not be cut off halfway through a record.
+// Returns the stream to hand over, or -1.
+int prof_flush_before_exec(void) {
+  // A vfork child runs here on its parent's memory: it must not touch the stream.
+  if (!atomic_load(&started) || atomic_load(&finished) || getpid() != owner) return -1;
   lock_drain();
   if (!atomic_load(&finished)) drain_and_flush();
-  unlock_drain();
+  if (heap_mode || atomic_load(&finished)) {
+    unlock_drain();
+    return -1;
+  }
+  return prof_config.fd;
+}
+
+void prof_exec_failed(void) { unlock_drain(); }
+
+uint64_t prof_remaining_duration_ns(void) {
+  if (prof_config.duration_ns == 0) return 0;
+  uint64_t elapsed = prof_now_ns(CLOCK_MONOTONIC) - started_ns;
+  return elapsed < prof_config.duration_ns ? prof_config.duration_ns - elapsed : 1;
 }
 
 static void *writer_main(void *unused) {
@@ -233,7 +254,7 @@ static void write_start_record(void) {
       .monotonic_ns = started_ns,
   };
   uint64_t magic[2] = {PROF_STREAM_MAGIC, PROF_STREAM_VERSION};
-  prof_output_append(magic, sizeof magic);
+  if (!continuing) prof_output_append(magic, sizeof magic);
   prof_output_append(&start, sizeof start);
   prof_modules_emit_if_changed();  // now: a crash's last flush cannot ask the loader
   prof_output_flush();
@@ -251,6 +272,7 @@ static void restart_in_child(void) {
   }
   atomic_flag_clear(&drain_lock);  // the parent's writer may have held it
   prof_config.fd = fd;
+  owner = getpid();
   prof_output_restart();
   prof_modules_forget();
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
@@ -262,6 +284,8 @@ static void restart_in_child(void) {
 
 __attribute__((constructor(102))) static void prof_agent_start(void) {
   if (!read_config()) return;
+  owner = getpid();
+  prof_exec_remember_environment();
   scrub_environment();
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   if (!prof_ring_init()) return;

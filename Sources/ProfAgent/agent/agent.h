@@ -58,7 +58,10 @@ uint64_t prof_now_ns(clockid_t clock);  // async-signal-safe
 // CPUCLOCK_SCHED), as async-profiler does.
 static inline clockid_t prof_thread_cpu_clock(pid_t tid) { return (clockid_t)((~(unsigned)tid << 3) | 6); }
 unsigned long long prof_env_number(const char *name, unsigned long long fallback);
-void prof_flush_before_exec(void);
+int prof_flush_before_exec(void);  // the stream fd when the next image continues it, else -1
+void prof_exec_failed(void);       // after prof_flush_before_exec returned a stream
+uint64_t prof_remaining_duration_ns(void);
+void prof_exec_remember_environment(void);  // exec.c: before the environment is scrubbed
 void prof_flush_on_fatal_signal(void);   // async-signal-safe; skips if the writer is flushing
 void prof_flush_on_fatal_signals(void);  // crash.c: installs the handlers that call it
 

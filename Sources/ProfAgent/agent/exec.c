@@ -2,43 +2,121 @@
 // the process image is replaced. glibc's exec functions call each other internally,
 // past any interposer, so every entry point is wrapped. A failed exec returns here
 // and the agent carries on.
+//
+// An exec keeps the process: a shell wrapper or a shim that execs the real program
+// is the run the user asked to profile. In cpu and trace mode the agent puts itself
+// back into the new image's environment and keeps the stream open across the exec;
+// the new image's agent goes on with it (PROF_AGENT_CONTINUES: no header, a new
+// START). Forked children never get here with a stream: theirs is forgotten.
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "agent.h"
 
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 
+extern char **environ;
+
+#define OURS_MAX 12
+static char ours_storage[8192];
+static char *ours[OURS_MAX];  // "NAME=value" as prof set them
+static size_t ours_count;
+static char duration[64];
+
+void prof_exec_remember_environment(void) {
+  static const char *names[] = {"LD_PRELOAD", "PROF_AGENT_FD", "PROF_HZ", "PROF_UNWIND",
+                                "PROF_CLOCK", "PROF_TRACE", "PROF_SIGNAL"};
+  size_t used = 0;
+  for (size_t i = 0; i < sizeof names / sizeof *names && ours_count < OURS_MAX; i++) {
+    const char *value = getenv(names[i]);
+    if (value == NULL) continue;
+    int length = snprintf(ours_storage + used, sizeof ours_storage - used, "%s=%s", names[i], value);
+    if (length < 0 || (size_t)length >= sizeof ours_storage - used) break;
+    ours[ours_count++] = ours_storage + used;
+    used += (size_t)length + 1;
+  }
+}
+
+static bool is_ours(const char *entry) {
+  return strncmp(entry, "PROF_", 5) == 0 || strncmp(entry, "LD_PRELOAD=", 11) == 0;
+}
+
+static size_t count(char *const *environment) {
+  size_t n = 0;
+  while (environment && environment[n]) n++;
+  return n;
+}
+
+// The environment for the next image: the caller's without our variables, then
+// ours. `out` holds count(environment) + OURS_MAX + 3 entries.
+static char *const *continued(char *const *environment, char **out) {
+  size_t n = 0;
+  for (size_t i = 0; environment && environment[i]; i++)
+    if (!is_ours(environment[i])) out[n++] = environment[i];
+  for (size_t i = 0; i < ours_count; i++) out[n++] = ours[i];
+  out[n++] = "PROF_AGENT_CONTINUES=1";
+  uint64_t remaining = prof_remaining_duration_ns();
+  if (remaining) {
+    snprintf(duration, sizeof duration, "PROF_DURATION_NS=%llu", (unsigned long long)remaining);
+    out[n++] = duration;
+  }
+  out[n] = NULL;
+  return out;
+}
+
+// Declares `env`: the environment to exec with, and `stream`, the fd handed over.
+#define PREPARE(environment)                                                      \
+  int stream = prof_flush_before_exec();                                          \
+  char *storage[count(environment) + OURS_MAX + 3];                               \
+  char *const *env = environment;                                                 \
+  if (stream >= 0) {                                                              \
+    env = continued(environment, storage);                                        \
+    fcntl(stream, F_SETFD, 0);                                                    \
+  }
+
+// Only reached when the exec failed: this image keeps the stream.
+static int failed(int stream, int result) {
+  if (stream >= 0) {
+    fcntl(stream, F_SETFD, FD_CLOEXEC);
+    prof_exec_failed();
+  }
+  return result;
+}
+
 PROF_INTERPOSE int execve(const char *path, char *const argv[], char *const envp[]) {
-  prof_flush_before_exec();
-  return REAL(execve)(path, argv, envp);
+  PREPARE(envp);
+  return failed(stream, REAL(execve)(path, argv, env));
 }
 
 PROF_INTERPOSE int execv(const char *path, char *const argv[]) {
-  prof_flush_before_exec();
-  return REAL(execv)(path, argv);
+  PREPARE(environ);
+  return failed(stream, REAL(execve)(path, argv, env));
 }
 
 PROF_INTERPOSE int execvp(const char *file, char *const argv[]) {
-  prof_flush_before_exec();
-  return REAL(execvp)(file, argv);
+  PREPARE(environ);
+  return failed(stream, REAL(execvpe)(file, argv, env));
 }
 
 PROF_INTERPOSE int execvpe(const char *file, char *const argv[], char *const envp[]) {
-  prof_flush_before_exec();
-  return REAL(execvpe)(file, argv, envp);
+  PREPARE(envp);
+  return failed(stream, REAL(execvpe)(file, argv, env));
 }
 
 PROF_INTERPOSE int fexecve(int fd, char *const argv[], char *const envp[]) {
-  prof_flush_before_exec();
-  return REAL(fexecve)(fd, argv, envp);
+  PREPARE(envp);
+  return failed(stream, REAL(fexecve)(fd, argv, env));
 }
 
 PROF_INTERPOSE int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
-  prof_flush_before_exec();
-  return REAL(execveat)(dirfd, path, argv, envp, flags);
+  PREPARE(envp);
+  return failed(stream, REAL(execveat)(dirfd, path, argv, env, flags));
 }
 
 // The execl variants take argv as variadic arguments ending with NULL (execle's envp
