@@ -63,9 +63,6 @@ public struct AgentStreamDecoder {
   }
 
   private func decodeRecord(type: UInt32, at base: Int, size: Int) throws(Failure) -> AgentRecord {
-    func field<T: FixedWidthInteger>(_ path: PartialKeyPath<some Any>, _: T.Type) -> T {
-      load(T.self, at: base + MemoryLayout.offset(of: path)!)
-    }
     func require(_ minimum: Int) throws(Failure) {
       if size < minimum { throw .corruptRecord(offset: consumed + base, detail: "type \(type) in \(size) bytes") }
     }
@@ -73,42 +70,42 @@ public struct AgentStreamDecoder {
     case UInt32(PROF_REC_START.rawValue):
       try require(MemoryLayout<prof_start_record>.size)
       return .start(StreamStart(
-        pid: field(\prof_start_record.pid, UInt32.self),
-        hz: field(\prof_start_record.hz, UInt32.self),
-        realtimeNanos: field(\prof_start_record.realtime_ns, UInt64.self),
-        monotonicNanos: field(\prof_start_record.monotonic_ns, UInt64.self)))
+        pid: field(\prof_start_record.pid, of: base),
+        hz: field(\prof_start_record.hz, of: base),
+        realtimeNanos: field(\prof_start_record.realtime_ns, of: base),
+        monotonicNanos: field(\prof_start_record.monotonic_ns, of: base)))
     case UInt32(PROF_REC_SAMPLE.rawValue):
       return .sample(try decodeSample(at: base, size: size))
     case UInt32(PROF_REC_THREAD.rawValue):
       try require(MemoryLayout<prof_thread_record>.size)
       let nameOffset = base + MemoryLayout.offset(of: \prof_thread_record.name)!
-      return .thread(tid: field(\prof_thread_record.tid, UInt32.self),
+      return .thread(tid: field(\prof_thread_record.tid, of: base),
                      name: cString(at: nameOffset, maximum: Int(PROF_THREAD_NAME_LEN)))
     case UInt32(PROF_REC_MODULE.rawValue):
       return .module(try decodeModule(at: base, size: size))
     case UInt32(PROF_REC_STATS.rawValue):
       try require(MemoryLayout<prof_stats_record>.size)
       var stats = AgentStats()
-      stats.samples = field(\prof_stats_record.samples, UInt64.self)
-      stats.dropped = field(\prof_stats_record.dropped, UInt64.self)
-      stats.handlerNanos = field(\prof_stats_record.handler_ns, UInt64.self)
-      stats.frames = field(\prof_stats_record.frames, UInt64.self)
-      stats.foreignSignals = field(\prof_stats_record.foreign_signals, UInt64.self)
-      stats.threads = field(\prof_stats_record.threads, UInt64.self)
-      stats.taken = field(\prof_stats_record.taken, UInt64.self)
+      stats.samples = field(\prof_stats_record.samples, of: base)
+      stats.dropped = field(\prof_stats_record.dropped, of: base)
+      stats.handlerNanos = field(\prof_stats_record.handler_ns, of: base)
+      stats.frames = field(\prof_stats_record.frames, of: base)
+      stats.foreignSignals = field(\prof_stats_record.foreign_signals, of: base)
+      stats.threads = field(\prof_stats_record.threads, of: base)
+      stats.taken = field(\prof_stats_record.taken, of: base)
       return .stats(stats)
     case UInt32(PROF_REC_END.rawValue):
       try require(MemoryLayout<prof_end_record>.size)
-      return .end(EndReason(field(\prof_end_record.reason, UInt32.self)))
+      return .end(EndReason(field(\prof_end_record.reason, of: base)))
     case UInt32(PROF_REC_IDLE.rawValue):
       try require(MemoryLayout<prof_idle_record>.size)
-      return .idle(IdleTick(tid: field(\prof_idle_record.tid, UInt32.self),
-                            monotonicNanos: field(\prof_idle_record.monotonic_ns, UInt64.self),
-                            threadCPUNanos: field(\prof_idle_record.thread_cpu_ns, UInt64.self)))
+      return .idle(IdleTick(tid: field(\prof_idle_record.tid, of: base),
+                            monotonicNanos: field(\prof_idle_record.monotonic_ns, of: base),
+                            threadCPUNanos: field(\prof_idle_record.thread_cpu_ns, of: base)))
     case UInt32(PROF_REC_RSS.rawValue):
       try require(MemoryLayout<prof_rss_record>.size)
-      return .residentSetSize(monotonicNanos: field(\prof_rss_record.monotonic_ns, UInt64.self),
-                              bytes: field(\prof_rss_record.rss_bytes, UInt64.self))
+      return .residentSetSize(monotonicNanos: field(\prof_rss_record.monotonic_ns, of: base),
+                              bytes: field(\prof_rss_record.rss_bytes, of: base))
     case UInt32(PROF_REC_NOTICE.rawValue):
       try require(MemoryLayout<prof_notice_record>.size)
       return .notice(try decodeNotice(at: base))
@@ -123,50 +120,46 @@ public struct AgentStreamDecoder {
 
   private func decodeSample(at base: Int, size: Int) throws(Failure) -> RawSample {
     let framesOffset = MemoryLayout.offset(of: \prof_sample_record.frames)!
-    let depth = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.depth)!))
+    let depth = Int(field(\prof_sample_record.depth, of: base))
     guard depth <= Int(PROF_MAX_FRAMES), framesOffset + 8 * depth <= size else {
       throw .corruptRecord(offset: consumed + base, detail: "sample of depth \(depth) in \(size) bytes")
     }
     let frames = (0..<depth).map { load(UInt64.self, at: base + framesOffset + 8 * $0) }
     return RawSample(
-      tid: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.tid)!),
-      weight: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.weight)!),
-      monotonicNanos: load(UInt64.self, at: base + MemoryLayout.offset(of: \prof_sample_record.monotonic_ns)!),
-      threadCPUNanos: load(UInt64.self, at: base + MemoryLayout.offset(of: \prof_sample_record.thread_cpu_ns)!),
+      tid: field(\prof_sample_record.tid, of: base),
+      weight: field(\prof_sample_record.weight, of: base),
+      monotonicNanos: field(\prof_sample_record.monotonic_ns, of: base),
+      threadCPUNanos: field(\prof_sample_record.thread_cpu_ns, of: base),
       frames: frames,
-      truncated: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_sample_record.truncated)!) != 0)
+      truncated: field(\prof_sample_record.truncated, of: base) != 0)
   }
 
   private func decodeModule(at base: Int, size: Int) throws(Failure) -> LoadedModule {
     let fixed = MemoryLayout<prof_module_record>.size
-    func u64(_ path: KeyPath<prof_module_record, UInt64>) -> UInt64 {
-      load(UInt64.self, at: base + MemoryLayout.offset(of: path)!)
-    }
-    let buildIDLength = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_module_record.build_id_len)!))
-    let pathLength = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_module_record.path_len)!))
+    let buildIDLength = Int(field(\prof_module_record.build_id_len, of: base))
+    let pathLength = Int(field(\prof_module_record.path_len, of: base))
     guard size >= fixed, fixed + buildIDLength + pathLength <= size else {
       throw .corruptRecord(offset: consumed + base, detail: "module names overrun the record")
     }
     let idStart = base + fixed
     let pathStart = idStart + buildIDLength
     return LoadedModule(
-      start: u64(\.start), limit: u64(\.limit), fileOffset: u64(\.file_offset), loadBias: u64(\.load_bias),
+      start: field(\prof_module_record.start, of: base), limit: field(\prof_module_record.limit, of: base),
+      fileOffset: field(\prof_module_record.file_offset, of: base),
+      loadBias: field(\prof_module_record.load_bias, of: base),
       buildID: Array(buffer[idStart..<pathStart]),
       path: String(decoding: buffer[pathStart..<(pathStart + pathLength)], as: UTF8.self))
   }
 
   private func decodeNotice(at base: Int) throws(Failure) -> AgentNotice {
-    func field<T: FixedWidthInteger>(_ path: PartialKeyPath<prof_notice_record>, _: T.Type) -> T {
-      load(T.self, at: base + MemoryLayout.offset(of: path)!)
-    }
     let valuesOffset = base + MemoryLayout.offset(of: \prof_notice_record.values)!
     let signal = Int32(truncatingIfNeeded: load(UInt64.self, at: valuesOffset))
-    switch field(\.code, UInt32.self) {
+    switch field(\prof_notice_record.code, of: base) {
     case UInt32(PROF_NOTICE_HANDLER_REPLACED.rawValue):
       return .handlerReplaced(signal: signal)
     case UInt32(PROF_NOTICE_SIGNAL_BLOCKED.rawValue):
       return .signalBlocked(
-        signal: signal, tid: field(\.tid, UInt32.self),
+        signal: signal, tid: field(\prof_notice_record.tid, of: base),
         name: cString(at: base + MemoryLayout.offset(of: \prof_notice_record.name)!, maximum: Int(PROF_THREAD_NAME_LEN)),
         cpuNanos: load(UInt64.self, at: valuesOffset + 8))
     case let code:
@@ -176,18 +169,22 @@ public struct AgentStreamDecoder {
 
   private func decodeTrace(at base: Int, size: Int) throws(Failure) -> TraceEvent {
     let fixed = MemoryLayout<prof_trace_record>.size
-    func field<T: FixedWidthInteger>(_ path: PartialKeyPath<prof_trace_record>, _: T.Type) -> T {
-      load(T.self, at: base + MemoryLayout.offset(of: path)!)
-    }
-    let nameLength = Int(field(\.name_len, UInt32.self))
+    let nameLength = Int(field(\prof_trace_record.name_len, of: base))
     guard size >= fixed, fixed + nameLength <= size,
-          let kind = TraceEvent.Kind(rawValue: field(\.kind, UInt32.self)) else {
+          let kind = TraceEvent.Kind(rawValue: field(\prof_trace_record.kind, of: base)) else {
       throw .corruptRecord(offset: consumed + base, detail: "trace event")
     }
     return TraceEvent(
-      tid: field(\.tid, UInt32.self), kind: kind, monotonicNanos: field(\.monotonic_ns, UInt64.self),
-      value: field(\.value, Int64.self), id: field(\.id, UInt64.self),
+      tid: field(\prof_trace_record.tid, of: base), kind: kind,
+      monotonicNanos: field(\prof_trace_record.monotonic_ns, of: base),
+      value: field(\prof_trace_record.value, of: base), id: field(\prof_trace_record.id, of: base),
       name: String(decoding: buffer[(base + fixed)..<(base + fixed + nameLength)], as: UTF8.self))
+  }
+
+  /// The integer field at `path` of the C record `Record` that starts at byte `base`:
+  /// the layout comes from prof_stream.h, never from numbers written here.
+  func field<Record, T: FixedWidthInteger>(_ path: KeyPath<Record, T>, of base: Int) -> T {
+    load(T.self, at: base + MemoryLayout<Record>.offset(of: path)!)
   }
 
   func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {

@@ -58,47 +58,41 @@ extension AgentStreamDecoder {
     switch type {
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue):
       let framesOffset = MemoryLayout.offset(of: \prof_heap_bucket_record.frames)!
-      let depth = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_bucket_record.depth)!))
+      let depth = Int(field(\prof_heap_bucket_record.depth, of: base))
       guard depth <= Int(PROF_MAX_FRAMES), framesOffset + 8 * depth <= size else {
         throw corrupt("heap bucket of depth \(depth) in \(size) bytes")
       }
       return .bucket(HeapBucket(
-        id: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_bucket_record.id)!),
+        id: field(\prof_heap_bucket_record.id, of: base),
         frames: (0..<depth).map { load(UInt64.self, at: base + framesOffset + 8 * $0) },
-        truncated: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_bucket_record.truncated)!) != 0))
+        truncated: field(\prof_heap_bucket_record.truncated, of: base) != 0))
     case UInt32(PROF_REC_HEAP_COUNTS.rawValue):
       let countsOffset = MemoryLayout.offset(of: \prof_heap_counts_record.counts)!
       let stride = MemoryLayout<prof_heap_count>.stride
-      let count = Int(load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_counts_record.count)!))
+      let count = Int(field(\prof_heap_counts_record.count, of: base))
       guard count <= Int(PROF_HEAP_COUNTS_MAX), countsOffset + stride * count <= size else {
         throw corrupt("\(count) heap counts in \(size) bytes")
       }
       return .counts((0..<count).map { decodeCount(at: base + countsOffset + stride * $0) })
     default:
       guard size >= MemoryLayout<prof_heap_stats_record>.size else { throw corrupt("heap stats in \(size) bytes") }
-      func u64(_ path: KeyPath<prof_heap_stats_record, UInt64>) -> UInt64 {
-        load(UInt64.self, at: base + MemoryLayout.offset(of: path)!)
-      }
       var stats = HeapStats()
-      stats.sampleRate = u64(\.sample_rate)
-      stats.allocations = u64(\.allocations)
-      stats.allocatedBytes = u64(\.allocated_bytes)
-      stats.frees = u64(\.frees)
-      stats.inUseBytes = load(Int64.self, at: base + MemoryLayout.offset(of: \prof_heap_stats_record.in_use_bytes)!)
-      stats.peakInUseBytes = u64(\.peak_in_use_bytes)
-      stats.peakMonotonicNanos = u64(\.peak_monotonic_ns)
-      stats.lostSamples = u64(\.lost_samples)
+      stats.sampleRate = field(\prof_heap_stats_record.sample_rate, of: base)
+      stats.allocations = field(\prof_heap_stats_record.allocations, of: base)
+      stats.allocatedBytes = field(\prof_heap_stats_record.allocated_bytes, of: base)
+      stats.frees = field(\prof_heap_stats_record.frees, of: base)
+      stats.inUseBytes = field(\prof_heap_stats_record.in_use_bytes, of: base)
+      stats.peakInUseBytes = field(\prof_heap_stats_record.peak_in_use_bytes, of: base)
+      stats.peakMonotonicNanos = field(\prof_heap_stats_record.peak_monotonic_ns, of: base)
+      stats.lostSamples = field(\prof_heap_stats_record.lost_samples, of: base)
       return .stats(stats)
     }
   }
 
   private func decodeCount(at base: Int) -> HeapBucketCounts {
-    func u64(_ path: KeyPath<prof_heap_count, UInt64>) -> UInt64 {
-      load(UInt64.self, at: base + MemoryLayout.offset(of: path)!)
-    }
     return HeapBucketCounts(
-      bucket: load(UInt32.self, at: base + MemoryLayout.offset(of: \prof_heap_count.bucket)!),
-      allocObjects: u64(\.alloc_objects), allocBytes: u64(\.alloc_bytes),
-      freeObjects: u64(\.free_objects), freeBytes: u64(\.free_bytes))
+      bucket: field(\prof_heap_count.bucket, of: base),
+      allocObjects: field(\prof_heap_count.alloc_objects, of: base), allocBytes: field(\prof_heap_count.alloc_bytes, of: base),
+      freeObjects: field(\prof_heap_count.free_objects, of: base), freeBytes: field(\prof_heap_count.free_bytes, of: base))
   }
 }
