@@ -64,13 +64,14 @@ public final class TargetProcess {
 
     let spawned = Self.spawn(command, environment, restoring: previousMask)
     close(fds[1])
-    guard case .success(let pid) = spawned else {
+    switch spawned {
+    case .success(let pid):
+      self.pid = pid
+    case .failure(let error):
       close(fds[0])
       Self.restore(previousMask, signalFD)
-      if case .failure(let error) = spawned { throw error }
-      fatalError("unreachable")
+      throw error
     }
-    self.pid = pid
     self.streamFD = fds[0]
     self.pidFD = prof_pidfd_open(pid)
   }

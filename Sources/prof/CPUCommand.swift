@@ -60,10 +60,9 @@ struct CPU: ParsableCommand {
   func run() throws {
     let command = try target.resolve()
     let file = try AtomicOutputFile(path: output)
-    let agent = try AgentLibrary.locate()
     var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)]
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
-    let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
+    let process = try AgentLibrary.launch(command, settings: settings)
 
     var collector = CPUSampleCollector()
     let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { collector.consume($0) }
@@ -81,7 +80,7 @@ struct CPU: ParsableCommand {
     }
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     printSummary(collector, targetCPUNanos: process.cpuNanos)
-    if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
+    try status.passThrough()
   }
 
   static func symbolizer() -> Symbolizer? {

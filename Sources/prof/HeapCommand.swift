@@ -60,12 +60,11 @@ struct Heap: ParsableCommand {
   func run() throws {
     let command = try target.resolve()
     let file = try AtomicOutputFile(path: output)
-    let agent = try AgentLibrary.locate()
     let children = try followChildren ? ChildStreams() : nil
     defer { children?.remove() }
     var settings = ["PROF_HEAP_RATE": String(sampleRate)]
     settings["PROF_HEAP_CHILDREN"] = children?.directory
-    let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
+    let process = try AgentLibrary.launch(command, settings: settings)
 
     let symbolizer = CPU.symbolizer()
     var snapshots = snapshotEvery.map { Snapshots(intervalNanos: UInt64($0 * 1e9)) }
@@ -89,7 +88,7 @@ struct Heap: ParsableCommand {
     HeapSummary.lines(collector, profile).forEach(warn)
     if let children { try writeChildProfiles(children, symbolizer) }
     warn("wrote \(output)\(snapshots.map { $0.written > 0 ? " and \($0.written) snapshots" : "" } ?? ""); view: go tool pprof -http=: \(output)")
-    if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
+    try status.passThrough()
   }
 
   @discardableResult

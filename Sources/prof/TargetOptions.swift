@@ -22,7 +22,7 @@ enum AgentLibrary {
   static let fileName = "libProfAgent.so"
 
   /// Beside the prof executable (where SwiftPM builds both), unless PROF_AGENT_LIBRARY says otherwise.
-  static func locate() throws -> String {
+  private static func locate() throws -> String {
     let environment = ProcessInfo.processInfo.environment
     if let explicit = environment["PROF_AGENT_LIBRARY"] { return explicit }
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -33,8 +33,13 @@ enum AgentLibrary {
     return path
   }
 
+  /// Starts `command` with the agent preloaded and configured by `settings`.
+  static func launch(_ command: ResolvedCommand, settings: [String: String]) throws -> TargetProcess {
+    try TargetProcess(command: command, environment: environment(agent: locate(), settings: settings))
+  }
+
   /// prof's environment plus the agent, preloaded first, and its settings.
-  static func environment(agent: String, settings: [String: String]) -> [String: String] {
+  private static func environment(agent: String, settings: [String: String]) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment
     let preload = environment["LD_PRELOAD"].map { agent + ":" + $0 } ?? agent
     environment["LD_PRELOAD"] = preload
@@ -48,4 +53,11 @@ struct ProfError: Error, CustomStringConvertible {
   let description: String
 
   init(_ description: String) { self.description = description }
+}
+
+extension TerminationStatus {
+  /// Ends prof with the target's status, so prof sits transparently in scripts.
+  func passThrough() throws {
+    if shellStatus != 0 { throw ExitCode(shellStatus) }
+  }
 }

@@ -75,11 +75,10 @@ struct Trace: ParsableCommand {
     let command = try target.resolve()
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
-    let agent = try AgentLibrary.locate()
     var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)]
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
     if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
-    let process = try TargetProcess(command: command, environment: AgentLibrary.environment(agent: agent, settings: settings))
+    let process = try AgentLibrary.launch(command, settings: settings)
 
     var timeline = TimelineCollector()
     var samples = CPUSampleCollector()
@@ -110,6 +109,6 @@ struct Trace: ParsableCommand {
     let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
     warn("\(ticks) samples from \(threads) threads, \(timeline.events.count) user events; wrote \(output)"
          + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
-    if status.shellStatus != 0 { throw ExitCode(status.shellStatus) }
+    try status.passThrough()
   }
 }
