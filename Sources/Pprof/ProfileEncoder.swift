@@ -29,7 +29,7 @@ public enum ProfileEncoder {
     body.int64(ProfileField.period, profile.period)
     for comment in profile.comments {
       // Repeated scalar written unpacked, one tag per entry, as Go does for comments.
-      body.uint64(ProfileField.comment, UInt64(strings.index(comment)))
+      body.element(ProfileField.comment, UInt64(strings.index(comment)))
     }
     body.int64(ProfileField.defaultSampleType, strings.index(profile.defaultSampleType))
     var output = ProtoWriter()

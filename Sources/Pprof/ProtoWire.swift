@@ -100,6 +100,13 @@ struct ProtoWriter {
     varint(value)
   }
 
+  /// One entry of an unpacked repeated scalar: written even when zero, since
+  /// its position in the list carries meaning.
+  mutating func element(_ field: UInt64, _ value: UInt64) {
+    tag(field, .varint)
+    varint(value)
+  }
+
   mutating func int64(_ field: UInt64, _ value: Int64) {
     uint64(field, UInt64(bitPattern: value))
   }

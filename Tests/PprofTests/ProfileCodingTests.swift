@@ -46,6 +46,13 @@ final class ProfileCodingTests: XCTestCase {
     XCTAssertEqual(try ProfileDecoder.decode(ProfileEncoder.encode(profile)), profile)
   }
 
+  func testEmptyCommentSurvivesRoundTrip() throws {
+    // Found by the fuzzer: an empty comment is string index 0, which must still be written.
+    var profile = Profile()
+    profile.comments = ["", "second", ""]
+    XCTAssertEqual(try ProfileDecoder.decode(ProfileEncoder.encode(profile)).comments, profile.comments)
+  }
+
   func testGzipRoundTrip() throws {
     let profile = Self.sampleProfile()
     let file = profile.gzipped()
