@@ -33,7 +33,7 @@ extern void *__libc_pvalloc(size_t size);
 
 // A thread publishes its exact totals this often, at its first call (which also
 // hooks its exit) and when it exits: the bound on what a live thread holds back.
-#define PUBLISH_EVERY_CALLS 128
+#define PUBLISH_EVERY_CALLS 1024
 #define PUBLISH_EVERY_BYTES (64 * 1024)
 
 struct heap_thread {
@@ -130,10 +130,13 @@ static __attribute__((noinline)) void publish_and_watch_exit(struct heap_thread 
   t->guard--;
 }
 
+static inline bool publish_due(struct heap_thread *t) {
+  return --t->calls_until_publish <= 0 || t->in_use_delta >= PUBLISH_EVERY_BYTES ||
+         t->in_use_delta <= -PUBLISH_EVERY_BYTES;
+}
+
 static inline void maybe_publish(struct heap_thread *t) {
-  if (--t->calls_until_publish <= 0 || t->in_use_delta >= PUBLISH_EVERY_BYTES ||
-      t->in_use_delta <= -PUBLISH_EVERY_BYTES)
-    publish_and_watch_exit(t);
+  if (publish_due(t)) publish_and_watch_exit(t);
 }
 
 // The bytes glibc holds for a block: the size word of its chunk header, without
@@ -211,13 +214,17 @@ static inline void count_free(struct heap_thread *t, int64_t bytes) {
   maybe_publish(t);
 }
 
+static inline void forget_if_sampled(struct heap_thread *t, void *block) {
+  struct prof_live_block sampled;
+  if (take_sampled(t, block, &sampled)) prof_heap_bucket_freed(sampled.bucket, sampled.size);
+}
+
 // Before the block goes back to glibc: once it has, another thread may get its address.
 static inline void untrack(void *block) {
   struct heap_thread *t = &me;
   if (t->guard) return;
   count_free(t, chunk_bytes(block));
-  struct prof_live_block sampled;
-  if (take_sampled(t, block, &sampled)) prof_heap_bucket_freed(sampled.bucket, sampled.size);
+  forget_if_sampled(t, block);
 }
 
 // realloc(p, n>0): a failed realloc leaves p allocated, so p stays tracked.
@@ -254,14 +261,15 @@ static inline bool is_tracking(void) {
 
 // --- the interposed family -------------------------------------------------
 
-// The tracked paths are out of line so that each hook, dormant, is a load, a branch
-// and a tail call.
+// Each hook, dormant, is a load, a branch and a tail call; the rare parts of the
+// tracked paths are out of line.
 #define COLD __attribute__((noinline))
 
 static COLD void *tracked_malloc(size_t size) { return tracked(__libc_malloc(size), size); }
 
-static COLD void tracked_free(void *block) {
-  if (block != NULL) untrack(block);
+static COLD void free_rarely(struct heap_thread *t, void *block, bool publish) {
+  if (publish) publish_and_watch_exit(t);
+  forget_if_sampled(t, block);
   __libc_free(block);
 }
 
@@ -270,9 +278,16 @@ PROF_INTERPOSE void *malloc(size_t size) {
   return tracked_malloc(size);
 }
 
+// The common tracked free needs no stack frame: counters, then a tail call to glibc.
 PROF_INTERPOSE void free(void *block) {
-  if (!is_tracking()) return __libc_free(block);
-  tracked_free(block);
+  if (is_tracking() && block != NULL && !me.guard) {
+    struct heap_thread *t = &me;
+    t->frees++;
+    t->in_use_delta -= chunk_bytes(block);
+    bool publish = publish_due(t);
+    if (publish || prof_heap_live_may_hold(block)) return free_rarely(t, block, publish);
+  }
+  __libc_free(block);
 }
 
 // glibc checks count * size for overflow: a non-NULL result means it fits.
