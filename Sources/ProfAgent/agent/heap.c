@@ -188,14 +188,22 @@ static __attribute__((noinline)) void record_sample(struct heap_thread *t, void 
   t->guard--;
 }
 
+static __attribute__((noinline)) void *tracked_rarely(struct heap_thread *t, void *block, size_t size, bool publish) {
+  if (publish) publish_and_watch_exit(t);
+  if (t->bytes_until_sample <= 0) record_sample(t, block, size);
+  return block;
+}
+
+// The rare parts are one tail call, so the common path saves few registers.
 static inline void *tracked(void *block, size_t size) {
   struct heap_thread *t = &me;
   if (block == NULL || t->guard) return block;
   t->allocations++;
   t->allocated_bytes += size;
   t->in_use_delta += chunk_bytes(block);
-  maybe_publish(t);
-  if ((t->bytes_until_sample -= (int64_t)size) <= 0) record_sample(t, block, size);
+  bool publish = publish_due(t);
+  t->bytes_until_sample -= (int64_t)size;
+  if (publish || t->bytes_until_sample <= 0) return tracked_rarely(t, block, size, publish);
   return block;
 }
 
