@@ -23,6 +23,7 @@ struct CPU: ParsableCommand {
         prof cpu -- .build/release/myserver --port 8080
         prof cpu --hz 1000 -o slow-path.pb.gz -- ./bench --iterations 100
         prof cpu --duration 30 -- .build/release/myserver
+        prof cpu --checkpoint-every 60 -- .build/release/myserver  # rewrite cpu.pb.gz each minute
         go tool pprof -top cpu.pb.gz
         go tool pprof -http=: cpu.pb.gz
       """
@@ -50,11 +51,16 @@ struct CPU: ParsableCommand {
                              valueName: "signal"))
   var signal: SamplingSignal = .profiling
 
+  @Option(help: ArgumentHelp("Rewrite the output with the samples so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile.",
+                             valueName: "seconds"))
+  var checkpointEvery: Double = 10
+
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
     if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+    guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or a positive number of seconds") }
   }
 
   func run() throws {
@@ -64,13 +70,23 @@ struct CPU: ParsableCommand {
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
     let process = try AgentLibrary.launch(command, settings: settings)
 
-    var collector = CPUSampleCollector()
-    let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { collector.consume($0) }
-    let (profile, warnings) = CPUProfile.build(
-      from: collector, hz: hz, durationNanos: recording.durationNanos,
-      symbolizer: Self.symbolizer(), comments: ["prof cpu " + target.command.joined(separator: " ")])
+    let checkpoints = checkpointEvery > 0 ? Checkpoints(everySeconds: checkpointEvery, path: output) : nil
+    var snapshot = Snapshot(collector: CPUSampleCollector(), symbolizer: Self.symbolizer().map(CachingSymbolizer.init),
+                            hz: hz, comments: ["prof cpu " + target.command.joined(separator: " ")])
+    let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { record in
+      snapshot.collector.consume(record)
+      guard case .stats = record, let checkpoints else { return }  // the end of one of the agent's flushes
+      checkpoints.offer { [snapshot, output] in
+        let now = AgentSession.monotonicNanos()
+        let (bytes, _) = snapshot.profile(durationNanos: Int64(now - (snapshot.collector.start?.monotonicNanos ?? now)))
+        try AtomicOutputFile(path: output).commit(bytes)
+      }
+    }
+    checkpoints?.finish()
+    let collector = snapshot.collector
+    let (bytes, warnings) = snapshot.profile(durationNanos: recording.durationNanos)
     warnings.forEach { warn("cannot symbolize \($0)") }
-    try file.commit(profile.gzipped())
+    let written = Result { try file.commit(bytes) }
 
     if recording.stoppedEarly { process.send(SIGINT) }
     let status = process.waitForExit()
@@ -79,8 +95,26 @@ struct CPU: ParsableCommand {
       warn("the program ended without the agent's final flush (killed or crashed): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
     }
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    try written.get()
     printSummary(collector, targetCPUNanos: process.cpuNanos)
     try status.passThrough()
+  }
+
+  /// The profile so far and what building it needs. A checkpoint gets a copy on
+  /// its own thread; the symbolizer is used by one thread at a time (the final
+  /// write waits for a running checkpoint).
+  private struct Snapshot: @unchecked Sendable {
+    var collector: CPUSampleCollector
+    let symbolizer: CachingSymbolizer?
+    let hz: Int
+    let comments: [String]
+
+    /// The gzipped profile, and what could not be symbolized.
+    func profile(durationNanos: Int64) -> ([UInt8], [String]) {
+      let (profile, warnings) = CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos,
+                                                 symbolizer: symbolizer, comments: comments)
+      return (profile.gzipped(), warnings)
+    }
   }
 
   static func symbolizer() -> Symbolizer? {

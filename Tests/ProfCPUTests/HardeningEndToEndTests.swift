@@ -154,6 +154,54 @@ final class FullDiskEndToEndTests: OutputDirectoryTestCase {
   }
 }
 
+/// Long runs: the output is rewritten with the samples so far every --checkpoint-every.
+final class CheckpointEndToEndTests: OutputDirectoryTestCase {
+  /// Waits until `path` exists and then `extra` seconds more; false after 20 s.
+  private func wait(for path: String, thenSeconds extra: Double) -> Bool {
+    for _ in 0..<200 where !FileManager.default.fileExists(atPath: path) { Thread.sleep(forTimeInterval: 0.1) }
+    Thread.sleep(forTimeInterval: extra)
+    return FileManager.default.fileExists(atPath: path)
+  }
+
+  func testProfKilledMidRunLeavesItsLastCheckpoint() throws {
+    let file = output("long.pb.gz")
+    let spin = try ProfHarness.workload("spin")
+    var appeared = false
+    let run = try ProfHarness.prof(["cpu", "--checkpoint-every", "0.5", "-o", file, "--", spin, "4"]) { process in
+      appeared = self.wait(for: file, thenSeconds: 0.7)
+      kill(process.processIdentifier, SIGKILL)
+    }
+    _ = try? ProfHarness.run("/usr/bin/pkill", ["-f", spin])  // the orphaned target
+    XCTAssertTrue(appeared, "a checkpoint was written while the program ran: \(run.stderr)")
+    XCTAssertEqual(run.status, 128 + SIGKILL)
+    let top = try ProfHarness.top(file)
+    XCTAssertGreaterThan(top.totalMs, 500, "the last checkpoint holds more than the first half second")
+    XCTAssertTrue(top.rows.contains { $0.name.contains("spin.") }, "\(top.rows)")
+  }
+
+  func testADiskThatFillsMidRunIsReportedWhileTheProgramRunsOn() throws {
+    guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
+    let mount = directory.appendingPathComponent("filling")
+    try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
+    XCTAssertEqual(try ProfHarness.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.path]).status, 0)
+    defer { _ = try? ProfHarness.run("/bin/umount", [mount.path]) }
+    let file = mount.appendingPathComponent("cpu.pb.gz").path
+    var checkpoint = Data()
+    let run = try ProfHarness.prof(["cpu", "--checkpoint-every", "0.3", "-o", file, "--", ProfHarness.workload("spin"), "2.5"]) { _ in
+      XCTAssertTrue(self.wait(for: file, thenSeconds: 0))
+      checkpoint = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
+      _ = try? ProfHarness.run("/bin/dd", ["if=/dev/zero", "of=\(mount.path)/filler", "bs=1k", "count=2000"])
+    }
+    XCTAssertEqual(run.status, 1, "the final write failed: \(run.stderr)")
+    XCTAssertTrue(run.stderr.contains("checkpoint failed: cannot write \(file): No space left on device; still profiling"), run.stderr)
+    XCTAssertTrue(run.stderr.contains("Error: cannot write \(file): No space left on device"), run.stderr)
+    XCTAssertFalse(run.stderr.contains("without the agent's final flush"), "the program ran to its end: \(run.stderr)")
+    XCTAssertEqual(run.stderr.components(separatedBy: "checkpoint failed").count, 2, "reported once: \(run.stderr)")
+    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 0, "the checkpoint written before the disk filled stays readable")
+    XCTAssertFalse(checkpoint.isEmpty)
+  }
+}
+
 /// scripts/soak's short version: the agent's memory is allocated at start, so the
 /// target's RSS (the trace's RSS counter, read at every flush) stays flat at 1000 Hz.
 final class SoakEndToEndTests: OutputDirectoryTestCase {
