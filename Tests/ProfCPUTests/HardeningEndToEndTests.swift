@@ -135,14 +135,22 @@ final class ThreadChurnEndToEndTests: OutputDirectoryTestCase {
   }
 }
 
-/// Outputs that cannot be written: a full tmpfs mounted for the test (needs root).
+extension OutputDirectoryTestCase {
+  /// A tmpfs of `size` mounted in the test's directory until the test ends (needs root).
+  func mountTmpfs(_ name: String, size: String) throws -> URL {
+    guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
+    let mount = directory.appendingPathComponent(name)
+    try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
+    XCTAssertEqual(try ProfHarness.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", mount.path]).status, 0)
+    addTeardownBlock { _ = try? ProfHarness.run("/bin/umount", [mount.path]) }
+    return mount
+  }
+}
+
+/// Outputs that cannot be written: a full tmpfs mounted for the test.
 final class FullDiskEndToEndTests: OutputDirectoryTestCase {
   func testAFullDiskIsOneClearLineAndLeavesNoFileBehind() throws {
-    guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
-    let mount = directory.appendingPathComponent("full")
-    try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
-    XCTAssertEqual(try ProfHarness.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount.path]).status, 0)
-    defer { _ = try? ProfHarness.run("/bin/umount", [mount.path]) }
+    let mount = try mountTmpfs("full", size: "64k")
     // Filled to the last block: the check that the output can be created still passes.
     _ = try ProfHarness.run("/bin/dd", ["if=/dev/zero", "of=\(mount.path)/filler", "bs=1k", "count=1000"])
 
@@ -180,11 +188,7 @@ final class CheckpointEndToEndTests: OutputDirectoryTestCase {
   }
 
   func testADiskThatFillsMidRunIsReportedWhileTheProgramRunsOn() throws {
-    guard getuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
-    let mount = directory.appendingPathComponent("filling")
-    try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
-    XCTAssertEqual(try ProfHarness.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.path]).status, 0)
-    defer { _ = try? ProfHarness.run("/bin/umount", [mount.path]) }
+    let mount = try mountTmpfs("filling", size: "1m")
     let file = mount.appendingPathComponent("cpu.pb.gz").path
     var checkpoint = Data()
     let run = try ProfHarness.prof(["cpu", "--checkpoint-every", "0.3", "-o", file, "--", ProfHarness.workload("spin"), "2.5"]) { _ in
