@@ -57,7 +57,7 @@ public struct Label: Sendable, Equatable, Hashable {
   }
 }
 
-public struct Mapping: Sendable, Equatable {
+public struct Mapping: Sendable, Hashable {
   public var id: UInt64
   public var memoryStart: UInt64 = 0
   public var memoryLimit: UInt64 = 0
@@ -72,7 +72,7 @@ public struct Mapping: Sendable, Equatable {
   public init(id: UInt64) { self.id = id }
 }
 
-public struct Location: Sendable, Equatable {
+public struct Location: Sendable, Hashable {
   public var id: UInt64
   public var mappingID: UInt64 = 0
   public var address: UInt64 = 0
@@ -83,7 +83,7 @@ public struct Location: Sendable, Equatable {
   public init(id: UInt64) { self.id = id }
 }
 
-public struct Line: Sendable, Equatable {
+public struct Line: Sendable, Hashable {
   public var functionID: UInt64
   public var line: Int64
   public var column: Int64
@@ -95,7 +95,7 @@ public struct Line: Sendable, Equatable {
   }
 }
 
-public struct Function: Sendable, Equatable {
+public struct Function: Sendable, Hashable {
   public var id: UInt64
   public var name = ""
   /// The symbol as the linker knows it (mangled).
