@@ -17,6 +17,12 @@ struct CPU: ParsableCommand {
       Ctrl-C, or after --duration) prof symbolizes the stacks and writes a gzipped \
       pprof file that go tool pprof, Pyroscope and speedscope open.
 
+      With --follow-children, the processes the program starts (forked, or exec'd \
+      after a fork) are profiled too, each into cpu.<pid>.pb.gz; a child that execs \
+      goes on in its file, as the program itself does in cpu.pb.gz. --merge adds \
+      cpu.merged.pb.gz with every process, its samples labelled pid and process. \
+      Without it, children are not profiled and run at full speed.
+
       prof exits with the program's exit status (128+N if a signal N killed it).
 
       Examples:
@@ -24,8 +30,10 @@ struct CPU: ParsableCommand {
         prof cpu --hz 1000 -o slow-path.pb.gz -- ./bench --iterations 100
         prof cpu --duration 30 -- .build/release/myserver
         prof cpu --checkpoint-every 60 -- .build/release/myserver  # rewrite cpu.pb.gz each minute
+        prof cpu --follow-children --merge -- make -j2
         go tool pprof -top cpu.pb.gz
         go tool pprof -http=: cpu.pb.gz
+        go tool pprof -tags cpu.merged.pb.gz
       """
   )
 
@@ -55,6 +63,8 @@ struct CPU: ParsableCommand {
                              valueName: "seconds"))
   var checkpointEvery: Double = 10
 
+  @OptionGroup var children: ChildOptions
+
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
@@ -66,9 +76,11 @@ struct CPU: ParsableCommand {
   func run() throws {
     let command = try target.resolve()
     let file = try AtomicOutputFile(path: output)
+    let followed = try ChildProcesses(children)
+    defer { followed.remove() }
     var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)]
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
-    let process = try AgentLibrary.launch(command, settings: settings)
+    let process = try AgentLibrary.launch(command, settings: settings.merging(followed.settings) { $1 })
 
     let checkpoints = checkpointEvery > 0 ? Checkpoints(everySeconds: checkpointEvery, path: output) : nil
     var snapshot = Snapshot(collector: CPUSampleCollector(), symbolizer: Self.symbolizer().map(CachingSymbolizer.init),
@@ -78,15 +90,15 @@ struct CPU: ParsableCommand {
       guard case .stats = record, let checkpoints else { return }  // the end of one of the agent's flushes
       checkpoints.offer { [snapshot, output] in
         let now = AgentSession.monotonicNanos()
-        let (bytes, _) = snapshot.profile(durationNanos: Int64(now - (snapshot.collector.start?.monotonicNanos ?? now)))
-        try AtomicOutputFile(path: output).commit(bytes)
+        let (profile, _) = snapshot.profile(durationNanos: Int64(now - (snapshot.collector.start?.monotonicNanos ?? now)))
+        try AtomicOutputFile(path: output).commit(profile.gzipped())
       }
     }
     checkpoints?.finish()
     let collector = snapshot.collector
-    let (bytes, warnings) = snapshot.profile(durationNanos: recording.durationNanos)
+    let (profile, warnings) = snapshot.profile(durationNanos: recording.durationNanos)
     warnings.forEach { warn("cannot symbolize \($0)") }
-    let written = Result { try file.commit(bytes) }
+    let written = Result { try file.commit(profile.gzipped()) }
 
     if recording.stoppedEarly { process.send(SIGINT) }
     let status = process.waitForExit()
@@ -97,6 +109,13 @@ struct CPU: ParsableCommand {
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     try written.get()
     printSummary(collector, targetCPUNanos: process.cpuNanos)
+    try followed.writeProfiles(beside: output, parent: profile, pid: process.pid) { records, durationNanos in
+      var child = Snapshot(collector: CPUSampleCollector(), symbolizer: snapshot.symbolizer, hz: hz, comments: snapshot.comments)
+      records.forEach { child.collector.consume($0) }
+      let (profile, warnings) = child.profile(durationNanos: durationNanos)
+      warnings.forEach { warn("cannot symbolize \($0)") }
+      return (profile, sampled(child.collector))
+    }
     try status.passThrough()
   }
 
@@ -109,11 +128,9 @@ struct CPU: ParsableCommand {
     let hz: Int
     let comments: [String]
 
-    /// The gzipped profile, and what could not be symbolized.
-    func profile(durationNanos: Int64) -> ([UInt8], [String]) {
-      let (profile, warnings) = CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos,
-                                                 symbolizer: symbolizer, comments: comments)
-      return (profile.gzipped(), warnings)
+    /// The profile, and what could not be symbolized.
+    func profile(durationNanos: Int64) -> (Profile, [String]) {
+      CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
     }
   }
 
@@ -125,16 +142,19 @@ struct CPU: ParsableCommand {
 
   private func printSummary(_ collector: CPUSampleCollector, targetCPUNanos: UInt64?) {
     let totals = collector.totals
-    let seconds = String(format: "%.2f", Double(totals.periods) / Double(hz))
     let used = targetCPUNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
-    let threads = Set(collector.stacks.keys.map(\.tid)).count
     if totals.periods > totals.samples * 3 / 2 {
       warn("the kernel delivered fewer than --hz \(hz) timer signals per thread; each sample counts the periods it covers")
     }
-    warn("""
-      \(totals.samples) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \(seconds) s CPU sampled\(used); \
-      wrote \(output); view: go tool pprof -http=: \(output)
-      """)
+    warn("\(sampled(collector))\(used); wrote \(output); view: go tool pprof -http=: \(output)")
+  }
+
+  /// "S samples (D dropped) from T threads, C s CPU sampled"
+  private func sampled(_ collector: CPUSampleCollector) -> String {
+    let totals = collector.totals
+    let seconds = String(format: "%.2f", Double(totals.periods) / Double(hz))
+    let threads = Set(collector.stacks.keys.map(\.tid)).count
+    return "\(totals.samples) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \(seconds) s CPU sampled"
   }
 }
 

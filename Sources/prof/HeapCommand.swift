@@ -19,15 +19,23 @@ struct Heap: ParsableCommand {
       inuse_space) has its counts unbiased; "in use" means still allocated when the \
       program exited: leaked.
 
+      With --follow-children, the processes the program starts (forked, or exec'd \
+      after a fork) are tracked too, each into heap.<pid>.pb.gz (heap.<pid>.<n>.pb.gz \
+      for the n-th program a child exec'd); --merge adds heap.merged.pb.gz with every \
+      process, its samples labelled pid and process. Without it, children are not \
+      tracked and run at full speed.
+
       prof exits with the program's exit status (128+N if a signal N killed it).
 
       Examples:
         prof heap -- .build/release/myserver
         prof heap --sample-rate 1 -o exact.pb.gz -- ./tool --input big.json
         prof heap --snapshot-every 10 -- .build/release/myserver
+        prof heap --follow-children --merge -- ./run-workers.sh
         go tool pprof -top heap.pb.gz
         go tool pprof -sample_index=alloc_space -http=: heap.pb.gz
         go tool pprof -top -base heap.1.pb.gz heap.3.pb.gz
+        go tool pprof -top -tagfocus=process=worker heap.merged.pb.gz
       """
   )
 
@@ -45,8 +53,7 @@ struct Heap: ParsableCommand {
                              valueName: "seconds"))
   var snapshotEvery: Double?
 
-  @Flag(help: "Profile child processes too, each into its own file with its pid in the name (heap.<pid>.pb.gz).")
-  var followChildren = false
+  @OptionGroup var children: ChildOptions
 
   @OptionGroup var target: TargetOptions
 
@@ -60,10 +67,9 @@ struct Heap: ParsableCommand {
   func run() throws {
     let command = try target.resolve()
     let file = try AtomicOutputFile(path: output)
-    let children = try followChildren ? ChildStreams() : nil
-    defer { children?.remove() }
-    var settings = ["PROF_HEAP_RATE": String(sampleRate)]
-    settings["PROF_HEAP_CHILDREN"] = children?.directory
+    let followed = try ChildProcesses(children)
+    defer { followed.remove() }
+    let settings = ["PROF_HEAP_RATE": String(sampleRate)].merging(followed.settings) { $1 }
     let process = try AgentLibrary.launch(command, settings: settings)
 
     let symbolizer = CPU.symbolizer()
@@ -86,7 +92,12 @@ struct Heap: ParsableCommand {
       warn("the program ended without the agent's final flush (killed, crashed or exec'd): allocations of its last 50 ms may be missing")
     }
     HeapSummary.lines(collector, profile).forEach(warn)
-    if let children { try writeChildProfiles(children, symbolizer) }
+    try followed.writeProfiles(beside: output, parent: profile, pid: process.pid) { records, durationNanos in
+      var collector = HeapCollector()
+      records.forEach { collector.consume($0) }
+      let profile = build(collector, durationNanos: durationNanos, symbolizer)
+      return (profile, HeapSummary.lines(collector, profile, topLeaks: 0).first ?? "")
+    }
     warn("wrote \(output)\(snapshots.map { $0.written > 0 ? " and \($0.written) snapshots" : "" } ?? ""); view: go tool pprof -http=: \(output)")
     try status.passThrough()
   }
@@ -95,36 +106,19 @@ struct Heap: ParsableCommand {
   private func write(_ collector: HeapCollector, to file: AtomicOutputFile, _ symbolizer: Symbolizer?) throws -> Profile {
     let started = collector.start?.monotonicNanos ?? 0
     let now = AgentSession.monotonicNanos()
-    let (profile, warnings) = HeapProfile.build(
-      from: collector, durationNanos: started > 0 && now > started ? Int64(now - started) : 0, symbolizer: symbolizer,
-      comments: ["prof heap " + target.command.joined(separator: " ")])
-    warnings.forEach { warn("cannot symbolize \($0)") }
-    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    let profile = build(collector, durationNanos: started > 0 && now > started ? Int64(now - started) : 0, symbolizer)
     try file.commit(profile.gzipped())
     return profile
   }
 
-  /// One profile per process image that wrote a stream: heap.<pid>.pb.gz.
-  private func writeChildProfiles(_ children: ChildStreams, _ symbolizer: Symbolizer?) throws {
-    for (name, bytes) in try children.streams() {
-      var collector = HeapCollector()
-      var decoder = AgentStreamDecoder()
-      decoder.append(bytes)
-      do {
-        while let record = try decoder.next() { collector.consume(record) }
-      } catch {
-        warn("child \(name): \(error); keeping the records read before it")
-      }
-      let path = numbered(output, name)
-      let profile = try write(collector, to: AtomicOutputFile(path: path), symbolizer)
-      warn("child \(name): " + (HeapSummary.lines(collector, profile, topLeaks: 0).first ?? "") + "; wrote \(path)")
-    }
+  private func build(_ collector: HeapCollector, durationNanos: Int64, _ symbolizer: Symbolizer?) -> Profile {
+    let (profile, warnings) = HeapProfile.build(
+      from: collector, durationNanos: durationNanos, symbolizer: symbolizer,
+      comments: ["prof heap " + target.command.joined(separator: " ")])
+    warnings.forEach { warn("cannot symbolize \($0)") }
+    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    return profile
   }
-}
-
-/// heap.pb.gz -> heap.<tag>.pb.gz; names without the suffix get .<tag> appended.
-func numbered(_ path: String, _ tag: CustomStringConvertible) -> String {
-  path.hasSuffix(".pb.gz") ? "\(path.dropLast(6)).\(tag).pb.gz" : "\(path).\(tag)"
 }
 
 /// Writes a numbered profile every interval while the program runs.
@@ -145,26 +139,4 @@ struct Snapshots {
     try write(written)
     next = now + intervalNanos
   }
-}
-
-/// The directory where followed children's agents write their streams, one file
-/// per process image: <pid>.stream, or <pid>.<n>.stream after an exec.
-struct ChildStreams {
-  let directory: String
-
-  init() throws {
-    var template = Array((NSTemporaryDirectory() + "/prof-heap-XXXXXX").utf8CString)
-    guard mkdtemp(&template) != nil else { throw ProfError("cannot create a directory for child processes' streams") }
-    directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }
-
-  /// (pid or pid.n, bytes), ordered by name.
-  func streams() throws -> [(name: String, bytes: [UInt8])] {
-    let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".stream") }.sorted()
-    return try names.map { name in
-      (String(name.dropLast(7)), try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))))
-    }
-  }
-
-  func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }

@@ -191,9 +191,9 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     for command in ["cpu", "heap", "trace", "top", "flame", "bench", "race"] {
       XCTAssertTrue(root.stdout.contains("  \(command) "), "prof --help lists \(command)")
     }
-    let options = ["cpu": ["--output", "--hz", "--duration", "--unwind"],
+    let options = ["cpu": ["--output", "--hz", "--duration", "--unwind", "--follow-children", "--merge"],
                    "trace": ["--output", "--hz", "--mode", "--pprof", "--heap", "--max-size"],
-                   "heap": ["--output", "--sample-rate"]]
+                   "heap": ["--output", "--sample-rate", "--follow-children", "--merge"]]
     for (command, flags) in options {
       let help = try ProfHarness.prof([command, "--help"])
       XCTAssertEqual(help.status, 0, help.stderr)

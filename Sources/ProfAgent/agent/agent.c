@@ -42,9 +42,9 @@ unsigned long long prof_env_number(const char *name, unsigned long long fallback
   return *end == 0 ? value : fallback;
 }
 
-// prof's pipe; in heap mode with --follow-children, an exec'd descendant's own file.
+// prof's pipe; with --follow-children, an exec'd descendant's own file.
 static int stream_fd(void) {
-  if (getenv("PROF_AGENT_FD") == NULL) return prof_heap_open_child_stream();
+  if (getenv("PROF_AGENT_FD") == NULL) return prof_children_open_stream();
   return (int)prof_env_number("PROF_AGENT_FD", (unsigned long long)-1);
 }
 
@@ -54,6 +54,7 @@ static bool continuing;  // this image took over the stream of the image that ex
 
 static bool read_config(void) {
   bool heap = heap_mode = prof_heap_configure();
+  prof_children_configure();
   continuing = prof_env_number("PROF_AGENT_CONTINUES", 0) == 1;
   prof_config.fd = stream_fd();
   if (prof_config.fd < 0) return false;
@@ -74,13 +75,15 @@ static bool read_config(void) {
 }
 
 // Children the target spawns must not inherit the agent: drop our variables and
-// our entry of LD_PRELOAD. Followed children keep them, but not prof's pipe.
+// our entry of LD_PRELOAD. Followed children keep them, but not this image's
+// stream: theirs is a file of their own, with its own header.
 static void scrub_environment(void) {
   static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND",
                                     "PROF_CLOCK", "PROF_TRACE", "PROF_SIGNAL", "PROF_AGENT_CONTINUES", "PROF_HEAP_RATE",
-                                    "PROF_HEAP_CHILDREN"};
-  if (prof_heap_follows_children()) {
+                                    "PROF_CHILDREN"};
+  if (prof_children_followed()) {
     unsetenv("PROF_AGENT_FD");
+    unsetenv("PROF_AGENT_CONTINUES");
     return;
   }
   for (size_t i = 0; i < sizeof variables / sizeof *variables; i++) unsetenv(variables[i]);
@@ -260,25 +263,46 @@ static void write_start_record(void) {
   prof_output_flush();
 }
 
-// A forked child has no timers and no writer; it must not touch the parent's stream.
-// In heap mode with --follow-children it starts its own, in its own file.
+// Fork. A followed child's writer starts from a clean state: the parent's writer
+// is not halfway through a flush (or inside the loader) when the process is copied.
+static void prepare_fork(void) {
+  if (prof_children_followed()) lock_drain();
+  prof_heap_fork_prepare();
+}
+
+static void after_fork_in_parent(void) {
+  prof_heap_fork_parent();
+  if (prof_children_followed()) unlock_drain();
+}
+
+// The child has only the forking thread: no timers, no writer, and the parent's
+// stream, which it must not touch. Followed (--follow-children), it starts its own
+// stream in its own file, with its own ring and counters; otherwise the agent stays
+// dormant. Runs single-threaded, before fork returns.
 static void restart_in_child(void) {
   atomic_store(&prof_sampling, false);
-  int fd = prof_heap_open_child_stream();
+  close(prof_config.fd);  // prof sees the parent's stream end when the parent's image does
+  bool live = atomic_load(&started) && !atomic_load(&finished);
+  int fd = live ? prof_children_open_stream() : -1;
   prof_heap_fork_child(fd >= 0);
   if (fd < 0) {
     atomic_store(&finished, true);
     return;
   }
-  atomic_flag_clear(&drain_lock);  // the parent's writer may have held it
+  unlock_drain();  // taken by prepare_fork
   prof_config.fd = fd;
+  continuing = false;  // a new file: it starts with the header, even if this image continued prof's pipe
+  prof_config.duration_ns = prof_remaining_duration_ns();  // --duration counts from the run's start
   owner = getpid();
+  prof_ring_reset();
+  memset(&prof_counters, 0, sizeof prof_counters);
   prof_output_restart();
   prof_modules_forget();
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   write_start_record();
   atomic_store(&prof_writer_tid, 0);
   prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid);
+  prof_sampler_restart_in_child();
   prof_heap_fork_child_ready();
 }
 
@@ -291,7 +315,7 @@ __attribute__((constructor(102))) static void prof_agent_start(void) {
   if (!prof_ring_init()) return;
   prof_unwind_init();
   write_start_record();
-  pthread_atfork(prof_heap_fork_prepare, prof_heap_fork_parent, restart_in_child);
+  pthread_atfork(prepare_fork, after_fork_in_parent, restart_in_child);
   if (!prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid)) return;
   atomic_store(&started, true);
   if (prof_config.hz > 0) prof_sampler_start();

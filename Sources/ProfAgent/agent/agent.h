@@ -67,8 +67,14 @@ void prof_flush_on_fatal_signals(void);  // crash.c: installs the handlers that 
 
 bool prof_start_agent_thread(void *(*main)(void *), const char *name, _Atomic pid_t *tid);
 
+// children.c: --follow-children (PROF_CHILDREN=DIR), whatever the mode.
+void prof_children_configure(void);
+bool prof_children_followed(void);
+int prof_children_open_stream(void);  // this process image's own file in DIR; -1 unless following
+
 // ring.c: a bounded lock-free multi-producer, single-consumer queue of records.
 bool prof_ring_init(void);
+void prof_ring_reset(void);  // a forked child: the parent's records, whole or half-written, are not its own
 void *prof_ring_reserve(uint64_t *ticket);  // async-signal-safe; NULL when full
 void prof_ring_publish(uint64_t ticket);    // async-signal-safe
 void *prof_ring_reserve_waiting(uint64_t *ticket);  // thread context: waits for room
@@ -87,6 +93,7 @@ void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 
 // sampler.c: timers, the SIGPROF handler, thread lifecycle.
 bool prof_sampler_start(void);
+void prof_sampler_restart_in_child(void);  // a followed forked child: sample its one thread afresh
 void prof_sampler_emit_live_threads(void);
 void prof_for_each_task(void (*visit)(pid_t));  // no malloc: safe on the way out
 size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size);  // no malloc

@@ -7,7 +7,8 @@
 // is the run the user asked to profile. In cpu and trace mode the agent puts itself
 // back into the new image's environment and keeps the stream open across the exec;
 // the new image's agent goes on with it (PROF_AGENT_CONTINUES: no header, a new
-// START). Forked children never get here with a stream: theirs is forgotten.
+// START). A forked child hands over a stream only when it has its own
+// (--follow-children); otherwise its agent is dormant.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -28,10 +29,11 @@ static char ours_storage[8192];
 static char *ours[OURS_MAX];  // "NAME=value" as prof set them
 static size_t ours_count;
 static char duration[64];
+static char stream_fd[32];
 
 void prof_exec_remember_environment(void) {
-  static const char *names[] = {"LD_PRELOAD", "PROF_AGENT_FD", "PROF_HZ", "PROF_UNWIND",
-                                "PROF_CLOCK", "PROF_TRACE", "PROF_SIGNAL"};
+  static const char *names[] = {"LD_PRELOAD", "PROF_HZ", "PROF_UNWIND", "PROF_CLOCK",
+                                "PROF_TRACE", "PROF_SIGNAL", "PROF_CHILDREN"};
   size_t used = 0;
   for (size_t i = 0; i < sizeof names / sizeof *names && ours_count < OURS_MAX; i++) {
     const char *value = getenv(names[i]);
@@ -54,12 +56,15 @@ static size_t count(char *const *environment) {
 }
 
 // The environment for the next image: the caller's without our variables, then
-// ours. `out` holds count(environment) + OURS_MAX + 3 entries.
-static char *const *continued(char *const *environment, char **out) {
+// ours, and the stream: prof's pipe, or a followed child's own file, whose number
+// differs. `out` holds count(environment) + OURS_MAX + 4 entries.
+static char *const *continued(char *const *environment, int stream, char **out) {
   size_t n = 0;
   for (size_t i = 0; environment && environment[i]; i++)
     if (!is_ours(environment[i])) out[n++] = environment[i];
   for (size_t i = 0; i < ours_count; i++) out[n++] = ours[i];
+  snprintf(stream_fd, sizeof stream_fd, "PROF_AGENT_FD=%d", stream);
+  out[n++] = stream_fd;
   out[n++] = "PROF_AGENT_CONTINUES=1";
   uint64_t remaining = prof_remaining_duration_ns();
   if (remaining) {
@@ -73,10 +78,10 @@ static char *const *continued(char *const *environment, char **out) {
 // Declares `env`: the environment to exec with, and `stream`, the fd handed over.
 #define PREPARE(environment)                                                      \
   int stream = prof_flush_before_exec();                                          \
-  char *storage[count(environment) + OURS_MAX + 3];                               \
+  char *storage[count(environment) + OURS_MAX + 4];                               \
   char *const *env = environment;                                                 \
   if (stream >= 0) {                                                              \
-    env = continued(environment, storage);                                        \
+    env = continued(environment, stream, storage);                                \
     fcntl(stream, F_SETFD, 0);                                                    \
   }
 

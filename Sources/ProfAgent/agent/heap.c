@@ -8,13 +8,9 @@
 // unbiases the counts. Exact totals and the peak come from cheap per-thread counters.
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #define UNW_LOCAL_ONLY
@@ -63,33 +59,14 @@ static struct heap_totals totals;
 static _Atomic bool tracking;
 static bool heap_mode;
 static uint64_t sample_rate = 1;
-static char children_directory[PATH_MAX];  // empty unless --follow-children
-static pthread_key_t thread_exit_key;      // its destructor publishes an exiting thread's totals
+static pthread_key_t thread_exit_key;  // its destructor publishes an exiting thread's totals
 
 // --- configuration ---------------------------------------------------------
 
 bool prof_heap_configure(void) {
   sample_rate = prof_env_number("PROF_HEAP_RATE", 0);
   heap_mode = sample_rate > 0;
-  const char *directory = getenv("PROF_HEAP_CHILDREN");
-  if (heap_mode && directory && strlen(directory) < sizeof children_directory - 32)
-    strcpy(children_directory, directory);
   return heap_mode;
-}
-
-bool prof_heap_follows_children(void) { return heap_mode && children_directory[0] != 0; }
-
-// DIR/PID.stream; an image exec'd by a process that already has one takes PID.N.stream.
-int prof_heap_open_child_stream(void) {
-  if (!prof_heap_follows_children()) return -1;
-  char path[PATH_MAX];
-  for (int image = 0; image < 100; image++) {
-    if (image == 0) snprintf(path, sizeof path, "%s/%d.stream", children_directory, (int)getpid());
-    else snprintf(path, sizeof path, "%s/%d.%d.stream", children_directory, (int)getpid(), image);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0 || errno != EEXIST) return fd;
-  }
-  return -1;
 }
 
 // --- exact totals and the peak ---------------------------------------------
@@ -394,7 +371,7 @@ void prof_heap_emit(void) {
 static __thread bool holds_tables_for_fork __attribute__((tls_model("initial-exec")));
 
 void prof_heap_fork_prepare(void) {
-  if (!is_tracking() || !prof_heap_follows_children()) return;
+  if (!is_tracking() || !prof_children_followed()) return;
   me.guard++;
   prof_heap_tables_lock();
   holds_tables_for_fork = true;

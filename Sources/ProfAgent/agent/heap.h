@@ -13,8 +13,6 @@ void prof_heap_start(void);           // begins tracking allocations
 void prof_heap_stop(void);            // the stream has ended: stop tracking
 void prof_heap_emit(void);            // writer or final flush: append heap records
 void prof_heap_ignore_this_thread(void);  // the agent's own threads are never tracked
-bool prof_heap_follows_children(void);
-int prof_heap_open_child_stream(void);    // this process's own file; -1 unless following
 void prof_heap_fork_prepare(void);
 void prof_heap_fork_parent(void);
 void prof_heap_fork_child(bool following);

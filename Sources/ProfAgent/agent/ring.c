@@ -24,8 +24,16 @@ bool prof_ring_init(void) {
   slots = mmap(NULL, SLOT_COUNT * sizeof(struct slot), PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (slots == MAP_FAILED) return false;
-  for (uint64_t i = 0; i < SLOT_COUNT; i++) atomic_init(&slots[i].sequence, i);
+  prof_ring_reset();
   return true;
+}
+
+// Also after fork: a slot that a thread of the parent had reserved would never be
+// published, and the consumer would wait for it forever.
+void prof_ring_reset(void) {
+  for (uint64_t i = 0; i < SLOT_COUNT; i++) atomic_store_explicit(&slots[i].sequence, i, memory_order_relaxed);
+  atomic_store(&enqueue_position, 0);
+  dequeue_position = 0;
 }
 
 void *prof_ring_reserve(uint64_t *ticket) {

@@ -279,12 +279,25 @@ __attribute__((constructor(101))) static void resolve_real_functions(void) {
   real_pthread_setname_np = dlsym(RTLD_NEXT, "pthread_setname_np");
 }
 
-bool prof_sampler_start(void) {
-  if (pthread_key_create(&exit_key, on_thread_exit) != 0) return false;
-  if (!prof_signal_install(on_sigprof)) return false;
-  sampler_started = true;
+static bool sample_every_thread(void) {
   atomic_store(&prof_sampling, true);
   start_sampling_current_thread();
   prof_for_each_task(adopt_existing_task);
   return prof_config.clock == PROF_CLOCK_CPU || prof_sampler_start_wall_ticker();
+}
+
+bool prof_sampler_start(void) {
+  if (pthread_key_create(&exit_key, on_thread_exit) != 0) return false;
+  if (!prof_signal_install(on_sigprof)) return false;
+  sampler_started = true;
+  return sample_every_thread();
+}
+
+// Runs in the fork child handler, single-threaded. The handler and the exit key
+// were inherited; timers were not, and the forking thread has a new tid.
+void prof_sampler_restart_in_child(void) {
+  self = (struct thread_state){0};
+  if (!sampler_started) return;
+  atomic_store(&prof_ticker_tid, 0);
+  sample_every_thread();
 }
