@@ -59,9 +59,7 @@ struct CPU: ParsableCommand {
                              valueName: "signal"))
   var signal: SamplingSignal = .profiling
 
-  @Option(help: ArgumentHelp("Rewrite the output with the samples so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile.",
-                             valueName: "seconds"))
-  var checkpointEvery: Double = 10
+  @OptionGroup var checkpoint: CheckpointOptions
 
   @OptionGroup var children: ChildOptions
 
@@ -70,7 +68,6 @@ struct CPU: ParsableCommand {
   func validate() throws {
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
     if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
-    guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or a positive number of seconds") }
   }
 
   func run() throws {
@@ -82,13 +79,13 @@ struct CPU: ParsableCommand {
     if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
     let process = try AgentLibrary.launch(command, settings: settings.merging(followed.settings) { $1 })
 
-    let checkpoints = checkpointEvery > 0 ? Checkpoints(everySeconds: checkpointEvery, path: output) : nil
+    let checkpoints = checkpoint.checkpoints()
     var snapshot = Snapshot(collector: CPUSampleCollector(), symbolizer: Self.symbolizer().map(CachingSymbolizer.init),
                             hz: hz, comments: ["prof cpu " + target.command.joined(separator: " ")])
     let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { record in
       snapshot.collector.consume(record)
       guard case .stats = record, let checkpoints else { return }  // the end of one of the agent's flushes
-      checkpoints.offer { [snapshot, output] in
+      checkpoints.offer { [snapshot, output] _ in
         let now = AgentSession.monotonicNanos()
         let (profile, _) = snapshot.profile(durationNanos: Int64(now - (snapshot.collector.start?.monotonicNanos ?? now)))
         try AtomicOutputFile(path: output).commit(profile.gzipped())

@@ -1,57 +1,85 @@
+import ArgumentParser
 import Dispatch
 import Foundation
 import TargetLaunch
 
-/// Rewrites the output with everything collected so far, every interval, on a
-/// thread of its own while collection goes on. A long run that is cut short
-/// (prof killed, machine lost) keeps its last checkpoint, and a disk that fills up
-/// is reported while the program keeps running. Each checkpoint replaces the file
-/// atomically, so the output is always a whole profile.
+/// --checkpoint-every, for prof cpu and prof heap.
+struct CheckpointOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Rewrite the output with what was collected so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile.",
+                             valueName: "seconds"))
+  var checkpointEvery: Double = 10
+
+  func validate() throws {
+    guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or a positive number of seconds") }
+  }
+
+  /// Checkpoints on `queue`, or nil when they are off.
+  func checkpoints(queue: DispatchQueue = DispatchQueue(label: "prof.checkpoints")) -> Checkpoints? {
+    checkpointEvery > 0 ? Checkpoints(everySeconds: checkpointEvery, what: "checkpoint", queue: queue) : nil
+  }
+}
+
+/// Writes the profile collected so far, every interval, on a thread of its own
+/// while collection goes on: checkpoints of the output (a long run cut short, prof
+/// killed or the machine lost, keeps the last one) and prof heap's numbered
+/// snapshots. Every file is replaced atomically, so each is a whole profile. A
+/// failure (a full disk) is reported once and the program keeps running.
 final class Checkpoints: @unchecked Sendable {  // mutable state is guarded by `lock`
   private let intervalNanos: UInt64
-  private let path: String
-  private let queue = DispatchQueue(label: "prof.checkpoints")
+  private let what: String
+  private let queue: DispatchQueue
   private let lock = NSLock()
-  private var next: UInt64  // the collecting thread's alone
+  private var next: UInt64  // this and `started`: the collecting thread's alone
+  private var started = 0
   private var busy = false
   private var failing = false
+  private var succeeded = 0
 
-  init(everySeconds seconds: Double, path: String) {
+  /// `what` names the files in messages. Writers that share `queue` never run at
+  /// the same time, so they may share a symbolizer.
+  init(everySeconds seconds: Double, what: String, queue: DispatchQueue) {
     intervalNanos = UInt64(seconds * 1e9)
-    self.path = path
+    self.what = what
+    self.queue = queue
     next = AgentSession.monotonicNanos() + intervalNanos
   }
 
-  /// Starts `write` in the background when a checkpoint is due and none is running.
-  func offer(_ write: @escaping @Sendable () throws -> Void) {
+  /// Files written so far.
+  var written: Int { lock.withLock { succeeded } }
+
+  /// Starts `write` in the background when a write is due and none of this kind
+  /// is running; `number` counts the writes started (1, 2, ...).
+  func offer(_ write: @escaping @Sendable (_ number: Int) throws -> Void) {
     let now = AgentSession.monotonicNanos()
     guard now >= next, lock.withLock({ !busy }) else { return }
     lock.withLock { busy = true }
     next = now + intervalNanos
-    queue.async { [self] in
+    started += 1
+    queue.async { [self, started] in
       let error: Error?
       do {
-        try write()
+        try write(started)
         error = nil
       } catch let failure {
         error = failure
       }
       lock.withLock {
         busy = false
+        if error == nil { succeeded += 1 }
         report(error)
       }
     }
   }
 
-  /// Waits for a running checkpoint: the final write must replace it, not race it.
+  /// Waits for running writes: the final write must replace a checkpoint, not race it.
   func finish() { queue.sync {} }
 
   /// The first failure of a streak, and the recovery after it, once each.
   private func report(_ error: Error?) {
     if let error, !failing {
-      warn("checkpoint failed: \(error); still profiling, the last checkpoint of \(path) (if any) stays in place")
+      warn("\(what) failed: \(error); still profiling")
     } else if error == nil, failing {
-      warn("checkpoints of \(path) are written again")
+      warn("\(what) written again")
     }
     failing = error != nil
   }

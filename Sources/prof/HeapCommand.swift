@@ -53,6 +53,8 @@ struct Heap: ParsableCommand {
                              valueName: "seconds"))
   var snapshotEvery: Double?
 
+  @OptionGroup var checkpoint: CheckpointOptions
+
   @OptionGroup var children: ChildOptions
 
   @OptionGroup var target: TargetOptions
@@ -72,71 +74,62 @@ struct Heap: ParsableCommand {
     let settings = ["PROF_HEAP_RATE": String(sampleRate)].merging(followed.settings) { $1 }
     let process = try AgentLibrary.launch(command, settings: settings)
 
-    let symbolizer = CPU.symbolizer()
-    var snapshots = snapshotEvery.map { Snapshots(intervalNanos: UInt64($0 * 1e9)) }
-    var collector = HeapCollector()
-    var snapshotFailure: Error?
+    var snapshot = Snapshot(collector: HeapCollector(), symbolizer: CPU.symbolizer().map(CachingSymbolizer.init),
+                            comments: ["prof heap " + target.command.joined(separator: " ")])
+    let writes = DispatchQueue(label: "prof.heap.writes")  // one at a time: they share the symbolizer
+    let checkpoints = checkpoint.checkpoints(queue: writes)
+    let snapshots = snapshotEvery.map { Checkpoints(everySeconds: $0, what: "snapshot", queue: writes) }
     _ = try AgentRecording.collect(from: process, durationSeconds: nil) { record in
-      collector.consume(record)
-      guard case .heap(.stats) = record, snapshotFailure == nil else { return }  // the end of a flush
-      do {
-        try snapshots?.writeIfDue(collector) { try write(collector, to: AtomicOutputFile(path: numbered(output, $0)), symbolizer) }
-      } catch {
-        snapshotFailure = error
-      }
+      snapshot.collector.consume(record)
+      guard case .heap(.stats) = record, snapshot.collector.endReason == nil else { return }  // the end of a flush
+      checkpoints?.offer { [snapshot, output] _ in try snapshot.write(to: output) }
+      snapshots?.offer { [snapshot, output] number in try snapshot.write(to: numbered(output, number)) }
     }
-    if let snapshotFailure { throw snapshotFailure }
-    let profile = try write(collector, to: file, symbolizer)
+    writes.sync {}
+    let collector = snapshot.collector
+    let (profile, warnings) = snapshot.profile(durationNanos: snapshot.nanosSinceStart)
+    warnings.forEach { warn("cannot symbolize \($0)") }
+    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    let written = Result { try file.commit(profile.gzipped()) }
     let status = process.waitForExit()
     if collector.start != nil && collector.endReason == nil {
       warn("the program ended without the agent's final flush (killed, crashed or exec'd): allocations of its last 50 ms may be missing")
     }
+    try written.get()
     HeapSummary.lines(collector, profile).forEach(warn)
     try followed.writeProfiles(beside: output, parent: profile, pid: process.pid) { records, durationNanos in
-      var collector = HeapCollector()
-      records.forEach { collector.consume($0) }
-      let profile = build(collector, durationNanos: durationNanos, symbolizer)
-      return (profile, HeapSummary.lines(collector, profile, topLeaks: 0).first ?? "")
+      var child = Snapshot(collector: HeapCollector(), symbolizer: snapshot.symbolizer, comments: snapshot.comments)
+      records.forEach { child.collector.consume($0) }
+      let (profile, warnings) = child.profile(durationNanos: durationNanos)
+      warnings.forEach { warn("cannot symbolize \($0)") }
+      return (profile, HeapSummary.lines(child.collector, profile, topLeaks: 0).first ?? "")
     }
-    warn("wrote \(output)\(snapshots.map { $0.written > 0 ? " and \($0.written) snapshots" : "" } ?? ""); view: go tool pprof -http=: \(output)")
+    let extra = (snapshots?.written ?? 0) > 0 ? " and \(snapshots!.written) snapshots" : ""
+    warn("wrote \(output)\(extra); view: go tool pprof -http=: \(output)")
     try status.passThrough()
   }
 
-  @discardableResult
-  private func write(_ collector: HeapCollector, to file: AtomicOutputFile, _ symbolizer: Symbolizer?) throws -> Profile {
-    let started = collector.start?.monotonicNanos ?? 0
-    let now = AgentSession.monotonicNanos()
-    let profile = build(collector, durationNanos: started > 0 && now > started ? Int64(now - started) : 0, symbolizer)
-    try file.commit(profile.gzipped())
-    return profile
-  }
+  /// The profile so far and what building it needs. Checkpoints and snapshots get
+  /// a copy on the thread that writes them; the symbolizer is used by one thread at
+  /// a time (the final write waits for them).
+  private struct Snapshot: @unchecked Sendable {
+    var collector: HeapCollector
+    let symbolizer: CachingSymbolizer?
+    let comments: [String]
 
-  private func build(_ collector: HeapCollector, durationNanos: Int64, _ symbolizer: Symbolizer?) -> Profile {
-    let (profile, warnings) = HeapProfile.build(
-      from: collector, durationNanos: durationNanos, symbolizer: symbolizer,
-      comments: ["prof heap " + target.command.joined(separator: " ")])
-    warnings.forEach { warn("cannot symbolize \($0)") }
-    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
-    return profile
-  }
-}
+    var nanosSinceStart: Int64 {
+      let started = collector.start?.monotonicNanos ?? 0
+      let now = AgentSession.monotonicNanos()
+      return started > 0 && now > started ? Int64(now - started) : 0
+    }
 
-/// Writes a numbered profile every interval while the program runs.
-struct Snapshots {
-  let intervalNanos: UInt64
-  private var next: UInt64
-  private(set) var written = 0
+    /// The profile, and what could not be symbolized.
+    func profile(durationNanos: Int64) -> (Profile, [String]) {
+      HeapProfile.build(from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
+    }
 
-  init(intervalNanos: UInt64) {
-    self.intervalNanos = intervalNanos
-    next = AgentSession.monotonicNanos() + intervalNanos
-  }
-
-  mutating func writeIfDue(_ collector: HeapCollector, _ write: (Int) throws -> Void) rethrows {
-    let now = AgentSession.monotonicNanos()
-    guard now >= next, collector.endReason == nil else { return }
-    written += 1
-    try write(written)
-    next = now + intervalNanos
+    func write(to path: String) throws {
+      try AtomicOutputFile(path: path).commit(profile(durationNanos: nanosSinceStart).0.gzipped())
+    }
   }
 }

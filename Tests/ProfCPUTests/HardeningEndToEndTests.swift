@@ -172,19 +172,23 @@ final class CheckpointEndToEndTests: OutputDirectoryTestCase {
   }
 
   func testProfKilledMidRunLeavesItsLastCheckpoint() throws {
-    let file = output("long.pb.gz")
-    let spin = try ProfHarness.workload("spin")
-    var appeared = false
-    let run = try ProfHarness.prof(["cpu", "--checkpoint-every", "0.5", "-o", file, "--", spin, "4"]) { process in
-      appeared = self.wait(for: file, thenSeconds: 0.7)
-      kill(process.processIdentifier, SIGKILL)
+    let spin = try ProfHarness.workload("spin"), churn = try ProfHarness.workload("heap-churn")
+    for (mode, program, function) in [("cpu", [spin, "4"], "spin."), ("heap", [churn, "200000000"], "heap_churn.build")] {
+      let file = output("long-\(mode).pb.gz")
+      var appeared = false
+      let run = try ProfHarness.prof([mode, "--checkpoint-every", "0.5", "-o", file, "--"] + program) { process in
+        appeared = self.wait(for: file, thenSeconds: 0.7)
+        kill(process.processIdentifier, SIGKILL)
+      }
+      _ = try? ProfHarness.run("/usr/bin/pkill", ["-f", program[0]])  // the orphaned target
+      XCTAssertTrue(appeared, "\(mode): a checkpoint was written while the program ran: \(run.stderr)")
+      XCTAssertEqual(run.status, 128 + SIGKILL)
+      let top = try ProfHarness.pprof(["-top", "-sample_index=1", file]).stdout
+      XCTAssertTrue(top.contains(function), "\(mode): the last checkpoint holds the program's work:\n\(top)")
+      if mode == "cpu" {
+        XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 500, "the last checkpoint holds more than the first half second")
+      }
     }
-    _ = try? ProfHarness.run("/usr/bin/pkill", ["-f", spin])  // the orphaned target
-    XCTAssertTrue(appeared, "a checkpoint was written while the program ran: \(run.stderr)")
-    XCTAssertEqual(run.status, 128 + SIGKILL)
-    let top = try ProfHarness.top(file)
-    XCTAssertGreaterThan(top.totalMs, 500, "the last checkpoint holds more than the first half second")
-    XCTAssertTrue(top.rows.contains { $0.name.contains("spin.") }, "\(top.rows)")
   }
 
   func testADiskThatFillsMidRunIsReportedWhileTheProgramRunsOn() throws {
