@@ -147,8 +147,8 @@ static bool draw_first_gap(struct heap_thread *t, size_t size) {
   return t->bytes_until_sample <= 0;
 }
 
-// The stack's frames: this function and the hook are the agent's, prof hides them.
-static __attribute__((noinline)) void record_sample(struct heap_thread *t, void *block, size_t size) {
+// Inlined into tracked_rarely: the stack's one agent frame, which prof hides.
+static inline __attribute__((always_inline)) void record_sample(struct heap_thread *t, void *block, size_t size) {
   t->guard++;
   if (t->random != 0 || draw_first_gap(t, size)) {
     uint64_t frames[PROF_MAX_FRAMES + 1];
