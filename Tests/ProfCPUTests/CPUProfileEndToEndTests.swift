@@ -167,6 +167,14 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  func testAStreamNobodyReadsNeverKillsTheProgram() throws {
+    // prof gone (killed) before the program's first write: a pipe without a reader.
+    let agent = URL(fileURLWithPath: ProfHarness.prof).deletingLastPathComponent().appendingPathComponent("libProfAgent.so").path
+    let script = "( sleep 0.3; PROF_AGENT_FD=4 PROF_HZ=100 LD_PRELOAD=\(agent) /bin/sleep 0.2; echo status=$? >&2 ) 4>&1 | true"
+    let run = try ProfHarness.run("/bin/sh", ["-c", script])
+    XCTAssertEqual(run.stderr, "status=0\n", "not 141, SIGPIPE")
+  }
+
   func testOutputNeverFollowsAPlantedSymlinkAndIsWorldReadable() throws {
     let victim = output("victim"), file = output("planted.pb.gz")
     try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)

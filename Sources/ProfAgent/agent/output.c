@@ -1,7 +1,10 @@
 // The stream to prof. Only the writer thread or the final flush (which holds the
 // drain lock) calls these, so the buffer needs no synchronisation of its own.
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -10,10 +13,30 @@ static unsigned char buffer[256 * 1024];
 static size_t used;
 static bool broken;
 
+// A write to a pipe prof no longer reads raises SIGPIPE, which would kill the
+// target: the writing thread blocks it for the write and takes back the one the
+// write raised (unless one was already pending for the program).
+static ssize_t write_without_sigpipe(const void *bytes, size_t length) {
+  sigset_t pipe_only, previous, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+  sigpending(&pending);
+  bool already_pending = sigismember(&pending, SIGPIPE);
+  ssize_t n = write(prof_config.fd, bytes, length);
+  if (n < 0 && errno == EPIPE && !already_pending) {
+    const struct timespec now = {0, 0};
+    sigtimedwait(&pipe_only, NULL, &now);
+    errno = EPIPE;
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, NULL);
+  return n;
+}
+
 bool prof_output_flush(void) {
   size_t written = 0;
   while (!broken && written < used) {
-    ssize_t n = write(prof_config.fd, buffer + written, used - written);
+    ssize_t n = write_without_sigpipe(buffer + written, used - written);
     if (n > 0) {
       written += (size_t)n;
     } else if (n < 0 && errno != EINTR) {
