@@ -85,11 +85,7 @@ struct CPU: ParsableCommand {
     let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { record in
       snapshot.collector.consume(record)
       guard case .stats = record, let checkpoints else { return }  // the end of one of the agent's flushes
-      checkpoints.offer { [snapshot, output] _ in
-        let now = AgentSession.monotonicNanos()
-        let (profile, _) = snapshot.profile(durationNanos: Int64(now - (snapshot.collector.start?.monotonicNanos ?? now)))
-        try AtomicOutputFile(path: output).commit(profile.gzipped())
-      }
+      checkpoints.offer { [snapshot, output] _ in try snapshot.write(to: output) }
     }
     checkpoints?.finish()
     let collector = snapshot.collector
@@ -128,6 +124,13 @@ struct CPU: ParsableCommand {
     /// The profile, and what could not be symbolized.
     func profile(durationNanos: Int64) -> (Profile, [String]) {
       CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
+    }
+
+    /// A checkpoint: the profile from the agent's start until now.
+    func write(to path: String) throws {
+      let now = AgentSession.monotonicNanos()
+      let (profile, _) = profile(durationNanos: Int64(now - min(now, collector.start?.monotonicNanos ?? now)))
+      try AtomicOutputFile(path: path).commit(profile.gzipped())
     }
   }
 

@@ -104,8 +104,8 @@ struct Heap: ParsableCommand {
       warnings.forEach { warn("cannot symbolize \($0)") }
       return (profile, HeapSummary.lines(child.collector, profile, topLeaks: 0).first ?? "")
     }
-    let extra = (snapshots?.written ?? 0) > 0 ? " and \(snapshots!.written) snapshots" : ""
-    warn("wrote \(output)\(extra); view: go tool pprof -http=: \(output)")
+    let snapshotsWritten = snapshots?.written ?? 0
+    warn("wrote \(output)\(snapshotsWritten > 0 ? " and \(snapshotsWritten) snapshots" : ""); view: go tool pprof -http=: \(output)")
     try status.passThrough()
   }
 
