@@ -47,6 +47,35 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertFalse(alpha.contains("two_threads.betaWork(Swift.Int)"), "\(alpha)")
   }
 
+  /// gperftools' libprofiler on the same program: both attribute its 3:1 split of
+  /// CPU time between heavy() and light() alike, and agree on the total.
+  func testAttributionAgreesWithGperftools() throws {
+    let libprofiler = "/usr/lib/x86_64-linux-gnu/libprofiler.so.0"
+    guard FileManager.default.fileExists(atPath: libprofiler) else {
+      throw XCTSkip("gperftools missing: apt-get install libgoogle-perftools4 (scripts/install-deps --test does)")
+    }
+    let program = try ProfHarness.cFixture("cpu", "split", into: directory)
+    let ours = output("split.pb.gz"), theirs = output("split.gperf")
+    XCTAssertEqual(try ProfHarness.prof(["cpu", "--hz", "250", "-o", ours, "--", program, "120"]).status, 0)
+    let gperf = try ProfHarness.run(program, ["120"], environment: [
+      "LD_PRELOAD": libprofiler, "CPUPROFILE": theirs, "CPUPROFILE_FREQUENCY": "250"])
+    XCTAssertEqual(gperf.status, 0, gperf.stderr)
+
+    // Shares of the flat total: gperftools' legacy profiles carry no "Total samples" line.
+    func shares(_ top: (totalMs: Double, rows: [(flat: Double, cum: Double, name: String)])) -> (total: Double, [String: Double]) {
+      let total = top.rows.map(\.flat).reduce(0, +)
+      return (total, Dictionary(top.rows.filter { ["heavy", "light"].contains($0.name) }.map { ($0.name, $0.flat / total) }) { $1 })
+    }
+    let (ourTotal, mine) = shares(try ProfHarness.top(ours))
+    let (theirTotal, reference) = shares(try ProfHarness.top(theirs, [program]))
+    for function in ["heavy", "light"] {
+      let (a, b) = (try XCTUnwrap(mine[function], "\(mine)"), try XCTUnwrap(reference[function], "\(reference)"))
+      XCTAssertEqual(a, b, accuracy: 0.08, "\(function): prof \(a), gperftools \(b)")
+    }
+    XCTAssertEqual(try XCTUnwrap(mine["heavy"]), 0.75, accuracy: 0.08)
+    XCTAssertEqual(ourTotal, theirTotal, accuracy: 0.15 * theirTotal, "the same CPU time")
+  }
+
   func testFramePointerUnwindingGivesTheSameStacks() throws {
     let file = output("fp.pb.gz")
     let run = try ProfHarness.prof(["cpu", "--unwind", "fp", "-o", file, "--", ProfHarness.workload("spin"), "1"])
