@@ -26,6 +26,7 @@ public struct LLVMSymbolizer: Symbolizer {
   }
 
   public func symbolize(addresses: [UInt64], inFile path: String) throws -> [[SourceFrame]] {
+    let path = path == VirtualDSO.name ? VirtualDSO.file ?? path : path
     var frames: [[SourceFrame]] = []
     frames.reserveCapacity(addresses.count)
     for start in stride(from: 0, to: addresses.count, by: Self.batchSize) {

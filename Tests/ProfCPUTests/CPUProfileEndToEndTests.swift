@@ -76,6 +76,17 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(ourTotal, theirTotal, accuracy: 0.15 * theirTotal, "the same CPU time")
   }
 
+  func testSamplesInTheKernelsVDSOAreNamed() throws {
+    let program = try ProfHarness.cFixture("cpu", "clock_loop", into: directory)
+    let file = output("clock.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", program])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertFalse(run.stderr.contains("cannot symbolize"), run.stderr)
+    let top = try ProfHarness.top(file)
+    let vdso = try XCTUnwrap(top.rows.first { $0.name.contains("vdso_clock_gettime") }, "\(top.rows)")
+    XCTAssertGreaterThan(vdso.flat, top.totalMs / 2, "most of the time is in the vDSO's clock_gettime")
+  }
+
   func testFramePointerUnwindingGivesTheSameStacks() throws {
     let file = output("fp.pb.gz")
     let run = try ProfHarness.prof(["cpu", "--unwind", "fp", "-o", file, "--", ProfHarness.workload("spin"), "1"])
