@@ -90,7 +90,8 @@ struct CPU: ParsableCommand {
     checkpoints?.finish()
     let collector = snapshot.collector
     let (profile, warnings) = snapshot.profile(durationNanos: recording.durationNanos)
-    warnings.forEach { warn("cannot symbolize \($0)") }
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
     let written = Result { try file.commit(profile.gzipped()) }
 
     if recording.stoppedEarly { process.send(SIGINT) }
@@ -106,8 +107,8 @@ struct CPU: ParsableCommand {
       var child = Snapshot(collector: CPUSampleCollector(), symbolizer: snapshot.symbolizer, hz: hz, comments: snapshot.comments)
       records.forEach { child.collector.consume($0) }
       let (profile, warnings) = child.profile(durationNanos: durationNanos)
-      warnings.forEach { warn("cannot symbolize \($0)") }
-      return (profile, sampled(child.collector))
+      symbolization.say(warnings)
+      return (profile, [sampled(child.collector)] + child.collector.signalWarnings(hz: hz, signal: signal))
     }
     try status.passThrough()
   }
@@ -164,4 +165,14 @@ extension SamplingSignal: ExpressibleByArgument {
 
 func warn(_ message: String) {
   FileHandle.standardError.write(Data(("prof: " + message + "\n").utf8))
+}
+
+/// Says "cannot symbolize" once per module and run, however many profiles (one
+/// per child process) meet the same module.
+struct SymbolizationWarnings {
+  private var said = Set<String>()
+
+  mutating func say(_ warnings: [String]) {
+    for warning in warnings where said.insert(warning).inserted { warn("cannot symbolize \(warning)") }
+  }
 }

@@ -35,17 +35,18 @@ struct ChildProcesses {
   func remove() { streams?.remove() }
 
   /// Writes each child's profile, made by `profile` from its records and duration,
-  /// beside `output` (x.<pid>.pb.gz); with --merge then x.merged.pb.gz of `parent`
-  /// (the process prof launched, `pid`) and every child.
+  /// beside `output` (x.<pid>.pb.gz), and says its summary lines (the first one
+  /// with the file's name); with --merge then x.merged.pb.gz of `parent` (the
+  /// process prof launched, `pid`) and every child.
   func writeProfiles(beside output: String, parent: Profile, pid: pid_t,
-                     profile: (_ records: [AgentRecord], _ durationNanos: Int64) throws -> (profile: Profile, summary: String)) throws {
+                     profile: (_ records: [AgentRecord], _ durationNanos: Int64) throws -> (profile: Profile, summary: [String])) throws {
     guard let streams else { return }
     var processes = [(profile: parent, labels: Self.labels(pid: Int64(pid), parent))]
     try streams.forEach { name, records, durationNanos in
       let (child, summary) = try profile(records, durationNanos)
       let path = numbered(output, name)
       try AtomicOutputFile(path: path).commit(child.gzipped())
-      warn("child \(name): \(summary); wrote \(path)")
+      for (index, line) in summary.enumerated() { warn("child \(name): \(line)\(index == 0 ? "; wrote \(path)" : "")") }
       processes.append((child, Self.labels(pid: Int64(name.prefix { $0.isNumber }) ?? 0, child)))
     }
     guard merge else { return }

@@ -88,7 +88,8 @@ struct Heap: ParsableCommand {
     writes.sync {}
     let collector = snapshot.collector
     let (profile, warnings) = snapshot.profile(durationNanos: snapshot.nanosSinceStart)
-    warnings.forEach { warn("cannot symbolize \($0)") }
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
     if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
     let written = Result { try file.commit(profile.gzipped()) }
     let status = process.waitForExit()
@@ -101,8 +102,8 @@ struct Heap: ParsableCommand {
       var child = Snapshot(collector: HeapCollector(), symbolizer: snapshot.symbolizer, comments: snapshot.comments)
       records.forEach { child.collector.consume($0) }
       let (profile, warnings) = child.profile(durationNanos: durationNanos)
-      warnings.forEach { warn("cannot symbolize \($0)") }
-      return (profile, HeapSummary.lines(child.collector, profile, topLeaks: 0).first ?? "")
+      symbolization.say(warnings)
+      return (profile, HeapSummary.lines(child.collector, profile, topLeaks: 0))
     }
     let snapshotsWritten = snapshots?.written ?? 0
     warn("wrote \(output)\(snapshotsWritten > 0 ? " and \(snapshotsWritten) snapshots" : ""); view: go tool pprof -http=: \(output)")

@@ -108,6 +108,18 @@ final class FollowChildrenEndToEndTests: OutputDirectoryTestCase {
     XCTAssertNil(execd["child_leak"])
   }
 
+  func testAChildsSignalConflictIsReportedAsItsOwn() throws {
+    let ownHandler = try ProfHarness.cFixture("hardening", "own_handler", into: directory)
+    let run = try ProfHarness.prof(["cpu", "--follow-children", "-o", output("sh.pb.gz"), "--",
+                                    "/bin/sh", "-c", "\"$0\" sigaction; true", ownHandler])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let lines = run.stderr.split(separator: "\n")
+    XCTAssertTrue(lines.contains { $0.hasPrefix("prof: child ") && $0.contains("the program installed its own SIGPROF handler") },
+                  run.stderr)
+    XCTAssertFalse(lines.contains { !$0.hasPrefix("prof: child ") && $0.contains("installed its own") },
+                   "the shell itself installed none: \(run.stderr)")
+  }
+
   func testMergeWithoutFollowingChildrenIsRefused() throws {
     for command in ["cpu", "heap"] {
       let run = try ProfHarness.prof([command, "--merge", "-o", output("x.pb.gz"), "--", "/bin/true"])
