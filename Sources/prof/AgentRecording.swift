@@ -13,12 +13,12 @@ struct AgentRecording {
   /// stopped because --duration elapsed, not because the target exited.
   var stoppedEarly: Bool { endReason == .duration || ending == .deadline }
 
-  /// `durationSeconds`: prof stops waiting this long after the agent should have finished.
-  static func collect(from process: TargetProcess, durationSeconds: Double?,
+  /// `duration`: prof stops waiting 5 s after the agent should have finished.
+  static func collect(from process: TargetProcess, duration: Seconds?,
                       consume: (AgentRecord) -> Void) throws -> AgentRecording {
     var recording = AgentRecording()
     var decoder = AgentStreamDecoder()
-    let deadline = durationSeconds.map { AgentSession.monotonicNanos() + UInt64(($0 + 5) * 1e9) }
+    let deadline = duration.map { AgentSession.monotonicNanos() + $0.nanoseconds + 5_000_000_000 }
     do {
       recording.ending = try AgentSession.collect(from: process, deadlineNanos: deadline) { bytes in
         decoder.append(bytes)

@@ -50,7 +50,7 @@ struct CPU: ParsableCommand {
 
   @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the profile, then send the program SIGINT.",
                              valueName: "seconds"))
-  var duration: Double?
+  var duration: Seconds?
 
   @Option(help: "How stacks are captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: faster, sound only for code built with them, as SwiftPM builds are).")
   var unwind: Unwinder = .libunwind
@@ -67,7 +67,7 @@ struct CPU: ParsableCommand {
 
   func validate() throws {
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
-    if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+    if let duration, duration.value == 0 { throw ValidationError("--duration must be a positive number of seconds") }
   }
 
   func run() throws {
@@ -76,13 +76,13 @@ struct CPU: ParsableCommand {
     let followed = try ChildProcesses(children)
     defer { followed.remove() }
     var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)]
-    if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
+    if let duration { settings["PROF_DURATION_NS"] = String(duration.nanoseconds) }
     let process = try AgentLibrary.launch(command, settings: settings.merging(followed.settings) { $1 })
 
     let checkpoints = checkpoint.checkpoints()
     var snapshot = Snapshot(collector: CPUSampleCollector(), symbolizer: Self.symbolizer().map(CachingSymbolizer.init),
                             hz: hz, comments: ["prof cpu " + target.command.joined(separator: " ")])
-    let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { record in
+    let recording = try AgentRecording.collect(from: process, duration: duration) { record in
       snapshot.collector.consume(record)
       guard case .stats = record, let checkpoints else { return }  // the end of one of the agent's flushes
       checkpoints.offer { [snapshot, output] _ in try snapshot.write(to: output) }

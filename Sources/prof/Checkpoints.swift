@@ -7,15 +7,11 @@ import TargetLaunch
 struct CheckpointOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Rewrite the output with what was collected so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile.",
                              valueName: "seconds"))
-  var checkpointEvery: Double = 10
-
-  func validate() throws {
-    guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or a positive number of seconds") }
-  }
+  var checkpointEvery = Seconds(10)
 
   /// Checkpoints on `queue`, or nil when they are off.
   func checkpoints(queue: DispatchQueue = DispatchQueue(label: "prof.checkpoints")) -> Checkpoints? {
-    checkpointEvery > 0 ? Checkpoints(everySeconds: checkpointEvery, what: "checkpoint", queue: queue) : nil
+    checkpointEvery.value > 0 ? Checkpoints(every: checkpointEvery, what: "checkpoint", queue: queue) : nil
   }
 }
 
@@ -37,8 +33,8 @@ final class Checkpoints: @unchecked Sendable {  // mutable state is guarded by `
 
   /// `what` names the files in messages. Writers that share `queue` never run at
   /// the same time, so they may share a symbolizer.
-  init(everySeconds seconds: Double, what: String, queue: DispatchQueue) {
-    intervalNanos = UInt64(seconds * 1e9)
+  init(every interval: Seconds, what: String, queue: DispatchQueue) {
+    intervalNanos = interval.nanoseconds
     self.what = what
     self.queue = queue
     next = AgentSession.monotonicNanos() + intervalNanos

@@ -51,7 +51,7 @@ struct Heap: ParsableCommand {
 
   @Option(help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
                              valueName: "seconds"))
-  var snapshotEvery: Double?
+  var snapshotEvery: Seconds?
 
   @OptionGroup var checkpoint: CheckpointOptions
 
@@ -60,8 +60,8 @@ struct Heap: ParsableCommand {
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
-    guard sampleRate >= 1 else { throw ValidationError("--sample-rate must be at least 1 byte") }
-    if let snapshotEvery, !(snapshotEvery > 0) {
+    guard (1...(1 << 40)).contains(sampleRate) else { throw ValidationError("--sample-rate must be between 1 byte and 1 TiB") }
+    if let snapshotEvery, snapshotEvery.value == 0 {
       throw ValidationError("--snapshot-every must be a positive number of seconds")
     }
   }
@@ -78,8 +78,8 @@ struct Heap: ParsableCommand {
                             comments: ["prof heap " + target.command.joined(separator: " ")])
     let writes = DispatchQueue(label: "prof.heap.writes")  // one at a time: they share the symbolizer
     let checkpoints = checkpoint.checkpoints(queue: writes)
-    let snapshots = snapshotEvery.map { Checkpoints(everySeconds: $0, what: "snapshot", queue: writes) }
-    _ = try AgentRecording.collect(from: process, durationSeconds: nil) { record in
+    let snapshots = snapshotEvery.map { Checkpoints(every: $0, what: "snapshot", queue: writes) }
+    _ = try AgentRecording.collect(from: process, duration: nil) { record in
       snapshot.collector.consume(record)
       guard case .heap(.stats) = record, snapshot.collector.endReason == nil else { return }  // the end of a flush
       checkpoints?.offer { [snapshot, output] _ in try snapshot.write(to: output) }

@@ -46,7 +46,7 @@ struct Trace: ParsableCommand {
 
   @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the trace, then send the program SIGINT.",
                              valueName: "seconds"))
-  var duration: Double?
+  var duration: Seconds?
 
   @Option(help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
   var maxSize: Int?
@@ -67,7 +67,7 @@ struct Trace: ParsableCommand {
 
   func validate() throws {
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
-    if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+    if let duration, duration.value == 0 { throw ValidationError("--duration must be a positive number of seconds") }
     if let maxSize, maxSize < 1024 { throw ValidationError("--max-size must be at least 1024 bytes") }
   }
 
@@ -76,13 +76,13 @@ struct Trace: ParsableCommand {
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
     var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)]
-    if let duration { settings["PROF_DURATION_NS"] = String(UInt64(duration * 1e9)) }
+    if let duration { settings["PROF_DURATION_NS"] = String(duration.nanoseconds) }
     if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
     let process = try AgentLibrary.launch(command, settings: settings)
 
     var timeline = TimelineCollector()
     var samples = CPUSampleCollector()
-    let recording = try AgentRecording.collect(from: process, durationSeconds: duration) { record in
+    let recording = try AgentRecording.collect(from: process, duration: duration) { record in
       timeline.consume(record)
       samples.consume(record)
     }

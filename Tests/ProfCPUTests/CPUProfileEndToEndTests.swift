@@ -136,6 +136,17 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 500)
   }
 
+  func testSecondsThatAreNotANumberOfSecondsAreOneErrorLine() throws {
+    for (command, option, value) in [("cpu", "--duration", "inf"), ("cpu", "--checkpoint-every", "1e300"),
+                                     ("heap", "--snapshot-every", "nan"), ("trace", "--duration", "-1")] {
+      let run = try ProfHarness.prof([command, "\(option)=\(value)", "-o", output("x"), "--", "/bin/true"])
+      XCTAssertEqual(run.status, 64, run.stderr)
+      XCTAssertEqual(run.stderr.split(separator: "\n").first, "Error: The value '\(value)' is invalid for '\(option) <seconds>'")
+    }
+    let rate = try ProfHarness.prof(["heap", "--sample-rate", String(Int.max), "-o", output("x"), "--", "/bin/true"])
+    XCTAssertEqual(rate.stderr.split(separator: "\n").first, "Error: --sample-rate must be between 1 byte and 1 TiB")
+  }
+
   func testMissingCommandFailsBeforeRunning() throws {
     let run = try ProfHarness.prof(["cpu", "-o", output("none.pb.gz"), "--", "no-such-command-here"])
     XCTAssertNotEqual(run.status, 0)
