@@ -14,6 +14,7 @@ struct ChromeEvent {
   var phase: Phase
   var name: String
   var category = ""
+  var pid = 0
   var tid: Int
   /// Nanoseconds since the trace start; nil for metadata.
   var nanos: UInt64?
@@ -27,11 +28,9 @@ struct ChromeEvent {
 /// so that they stay far below 2^53).
 struct ChromeTraceWriter {
   private(set) var bytes: [UInt8] = []
-  private let pid: Int
   private var first = true
 
-  init(pid: Int) {
-    self.pid = pid
+  init() {
     append("{\"traceEvents\":[\n")
   }
 
@@ -44,7 +43,7 @@ struct ChromeTraceWriter {
       append(",\"cat\":")
       appendString(event.category)
     }
-    append(",\"pid\":\(pid),\"tid\":\(event.tid)")
+    append(",\"pid\":\(event.pid),\"tid\":\(event.tid)")
     if let nanos = event.nanos { append(",\"ts\":" + Self.microseconds(nanos)) }
     if let duration = event.durationNanos { append(",\"dur\":" + Self.microseconds(duration)) }
     if let id = event.id { append(",\"id\":\(id)") }

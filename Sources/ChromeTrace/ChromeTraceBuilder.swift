@@ -1,6 +1,7 @@
 import AgentStream
 
-/// Builds a Chrome trace from a recorded timeline. Each thread gets up to three
+/// Builds a Chrome trace from recorded timelines, one process each (the program
+/// prof launched, then the children it followed). Each thread gets up to three
 /// tracks, kept apart so that every track nests properly:
 ///   - its samples as a flame chart (consecutive stacks diffed: a frame that stays
 ///     on the stack extends its slice),
@@ -8,6 +9,8 @@ import AgentStream
 ///     exact begin and end times that straddle sampled slices, so sharing a track
 ///     with them would break nesting,
 ///   - in wall-clock mode, its state, Running or Off-CPU ("<thread> state").
+/// Times count from the first process's start: every process reads the same
+/// monotonic clock.
 public struct ChromeTraceBuilder {
   public enum Mode: Sendable {
     case cpu
@@ -17,15 +20,29 @@ public struct ChromeTraceBuilder {
   public struct Options: Sendable {
     public var mode: Mode
     public var hz: Int
-    public var processName: String
     /// Events past this many bytes of JSON are left out; the trace says so.
     public var maximumBytes: Int?
 
-    public init(mode: Mode, hz: Int, processName: String, maximumBytes: Int? = nil) {
+    public init(mode: Mode, hz: Int, maximumBytes: Int? = nil) {
       self.mode = mode
       self.hz = hz
-      self.processName = processName
       self.maximumBytes = maximumBytes
+    }
+  }
+
+  /// One process on the trace: what its agent recorded, its stacks' frames
+  /// (indexed as `timeline.stacks`), and when its recording ended (monotonic).
+  public struct Process {
+    public var timeline: TimelineCollector
+    public var frames: [[TraceFrame]]
+    public var name: String
+    public var endMonotonicNanos: UInt64
+
+    public init(timeline: TimelineCollector, frames: [[TraceFrame]], name: String, endMonotonicNanos: UInt64) {
+      self.timeline = timeline
+      self.frames = frames
+      self.name = name
+      self.endMonotonicNanos = endMonotonicNanos
     }
   }
 
@@ -34,50 +51,38 @@ public struct ChromeTraceBuilder {
   static let stateTrackOffset = 20_000_000
   static let maximumDepth = 500
 
-  let timeline: TimelineCollector
-  let frames: [[TraceFrame]]
+  let processes: [Process]
   let options: Options
-  let origin: UInt64
-  let endNanos: UInt64
 
-  public init(timeline: TimelineCollector, frames: [[TraceFrame]], options: Options, endMonotonicNanos: UInt64) {
-    self.timeline = timeline
-    self.frames = frames
+  public init(processes: [Process], options: Options) {
+    self.processes = processes
     self.options = options
-    self.origin = timeline.start?.monotonicNanos ?? 0
-    self.endNanos = endMonotonicNanos > origin ? endMonotonicNanos - origin : 0
   }
-
-  private var periodNanos: UInt64 { 1_000_000_000 / UInt64(max(options.hz, 1)) }
 
   /// The JSON and notes for the user (e.g. that --max-size cut the trace).
   public func build() -> (json: [UInt8], notes: [String]) {
+    let origin = processes.first?.timeline.start?.monotonicNanos ?? 0
+    var metadata: [ChromeEvent] = []
     var tracks: [[ChromeEvent]] = []
-    let tids = Set(timeline.ticks.keys).union(timeline.events.map(\.tid)).sorted()
-    for tid in tids {
-      tracks.append(sampleTrack(tid))
-      tracks.append(spanTrack(tid))
-      if options.mode == .wall { tracks.append(stateTrack(tid)) }
+    for (rank, process) in processes.enumerated() {
+      let process = ProcessTracks(process: process, options: options, origin: origin)
+      metadata += process.metadata(rank: rank)
+      tracks += process.tracks()
     }
-    tracks.append(counterTrack())
     var notes: [String] = []
     if let maximum = options.maximumBytes, let cutoff = Self.cutoff(tracks, maximumBytes: maximum) {
       tracks = tracks.map { Self.truncate($0, at: cutoff) }
       notes.append("trace cut at \(ChromeTraceWriter.microseconds(cutoff / 1000)) ms to stay under --max-size \(maximum) bytes")
     }
-    var writer = ChromeTraceWriter(pid: Int(timeline.start?.pid ?? 0))
-    for event in metadata(tids) { writer.write(event) }
+    var writer = ChromeTraceWriter()
+    for event in metadata { writer.write(event) }
     for track in tracks {
       for event in track.sorted(by: Self.trackOrder) { writer.write(event) }
     }
-    var metadata = [("prof-mode", options.mode == .wall ? "wall" : "cpu"), ("prof-hz", String(options.hz))]
-    metadata += notes.map { ("prof-note", $0) }
-    return (writer.finish(metadata: metadata), notes)
+    var traceMetadata = [("prof-mode", options.mode == .wall ? "wall" : "cpu"), ("prof-hz", String(options.hz))]
+    traceMetadata += notes.map { ("prof-note", $0) }
+    return (writer.finish(metadata: traceMetadata), notes)
   }
-
-  private func relative(_ monotonic: UInt64) -> UInt64 { monotonic > origin ? monotonic - origin : 0 }
-
-  private func threadName(_ tid: UInt32) -> String { timeline.threadNames[tid] ?? "thread \(tid)" }
 
   // Parents before children: earlier first, then longer first.
   private static func trackOrder(_ a: ChromeEvent, _ b: ChromeEvent) -> Bool {
@@ -85,20 +90,100 @@ public struct ChromeTraceBuilder {
     return (a.durationNanos ?? 0) > (b.durationNanos ?? 0)
   }
 
+  // MARK: --max-size
+
+  /// The earliest time whose events no longer fit, or nil when everything fits.
+  static func cutoff(_ tracks: [[ChromeEvent]], maximumBytes: Int) -> UInt64? {
+    let events = tracks.joined().sorted { ($0.nanos ?? 0) < ($1.nanos ?? 0) }
+    var total = 0
+    for event in events {
+      var writer = ChromeTraceWriter()
+      writer.write(event)
+      total += writer.bytes.count
+      if total > maximumBytes { return event.nanos ?? 0 }
+    }
+    return nil
+  }
+
+  /// Drops what starts at or after `cutoff`, shortens slices that run past it and
+  /// closes spans still open, so the cut trace stays properly nested.
+  static func truncate(_ track: [ChromeEvent], at cutoff: UInt64) -> [ChromeEvent] {
+    var kept: [ChromeEvent] = []
+    var open: [ChromeEvent] = []
+    for var event in track where (event.nanos ?? 0) < cutoff {
+      if let duration = event.durationNanos, let start = event.nanos, start + duration > cutoff {
+        event.durationNanos = cutoff - start
+      }
+      if event.phase == .begin { open.append(event) }
+      if event.phase == .end, !open.isEmpty { open.removeLast() }
+      kept.append(event)
+    }
+    for begin in open.reversed() {
+      kept.append(ChromeEvent(phase: .end, name: begin.name, category: begin.category, pid: begin.pid, tid: begin.tid,
+                                nanos: cutoff))
+    }
+    return kept
+  }
+}
+
+/// The tracks of one process: its threads' flame charts, spans and states, and its
+/// counters, every event carrying the process's pid.
+private struct ProcessTracks {
+  let process: ChromeTraceBuilder.Process
+  let options: ChromeTraceBuilder.Options
+  let origin: UInt64
+  let pid: Int
+  let endNanos: UInt64
+  let tids: [UInt32]
+
+  init(process: ChromeTraceBuilder.Process, options: ChromeTraceBuilder.Options, origin: UInt64) {
+    self.process = process
+    self.options = options
+    self.origin = origin
+    pid = Int(process.timeline.start?.pid ?? 0)
+    endNanos = process.endMonotonicNanos > origin ? process.endMonotonicNanos - origin : 0
+    tids = Set(process.timeline.ticks.keys).union(process.timeline.events.map(\.tid)).sorted()
+  }
+
+  private var periodNanos: UInt64 { 1_000_000_000 / UInt64(max(options.hz, 1)) }
+
+  func tracks() -> [[ChromeEvent]] {
+    var tracks: [[ChromeEvent]] = []
+    for tid in tids {
+      tracks.append(sampleTrack(tid))
+      tracks.append(spanTrack(tid))
+      if options.mode == .wall { tracks.append(stateTrack(tid)) }
+    }
+    tracks.append(counterTrack())
+    return tracks.map { track in
+      track.map { event in
+        var event = event
+        event.pid = pid
+        return event
+      }
+    }
+  }
+
+  private func relative(_ monotonic: UInt64) -> UInt64 { monotonic > origin ? monotonic - origin : 0 }
+
+  private func threadName(_ tid: UInt32) -> String { process.timeline.threadNames[tid] ?? "thread \(tid)" }
+
   // MARK: metadata
 
-  private func metadata(_ tids: [UInt32]) -> [ChromeEvent] {
-    var events = [ChromeEvent(phase: .metadata, name: "process_name", tid: 0,
-                              arguments: [("name", .string(options.processName))])]
-    for (rank, tid) in tids.enumerated() {
+  func metadata(rank: Int) -> [ChromeEvent] {
+    var events = [ChromeEvent(phase: .metadata, name: "process_name", pid: pid, tid: 0,
+                              arguments: [("name", .string(process.name))]),
+                  ChromeEvent(phase: .metadata, name: "process_sort_index", pid: pid, tid: 0,
+                              arguments: [("sort_index", .integer(Int64(rank)))])]
+    for (order, tid) in tids.enumerated() {
       let name = threadName(tid)
-      var tracks = [(Int(tid), name), (Int(tid) + Self.spansTrackOffset, name + " spans")]
-      if options.mode == .wall { tracks.append((Int(tid) + Self.stateTrackOffset, name + " state")) }
+      var tracks = [(Int(tid), name), (Int(tid) + ChromeTraceBuilder.spansTrackOffset, name + " spans")]
+      if options.mode == .wall { tracks.append((Int(tid) + ChromeTraceBuilder.stateTrackOffset, name + " state")) }
       for (offset, (trackID, trackName)) in tracks.enumerated() {
-        events.append(ChromeEvent(phase: .metadata, name: "thread_name", tid: trackID,
+        events.append(ChromeEvent(phase: .metadata, name: "thread_name", pid: pid, tid: trackID,
                                   arguments: [("name", .string(trackName))]))
-        events.append(ChromeEvent(phase: .metadata, name: "thread_sort_index", tid: trackID,
-                                  arguments: [("sort_index", .integer(Int64(rank * 3 + offset)))]))
+        events.append(ChromeEvent(phase: .metadata, name: "thread_sort_index", pid: pid, tid: trackID,
+                                  arguments: [("sort_index", .integer(Int64(order * 3 + offset)))]))
       }
     }
     return events
@@ -120,11 +205,11 @@ public struct ChromeTraceBuilder {
     }
     var current: [TraceFrame] = []
     var previous: UInt64?
-    for tick in (timeline.ticks[tid] ?? []).sorted(by: { $0.nanos < $1.nanos }) {
+    for tick in (process.timeline.ticks[tid] ?? []).sorted(by: { $0.nanos < $1.nanos }) {
       let now = relative(tick.nanos)
       // CPU mode: a thread that stopped running leaves a gap; end its slices there.
       if options.mode == .cpu, let previous, now - previous > 2 * periodNanos { close(downTo: 0, at: previous + periodNanos) }
-      if let stack = tick.stack { current = Array(frames[stack].prefix(Self.maximumDepth)) }
+      if let stack = tick.stack { current = Array(process.frames[stack].prefix(ChromeTraceBuilder.maximumDepth)) }
       var common = 0
       while common < open.count && common < current.count && open[common].frame.name == current[common].name { common += 1 }
       close(downTo: common, at: now)
@@ -138,14 +223,14 @@ public struct ChromeTraceBuilder {
   // MARK: thread states (wall mode)
 
   private func stateTrack(_ tid: UInt32) -> [ChromeEvent] {
-    let ticks = (timeline.ticks[tid] ?? []).sorted { $0.nanos < $1.nanos }
+    let ticks = (process.timeline.ticks[tid] ?? []).sorted { $0.nanos < $1.nanos }
     var events: [ChromeEvent] = []
     var run: (running: Bool, start: UInt64, end: UInt64, cpu: UInt64)?
     func flush() {
       guard let run else { return }
       let wall = max(run.end - run.start, 1)
       events.append(ChromeEvent(phase: .complete, name: run.running ? "Running" : "Off-CPU", category: "state",
-                                tid: Int(tid) + Self.stateTrackOffset, nanos: run.start, durationNanos: run.end - run.start,
+                                tid: Int(tid) + ChromeTraceBuilder.stateTrackOffset, nanos: run.start, durationNanos: run.end - run.start,
                                 arguments: [("cpu %", .number((Double(run.cpu) * 1000 / Double(wall)).rounded() / 10))]))
     }
     for (before, after) in zip(ticks, ticks.dropFirst()) {
@@ -166,10 +251,10 @@ public struct ChromeTraceBuilder {
   // MARK: user spans, instants, flows
 
   private func spanTrack(_ tid: UInt32) -> [ChromeEvent] {
-    let track = Int(tid) + Self.spansTrackOffset
+    let track = Int(tid) + ChromeTraceBuilder.spansTrackOffset
     var events: [ChromeEvent] = []
     var openNames: [String] = []
-    for event in timeline.events where event.tid == tid {
+    for event in process.timeline.events where event.tid == tid {
       let nanos = relative(event.monotonicNanos)
       switch event.kind {
       case .begin where event.id != 0:
@@ -202,52 +287,19 @@ public struct ChromeTraceBuilder {
   // MARK: counters
 
   private func counterTrack() -> [ChromeEvent] {
-    var events = timeline.residentSetSizes.map { sample in
+    var events = process.timeline.residentSetSizes.map { sample in
       ChromeEvent(phase: .counter, name: "RSS", category: "memory", tid: 0, nanos: relative(sample.nanos),
                   arguments: [("bytes", .integer(Int64(sample.bytes)))])
     }
-    for sample in timeline.heapInUse {
+    for sample in process.timeline.heapInUse {
       events.append(ChromeEvent(phase: .counter, name: "heap in use", category: "memory", tid: 0,
                                 nanos: relative(sample.nanos), arguments: [("bytes", .integer(sample.bytes))]))
     }
-    for event in timeline.events where event.kind == .counter {
+    for event in process.timeline.events where event.kind == .counter {
       events.append(ChromeEvent(phase: .counter, name: event.name, category: "counter", tid: 0,
                                 nanos: relative(event.monotonicNanos), arguments: [("value", .integer(event.value))]))
     }
     return events
   }
 
-  // MARK: --max-size
-
-  /// The earliest time whose events no longer fit, or nil when everything fits.
-  static func cutoff(_ tracks: [[ChromeEvent]], maximumBytes: Int) -> UInt64? {
-    let events = tracks.joined().sorted { ($0.nanos ?? 0) < ($1.nanos ?? 0) }
-    var total = 0
-    for event in events {
-      var writer = ChromeTraceWriter(pid: 0)
-      writer.write(event)
-      total += writer.bytes.count
-      if total > maximumBytes { return event.nanos ?? 0 }
-    }
-    return nil
-  }
-
-  /// Drops what starts at or after `cutoff`, shortens slices that run past it and
-  /// closes spans still open, so the cut trace stays properly nested.
-  static func truncate(_ track: [ChromeEvent], at cutoff: UInt64) -> [ChromeEvent] {
-    var kept: [ChromeEvent] = []
-    var open: [ChromeEvent] = []
-    for var event in track where (event.nanos ?? 0) < cutoff {
-      if let duration = event.durationNanos, let start = event.nanos, start + duration > cutoff {
-        event.durationNanos = cutoff - start
-      }
-      if event.phase == .begin { open.append(event) }
-      if event.phase == .end, !open.isEmpty { open.removeLast() }
-      kept.append(event)
-    }
-    for begin in open.reversed() {
-      kept.append(ChromeEvent(phase: .end, name: begin.name, category: begin.category, tid: begin.tid, nanos: cutoff))
-    }
-    return kept
-  }
 }

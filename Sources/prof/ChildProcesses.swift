@@ -30,7 +30,7 @@ struct ChildProcesses {
   }
 
   /// What tells the agent to follow children: it writes their streams there.
-  var settings: [String: String] { streams.map { ["PROF_CHILDREN": $0.directory] } ?? [:] }
+  var settings: [String: String] { streams?.settings ?? [:] }
 
   func remove() { streams?.remove() }
 
@@ -75,6 +75,9 @@ struct ChildStreams {
     guard mkdtemp(&template) != nil else { throw ProfError("cannot create a directory for child processes' streams") }
     directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
+
+  /// What tells the agent to follow children: it writes their streams here.
+  var settings: [String: String] { ["PROF_CHILDREN": directory] }
 
   /// Calls `body` with each stream's name (pid or pid.n), records and duration,
   /// ordered by name. A stream cut short (its process was killed) keeps the records

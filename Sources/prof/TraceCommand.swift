@@ -5,6 +5,7 @@ import ChromeTrace
 import Foundation
 import OutputFile
 import Pprof
+import Symbolization
 import TargetLaunch
 
 struct Trace: ParsableCommand {
@@ -29,6 +30,7 @@ struct Trace: ParsableCommand {
         prof trace -- .build/release/myserver --port 8080
         prof trace --mode wall --hz 200 -o server.json.gz -- .build/release/myserver
         prof trace --pprof cpu.pb.gz -- ./batch-job input.csv
+        prof trace --follow-children -- ./run-workers.sh
       """
   )
 
@@ -58,6 +60,9 @@ struct Trace: ParsableCommand {
                              valueName: "signal"))
   var signal: SamplingSignal = .profiling
 
+  @Flag(help: "Trace the processes the program starts too (forked or exec'd), each as a process of its own in the same trace.")
+  var followChildren = false
+
   @OptionGroup var target: TargetOptions
 
   enum Mode: String, ExpressibleByArgument, CaseIterable {
@@ -78,7 +83,9 @@ struct Trace: ParsableCommand {
     var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)]
     if let duration { settings["PROF_DURATION_NS"] = String(duration.nanoseconds) }
     if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
-    let process = try AgentLibrary.launch(command, settings: settings)
+    let children = followChildren ? try ChildStreams() : nil
+    defer { children?.remove() }
+    let process = try AgentLibrary.launch(command, settings: settings.merging(children?.settings ?? [:]) { $1 })
 
     var timeline = TimelineCollector()
     var samples = CPUSampleCollector()
@@ -86,13 +93,23 @@ struct Trace: ParsableCommand {
       timeline.consume(record)
       samples.consume(record)
     }
-    let symbolizer = CPU.symbolizer()
-    let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, modules: samples.modules, symbolizer: symbolizer)
-    warnings.forEach { warn("cannot symbolize \($0)") }
-    let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz,
-                                             processName: command.arguments.joined(separator: " "), maximumBytes: maxSize)
-    let (json, notes) = ChromeTraceBuilder(timeline: timeline, frames: frames, options: options,
-                                           endMonotonicNanos: recording.finishedNanos).build()
+    let symbolizer = CPU.symbolizer().map(CachingSymbolizer.init)
+    var symbolization = SymbolizationWarnings()
+    func traced(_ timeline: TimelineCollector, _ samples: CPUSampleCollector, name: String, end: UInt64) -> ChromeTraceBuilder.Process {
+      let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, modules: samples.modules, symbolizer: symbolizer)
+      symbolization.say(warnings)
+      return ChromeTraceBuilder.Process(timeline: timeline, frames: frames, name: name, endMonotonicNanos: end)
+    }
+    var processes = [traced(timeline, samples, name: command.arguments.joined(separator: " "), end: recording.finishedNanos)]
+    try children?.forEach { name, records, durationNanos in
+      var (timeline, samples) = (TimelineCollector(), CPUSampleCollector())
+      records.forEach { timeline.consume($0); samples.consume($0) }
+      let program = samples.modules.first.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? "child"
+      let end = (timeline.start?.monotonicNanos ?? 0) + UInt64(durationNanos)
+      processes.append(traced(timeline, samples, name: "\(program) (child \(name))", end: end))
+    }
+    let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz, maximumBytes: maxSize)
+    let (json, notes) = ChromeTraceBuilder(processes: processes, options: options).build()
     notes.forEach { warn($0) }
     try traceFile.commit(output.hasSuffix(".gz") ? Gzip.compress(json) : json)
     if let profileFile {
@@ -107,7 +124,8 @@ struct Trace: ParsableCommand {
     samples.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     let threads = timeline.ticks.count
     let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
-    warn("\(ticks) samples from \(threads) threads, \(timeline.events.count) user events; wrote \(output)"
+    let others = processes.count > 1 ? " (and \(processes.count - 1) child processes)" : ""
+    warn("\(ticks) samples from \(threads) threads\(others), \(timeline.events.count) user events; wrote \(output)"
          + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
     try status.passThrough()
   }

@@ -112,6 +112,29 @@ final class TraceEndToEndTests: XCTestCase {
     XCTAssertEqual(count("C", "queue depth"), 40)
   }
 
+  /// fixtures/hardening/children.c forks (child_spin), forks and execs (exec_spin)
+  /// and spawns (spawn_spin), printing the three pids, while it spins itself.
+  func testFollowedChildrenAreProcessesOfTheSameTrace() throws {
+    let fixture = try ProfHarness.cFixture("hardening", "children", into: directory)
+    let file = output("children.json")
+    let run = try ProfHarness.prof(["trace", "--follow-children", "-o", file, "--", fixture])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let events = try TraceValidator.validate(Data(contentsOf: URL(fileURLWithPath: file)))
+    let pids = run.stdout.split(separator: "\n").compactMap { Int($0) }
+    XCTAssertEqual(pids.count, 3, run.stdout)
+    let processNames = Dictionary(events.filter { $0["name"] as? String == "process_name" }.map {
+      ($0["pid"] as! Int, (($0["args"] as! [String: Any])["name"] as! String))
+    }) { $1 }
+    XCTAssertEqual(processNames.count, 4, "the program and its three children: \(processNames)")
+    for (pid, function) in zip(pids, ["child_spin", "exec_spin", "spawn_spin"]) {
+      XCTAssertEqual(processNames[pid], "children (child \(pid))")
+      let slices = events.filter { $0["ph"] as? String == "X" && $0["pid"] as? Int == pid }.compactMap { $0["name"] as? String }
+      XCTAssertTrue(slices.contains(function), "\(function) runs in \(pid): \(Set(slices))")
+      XCTAssertFalse(slices.contains("parent_spin"), "the parent's work stays in the parent")
+    }
+    XCTAssertTrue(run.stderr.contains("(and 3 child processes)"), run.stderr)
+  }
+
   func testHeapFlagAddsAHeapInUseCounter() throws {
     let events = try trace(["--heap", "--", ProfHarness.workload("demo"), "100"], file: output("heap.json"))
     let heap = events.filter { $0["ph"] as? String == "C" && $0["name"] as? String == "heap in use" }
