@@ -98,7 +98,7 @@ struct CPU: ParsableCommand {
     let status = process.waitForExit()
     if recording.start != nil && recording.endReason == nil {
       let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
-      warn("the program ended without the agent's final flush (killed or crashed): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
+      warn("the program ended without the agent's final flush (killed, crashed, or it closed the agent's stream): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
     }
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     try written.get()

@@ -27,6 +27,14 @@ final class HardeningEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  func testAProgramThatClosesEveryDescriptorNeverGetsTheStreamInItsFiles() throws {
+    let files = directory.appendingPathComponent("files")
+    try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+    let run = try ProfHarness.prof(["cpu", "-o", output("closed.pb.gz"), "--", fixture("close_all"), files.path])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(run.stdout, "bytes in the program's files: 0\n", "the agent wrote into a file that took its stream's number")
+  }
+
   func testAnotherSignalLeavesSIGPROFToTheProgram() throws {
     let file = output("rt.pb.gz")
     let run = try ProfHarness.prof(["cpu", "--signal", "SIGRTMIN+3", "-o", file, "--", fixture("own_handler")])

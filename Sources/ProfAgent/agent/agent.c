@@ -296,7 +296,7 @@ static void restart_in_child(void) {
   owner = getpid();
   prof_ring_reset();
   memset(&prof_counters, 0, sizeof prof_counters);
-  prof_output_restart();
+  prof_output_begin();
   prof_modules_forget();
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   write_start_record();
@@ -308,6 +308,7 @@ static void restart_in_child(void) {
 
 __attribute__((constructor(102))) static void prof_agent_start(void) {
   if (!read_config()) return;
+  prof_output_begin();
   owner = getpid();
   prof_exec_remember_environment();
   scrub_environment();

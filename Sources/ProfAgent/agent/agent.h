@@ -83,8 +83,7 @@ size_t prof_ring_drain(void (*consume)(const struct prof_record_header *));
 // output.c: buffered writes to the stream fd, used by one thread at a time.
 void prof_output_append(const void *bytes, size_t length);
 bool prof_output_flush(void);
-bool prof_output_broken(void);
-void prof_output_restart(void);  // a forked child: forget the parent's buffered bytes
+void prof_output_begin(void);  // the stream is prof_config.fd, from now on (a forked child: its own)
 
 // unwind.c
 void prof_unwind_init(void);

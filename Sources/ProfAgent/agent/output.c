@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +13,16 @@
 static unsigned char buffer[256 * 1024];
 static size_t used;
 static bool broken;
+static dev_t stream_device;  // the stream's file, to know it again
+static ino_t stream_inode;
+
+// A program may close descriptors it does not know of (daemons close them all)
+// and open files that get the same number: the stream is written only while the
+// descriptor is still the file it was at the start, never into the program's files.
+static bool still_the_stream(void) {
+  struct stat now;
+  return fstat(prof_config.fd, &now) == 0 && now.st_dev == stream_device && now.st_ino == stream_inode;
+}
 
 // A write to a pipe prof no longer reads raises SIGPIPE, which would kill the
 // target: the writing thread blocks it for the write and takes back the one the
@@ -34,6 +45,7 @@ static ssize_t write_without_sigpipe(const void *bytes, size_t length) {
 }
 
 bool prof_output_flush(void) {
+  if (!broken && used > 0 && !still_the_stream()) broken = true;
   size_t written = 0;
   while (!broken && written < used) {
     ssize_t n = write_without_sigpipe(buffer + written, used - written);
@@ -53,9 +65,10 @@ void prof_output_append(const void *bytes, size_t length) {
   used += length;
 }
 
-bool prof_output_broken(void) { return broken; }
-
-void prof_output_restart(void) {
+void prof_output_begin(void) {
   used = 0;
-  broken = false;
+  struct stat stream = {0};
+  broken = fstat(prof_config.fd, &stream) != 0;
+  stream_device = stream.st_dev;
+  stream_inode = stream.st_ino;
 }
