@@ -10,7 +10,7 @@ public enum HeapSummary {
     let estimated = stats.sampleRate > 1 ? " (estimated from samples)" : ""
     let peakTime = collector.peakSeconds.map { String(format: " at %.2f s", $0) } ?? ""
     var lines = [
-      "\(stats.allocations) allocations, \(bytes(Int64(stats.allocatedBytes))) allocated; " +
+      "\(stats.allocations) allocations, \(stats.frees) frees, \(bytes(Int64(stats.allocatedBytes))) allocated; " +
         "heap peak \(bytes(Int64(stats.peakInUseBytes)))\(peakTime); " +
         "in use at exit \(bytes(inUse.bytes)) in \(inUse.objects) blocks\(estimated)",
     ]

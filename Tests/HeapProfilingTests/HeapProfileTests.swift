@@ -31,6 +31,7 @@ final class HeapProfileTests: XCTestCase {
     var stats = HeapStats()
     stats.sampleRate = rate
     stats.allocations = 12
+    stats.frees = 6
     stats.allocatedBytes = 2688
     stats.peakInUseBytes = 4096
     stats.peakMonotonicNanos = 1_500_000_000
@@ -84,7 +85,7 @@ final class HeapProfileTests: XCTestCase {
     let collector = collector(rate: 1, counts)
     let profile = HeapProfile.build(from: collector, durationNanos: 0, symbolizer: symbolizer).profile
     XCTAssertEqual(HeapSummary.lines(collector, profile), [
-      "12 allocations, 2.6 KiB allocated; heap peak 4.0 KiB at 0.50 s; in use at exit 384 B in 6 blocks",
+      "12 allocations, 6 frees, 2.6 KiB allocated; heap peak 4.0 KiB at 0.50 s; in use at exit 384 B in 6 blocks",
       "top leaking stacks (in use at exit):",
       "  384 B in 6 blocks: main.leak() < main",
     ])

@@ -56,6 +56,13 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertTrue(try ProfHarness.pprof(["-top", file]).stdout.contains("Type: inuse_space"), "no default sample type")
     let topLeak = try XCTUnwrap(run.stderr.split(separator: "\n").first { $0.contains("2.9 MiB in 3000 blocks: ") }, run.stderr)
     XCTAssertTrue(topLeak.contains("heap_leak.leakBlocks(into:"), String(topLeak))
+
+    // The exact totals agree with the profile: allocations - frees = blocks in use.
+    let totals = try XCTUnwrap(run.stderr.split(separator: "\n").first { $0.contains(" frees, ") }, run.stderr)
+    let numbers = totals.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    let blocks = try XCTUnwrap(Int(totals.split(separator: " in ").last?.prefix { $0.isNumber } ?? ""), String(totals))
+    XCTAssertEqual(numbers[0] - numbers[1], blocks, String(totals))
+    XCTAssertGreaterThanOrEqual(numbers[1], 3000, "churn's 3000 frees: \(totals)")
   }
 
   func testDefaultRateEstimatesALargeLeakWithinTenPercent() throws {
