@@ -29,7 +29,7 @@ struct ChildProcesses {
     merge = options.merge
   }
 
-  /// What tells the agent to follow children: it writes their streams there.
+  /// The agent's settings: none unless children are followed.
   var settings: [String: String] { streams?.settings ?? [:] }
 
   func remove() { streams?.remove() }
