@@ -37,11 +37,6 @@ struct CPU: ParsableCommand {
       """
   )
 
-  enum Unwinder: String, ExpressibleByArgument, CaseIterable {
-    case libunwind
-    case fp
-  }
-
   @Option(name: .shortAndLong, help: "Where to write the profile.")
   var output = "cpu.pb.gz"
 

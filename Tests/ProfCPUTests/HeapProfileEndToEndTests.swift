@@ -96,6 +96,20 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(try top(file, "alloc_space")["call_realloc"]?.flat, 100 * (16 + 4096))
   }
 
+  func testFramePointerStacksAttributeLikeLibunwind() throws {
+    var byFunction: [[String: (flat: Int64, cum: Int64)]] = []
+    for unwinder in ["libunwind", "fp"] {
+      let file = output("\(unwinder).pb.gz")
+      _ = try heap(["--sample-rate", "1", "--unwind", unwinder, "--", ProfHarness.workload("heap-leak"), "3000", "1000"], file: file)
+      let inUse = try top(file, "inuse_space")
+      XCTAssertEqual(inUse[Self.leakBlocks]?.cum, 3000 * 1000, "\(unwinder): \(inUse.keys.sorted())")
+      byFunction.append(try top(file, "alloc_objects"))
+    }
+    for function in [Self.leakBlocks, "heap_leak.churn(count: Swift.Int, size: Swift.Int)", "heap_leak_main"] {
+      XCTAssertEqual(byFunction[0][function]?.cum, byFunction[1][function]?.cum, function)
+    }
+  }
+
   func testThreadsFreeingEachOthersBlocksAddUp() throws {
     let file = output("threads.pb.gz")
     _ = try heap(["--sample-rate", "1", "--", try cFixture("threads")], file: file)

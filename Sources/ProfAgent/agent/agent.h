@@ -89,6 +89,7 @@ void prof_output_begin(void);  // the stream is prof_config.fd, from now on (a f
 void prof_unwind_init(void);
 uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated);
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
+uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
 
 // sampler.c: timers, the SIGPROF handler, thread lifecycle.
 bool prof_sampler_start(void);

@@ -1,5 +1,6 @@
-// Stack capture from inside the SIGPROF handler, starting at the interrupted
-// context so the handler's own frames never appear.
+// Stack capture: from inside the SIGPROF handler, starting at the interrupted
+// context so the handler's own frames never appear, and (frame pointers) from
+// heap mode's allocation hook.
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -54,14 +55,12 @@ static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t
   return depth;
 }
 
-// Follows saved rbp links. Sound only for code built with frame pointers (SwiftPM
-// builds are); every load is checked against this thread's stack first.
-static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uint32_t max,
-                                      uint32_t *truncated) {
-  uint32_t depth = 0;
-  frames[depth++] = (uint64_t)context->uc_mcontext.gregs[REG_RIP];
+// Follows saved rbp links from `frame`, appending return addresses after `depth`
+// frames. Sound only for code built with frame pointers (SwiftPM builds and the
+// Swift runtime are); every load is checked against this thread's stack first.
+static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t depth, uint32_t max,
+                                    uint32_t *truncated) {
   if (stack_high == 0) return depth;  // bounds unknown: reading would be a guess
-  uintptr_t frame = (uintptr_t)context->uc_mcontext.gregs[REG_RBP];
   while (depth < max) {
     if (frame < stack_low || frame > stack_high - 16 || (frame & 7) != 0) return depth;
     const uintptr_t *slots = (const uintptr_t *)frame;
@@ -73,6 +72,20 @@ static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uin
   }
   *truncated = 1;
   return depth;
+}
+
+static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uint32_t max,
+                                      uint32_t *truncated) {
+  frames[0] = (uint64_t)context->uc_mcontext.gregs[REG_RIP];
+  return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, 1, max, truncated);
+}
+
+// Not in a signal handler: the first call on a thread may allocate (its stack
+// bounds), so heap mode calls it with its guard up.
+uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated) {
+  *truncated = 0;
+  if (stack_high == 0) prof_unwind_thread_started();
+  return walk_frame_pointers((uintptr_t)__builtin_frame_address(0), frames, 0, max, truncated);
 }
 
 uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated) {
