@@ -112,10 +112,6 @@ static inline bool publish_due(struct heap_thread *t) {
          t->in_use_delta <= -PUBLISH_EVERY_BYTES;
 }
 
-static inline void maybe_publish(struct heap_thread *t) {
-  if (publish_due(t)) publish_and_watch_exit(t);
-}
-
 // The bytes glibc holds for a block: the size word of its chunk header, without
 // the flag bits. Every block here is glibc's (the hooks forward to it), and this
 // is a load from a line malloc or free touches anyway, unlike a call to
@@ -205,10 +201,11 @@ static inline bool take_sampled(struct heap_thread *t, void *block, struct prof_
   return found;
 }
 
-static inline void count_free(struct heap_thread *t, int64_t bytes) {
+// Counts a free; true when the thread's totals are due to be published.
+static inline bool count_free(struct heap_thread *t, int64_t bytes) {
   t->frees++;
   t->in_use_delta -= bytes;
-  maybe_publish(t);
+  return publish_due(t);
 }
 
 static inline void forget_if_sampled(struct heap_thread *t, void *block) {
@@ -220,7 +217,7 @@ static inline void forget_if_sampled(struct heap_thread *t, void *block) {
 static inline void untrack(void *block) {
   struct heap_thread *t = &me;
   if (t->guard) return;
-  count_free(t, chunk_bytes(block));
+  if (count_free(t, chunk_bytes(block))) publish_and_watch_exit(t);
   forget_if_sampled(t, block);
 }
 
@@ -238,7 +235,7 @@ static void *tracked_resize(void *block, size_t size) {
     t->guard--;
     return NULL;
   }
-  count_free(t, old_bytes);
+  if (count_free(t, old_bytes)) publish_and_watch_exit(t);
   if (was_sampled) prof_heap_bucket_freed(sampled.bucket, sampled.size);
   return tracked(moved, size);
 }
@@ -279,9 +276,7 @@ PROF_INTERPOSE void *malloc(size_t size) {
 PROF_INTERPOSE void free(void *block) {
   if (is_tracking() && block != NULL && !me.guard) {
     struct heap_thread *t = &me;
-    t->frees++;
-    t->in_use_delta -= chunk_bytes(block);
-    bool publish = publish_due(t);
+    bool publish = count_free(t, chunk_bytes(block));
     if (publish || prof_heap_live_may_hold(block)) return free_rarely(t, block, publish);
   }
   __libc_free(block);
