@@ -40,6 +40,13 @@ public enum AgentSession {
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
   }
 
+  /// Nanoseconds from `start` to `end` on the monotonic clock the agent also reads;
+  /// 0 without a start.
+  public static func nanos(from start: UInt64?, to end: UInt64 = monotonicNanos()) -> Int64 {
+    guard let start, end > start else { return 0 }
+    return Int64(end - start)
+  }
+
   private static func remainingMilliseconds(until deadline: UInt64?) -> Int32 {
     guard let deadline else { return -1 }
     let now = monotonicNanos()

@@ -43,5 +43,5 @@ struct AgentRecording {
   }
 
   /// Nanoseconds from the agent's start to the end of collection.
-  var durationNanos: Int64 { Int64(finishedNanos - (start?.monotonicNanos ?? finishedNanos)) }
+  var durationNanos: Int64 { AgentSession.nanos(from: start?.monotonicNanos, to: finishedNanos) }
 }

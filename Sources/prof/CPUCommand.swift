@@ -124,8 +124,7 @@ struct CPU: ParsableCommand {
 
     /// A checkpoint: the profile from the agent's start until now.
     func write(to path: String) throws {
-      let now = AgentSession.monotonicNanos()
-      let (profile, _) = profile(durationNanos: Int64(now - min(now, collector.start?.monotonicNanos ?? now)))
+      let (profile, _) = profile(durationNanos: AgentSession.nanos(from: collector.start?.monotonicNanos))
       try AtomicOutputFile(path: path).commit(profile.gzipped())
     }
   }

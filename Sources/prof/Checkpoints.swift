@@ -47,8 +47,7 @@ final class Checkpoints: @unchecked Sendable {  // mutable state is guarded by `
   /// is running; `number` counts the writes started (1, 2, ...).
   func offer(_ write: @escaping @Sendable (_ number: Int) throws -> Void) {
     let now = AgentSession.monotonicNanos()
-    guard now >= next, lock.withLock({ !busy }) else { return }
-    lock.withLock { busy = true }
+    guard now >= next, claim() else { return }
     next = now + intervalNanos
     started += 1
     queue.async { [self, started] in
@@ -64,6 +63,15 @@ final class Checkpoints: @unchecked Sendable {  // mutable state is guarded by `
         if error == nil { succeeded += 1 }
         report(error)
       }
+    }
+  }
+
+  /// True when no write of this kind was running: now one is.
+  private func claim() -> Bool {
+    lock.withLock {
+      if busy { return false }
+      busy = true
+      return true
     }
   }
 

@@ -122,11 +122,7 @@ struct Heap: ParsableCommand {
     let symbolizer: CachingSymbolizer?
     let comments: [String]
 
-    var nanosSinceStart: Int64 {
-      let started = collector.start?.monotonicNanos ?? 0
-      let now = AgentSession.monotonicNanos()
-      return started > 0 && now > started ? Int64(now - started) : 0
-    }
+    var nanosSinceStart: Int64 { AgentSession.nanos(from: collector.start?.monotonicNanos) }
 
     /// The profile, and what could not be symbolized.
     func profile(durationNanos: Int64) -> (Profile, [String]) {
