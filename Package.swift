@@ -11,69 +11,93 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
-    // The agent and its stream format (a package of its own so that SwiftPM builds the .so).
-    .package(path: "Sources/ProfAgent"),
+    // Stage 1, what runs in the target: the C agent and its stream format, a package of
+    // its own so that SwiftPM builds the .so.
+    .package(path: "Sources/Agent"),
   ],
+  // Targets in the order of the data's path; each stage's folder under Sources says it.
   targets: [
-    // The command line: one file per subcommand. It must never link CAllocCounter.
-    .executableTarget(
-      name: "prof",
-      dependencies: [
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "ProfAgent", package: "ProfAgent"),
-        "AgentStream", "TargetLaunch", "OutputFile",
-        "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ChromeTrace",
-        "ProfileReports", "FlameGraph", "ProfileConversion",
-        "BenchFormat", "BenchCompare",
-        "RaceReport", "RaceRunner",
-      ]
+    // Stage 2, capture: start the program with the agent, read and decode its stream.
+    .systemLibrary(name: "CLaunch", path: "Sources/Capture/CLaunch"),
+    .target(name: "TargetLaunch", dependencies: ["CLaunch"], path: "Sources/Capture/TargetLaunch"),
+    .target(
+      name: "AgentStream", dependencies: [.product(name: "ProfStreamFormat", package: "Agent")],
+      path: "Sources/Capture/AgentStream"
     ),
 
-    // Running a target with the agent and reading what it sends.
-    .target(name: "AgentStream", dependencies: [.product(name: "ProfStreamFormat", package: "ProfAgent")]),
-    .target(name: "TargetLaunch", dependencies: ["CLaunch"]),
-    .target(name: "OutputFile"),
+    // Stage 3, symbols: addresses to functions, files and lines; demangling.
+    .systemLibrary(name: "CDemangle", path: "Sources/Symbols/CDemangle"),
+    .target(name: "Symbolization", dependencies: ["CDemangle"], path: "Sources/Symbols/Symbolization"),
 
-    // From raw stacks to pprof profiles.
-    .target(name: "Pprof", dependencies: ["CZlib"]),
-    .target(name: "Symbolization", dependencies: ["CDemangle"]),
-    .target(name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"]),
-    .target(name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
-    .target(name: "HeapProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
+    // Stage 4, profiles: the pprof model and the builders that turn raw stacks into it.
+    .systemLibrary(name: "CZlib", path: "Sources/Profiles/CZlib"),
+    .target(name: "Pprof", dependencies: ["CZlib"], path: "Sources/Profiles/Pprof"),
+    .target(
+      name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"],
+      path: "Sources/Profiles/ProfileBuilder"
+    ),
+    .target(
+      name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      path: "Sources/Profiles/CPUProfiling"
+    ),
+    .target(
+      name: "HeapProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      path: "Sources/Profiles/HeapProfiling"
+    ),
 
-    // Timelines.
-    .target(name: "ChromeTrace", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"]),
-    .target(name: "ProfTrace"),
+    // Stage 5, formats: timelines, other profile formats, and writing files safely.
+    .target(
+      name: "ChromeTrace", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      path: "Sources/Formats/ChromeTrace"
+    ),
+    .target(name: "OutputFile", path: "Sources/Formats/OutputFile"),
 
-    // Reports on any pprof file.
-    .target(name: "ProfileReports", dependencies: ["Pprof", "Symbolization"]),
-    .target(name: "FlameGraph", dependencies: ["ProfileReports"]),
-    .target(name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"]),
+    // Stage 6, reports on any pprof file.
+    .target(name: "ProfileReports", dependencies: ["Pprof", "Symbolization"], path: "Sources/Reports/ProfileReports"),
+    .target(name: "FlameGraph", dependencies: ["ProfileReports"], path: "Sources/Reports/FlameGraph"),
+    .target(
+      name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"],
+      path: "Sources/Formats/ProfileConversion"
+    ),
 
     // Benchmarks: ProfBench and CAllocCounter (which interposes malloc) are linked into
     // the user's benchmark executable; `prof bench compare` needs only the format and statistics.
     .target(
       name: "ProfBench",
-      dependencies: ["BenchFormat", "CAllocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      dependencies: ["BenchFormat", "CAllocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      path: "Sources/Bench/ProfBench"
     ),
-    .target(name: "CAllocCounter"),
-    .target(name: "BenchFormat"),
-    .target(name: "BenchStats"),
-    .target(name: "BenchCompare", dependencies: ["BenchFormat", "BenchStats"]),
+    .target(name: "CAllocCounter", path: "Sources/Bench/CAllocCounter"),
+    .target(name: "BenchFormat", path: "Sources/Bench/BenchFormat"),
+    .target(name: "BenchStats", path: "Sources/Bench/BenchStats"),
+    .target(name: "BenchCompare", dependencies: ["BenchFormat", "BenchStats"], path: "Sources/Bench/BenchCompare"),
 
     // ThreadSanitizer front end.
-    .target(name: "RaceReport", dependencies: ["Symbolization"]),
-    .target(name: "RaceRunner", dependencies: ["RaceReport"]),
+    .target(name: "RaceReport", dependencies: ["Symbolization"], path: "Sources/Race/RaceReport"),
+    .target(name: "RaceRunner", dependencies: ["RaceReport"], path: "Sources/Race/RaceRunner"),
 
-    // C APIs Swift's Glibc module does not expose.
-    .systemLibrary(name: "CZlib"),
-    .systemLibrary(name: "CDemangle"),
-    .systemLibrary(name: "CLaunch"),
+    // Linked into the user's program: spans and counters for `prof trace`.
+    .target(name: "ProfTrace", path: "Sources/Instrumentation/ProfTrace"),
+
+    // The edge: the command line, one file per subcommand. It must never link CAllocCounter.
+    .executableTarget(
+      name: "prof",
+      dependencies: [
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "ProfAgent", package: "Agent"),
+        "AgentStream", "TargetLaunch", "OutputFile",
+        "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ChromeTrace",
+        "ProfileReports", "FlameGraph", "ProfileConversion",
+        "BenchFormat", "BenchCompare",
+        "RaceReport", "RaceRunner",
+      ],
+      path: "Sources/CLI"
+    ),
 
     // Tests. End-to-end targets depend on "prof" so that the binary (and the agent) is built.
     .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
     .testTarget(name: "PprofTests", dependencies: ["Pprof"]),
-    .testTarget(name: "AgentStreamTests", dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "ProfAgent")]),
+    .testTarget(name: "AgentStreamTests", dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "Agent")]),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
