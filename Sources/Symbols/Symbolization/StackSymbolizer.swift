@@ -1,0 +1,122 @@
+import AgentStream
+import Demangle
+
+/// One function at a place in the program, as every output names it.
+public struct ResolvedFrame: Hashable, Sendable {
+  /// What readers see: demangled, Swift names shortened, "strlen@plt", "[sort]".
+  public var name: String
+  /// The linkage name (or the made-up name itself).
+  public var systemName: String
+  public var file = ""
+  public var line: Int64 = 0
+  public var column: Int64 = 0
+  public var startLine: Int64 = 0
+}
+
+extension ResolvedFrame {
+  init(_ source: SourceFrame) {
+    self.init(name: Demangler.readableName(source.symbol), systemName: source.symbol, file: source.file,
+              line: source.line, column: source.column, startLine: source.startLine)
+  }
+
+  /// A frame whose name says what it stands for ("[dropped samples]", "[sort]").
+  public static func synthetic(_ name: String) -> ResolvedFrame { ResolvedFrame(name: name, systemName: name) }
+}
+
+/// A distinct pc of the stacks added: where it is and what runs there.
+public struct ResolvedLocation: Sendable {
+  /// The run-time address; a return address is stepped back into its call.
+  public var address: UInt64
+  /// Index into `StackSymbolizer.modules`.
+  public var module: Int
+  /// Innermost inlined frame first, the physical function last; empty when unknown.
+  public var frames: [ResolvedFrame]
+}
+
+/// Raw stacks captured in the target in, frames out: the one symbolization that
+/// pprof profiles and Chrome traces both use, so that they name every frame alike.
+public struct StackSymbolizer {
+  private let moduleMap: ModuleMap
+  private let hiddenModule: (LoadedModule) -> Bool
+  private var indexByAddress: [UInt64: Int] = [:]
+  private var addresses: [UInt64] = []
+  private var moduleOfLocation: [Int] = []
+
+  /// Frames dropped because no executable mapping holds them (a frame-pointer walk
+  /// through code without frame pointers reads such values off the stack).
+  public private(set) var unmappedFrames = 0
+
+  /// The executable segments, duplicates removed, in the order the agent reported them.
+  public var modules: [LoadedModule] { moduleMap.segments }
+
+  /// `hiddenModule` marks code whose frames never appear (the agent's own).
+  public init(modules: [LoadedModule], hiddenModule: @escaping (LoadedModule) -> Bool) {
+    moduleMap = ModuleMap(modules)
+    self.hiddenModule = hiddenModule
+  }
+
+  /// The agent's library, whose frames (thread start trampoline, interposers,
+  /// allocation hooks) never appear in what prof writes.
+  public static func isAgent(_ module: LoadedModule) -> Bool {
+    module.path.hasSuffix("/libProfAgent.so")
+  }
+
+  /// Adds a stack of raw pcs, leaf first: the leaf is an exact pc, the others are
+  /// return addresses, stepped back by one to land inside the call instruction.
+  /// Returns the indices of its locations, leaf first.
+  public mutating func add(_ stack: [UInt64]) -> [Int] {
+    var indices: [Int] = []
+    indices.reserveCapacity(stack.count)
+    for (position, pc) in stack.enumerated() {
+      guard let module = moduleMap.index(containing: pc) else {
+        unmappedFrames += 1
+        continue
+      }
+      if hiddenModule(moduleMap.segments[module]) { continue }
+      indices.append(location(for: position == 0 ? pc : pc - 1, in: module))
+    }
+    return indices
+  }
+
+  private mutating func location(for address: UInt64, in module: Int) -> Int {
+    if let index = indexByAddress[address] { return index }
+    addresses.append(address)
+    moduleOfLocation.append(module)
+    indexByAddress[address] = addresses.count - 1
+    return addresses.count - 1
+  }
+
+  /// Every location added, by index. Returns one warning per module whose file
+  /// could not be symbolized (its locations keep only their addresses).
+  public func resolve(symbolizer: Symbolizer?) -> (locations: [ResolvedLocation], warnings: [String]) {
+    var locations = addresses.indices.map { ResolvedLocation(address: addresses[$0], module: moduleOfLocation[$0], frames: []) }
+    var warnings: [String] = []
+    for (module, indices) in Dictionary(grouping: addresses.indices, by: { moduleOfLocation[$0] }).sorted(by: { $0.key < $1.key }) {
+      let segment = moduleMap.segments[module]
+      let fileAddresses = indices.map { addresses[$0] - segment.loadBias }
+      do {
+        let frames = try ModuleSymbols(segment.path, symbolizer: symbolizer).frames(at: fileAddresses)
+        for (index, frames) in zip(indices, frames) { locations[index].frames = frames }
+      } catch {
+        warnings.append("\(segment.path): \(error)")
+      }
+    }
+    return (locations, warnings)
+  }
+}
+
+/// What one module's file says about addresses in it.
+private struct ModuleSymbols {
+  let path: String
+  let symbolizer: Symbolizer?
+
+  init(_ path: String, symbolizer: Symbolizer?) {
+    self.path = path
+    self.symbolizer = symbolizer
+  }
+
+  func frames(at addresses: [UInt64]) throws -> [[ResolvedFrame]] {
+    guard let symbolizer else { return addresses.map { _ in [] } }
+    return try symbolizer.symbolize(addresses: addresses, inFile: path).map { $0.map(ResolvedFrame.init) }
+  }
+}

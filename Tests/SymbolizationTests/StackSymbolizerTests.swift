@@ -1,0 +1,51 @@
+import AgentStream
+import XCTest
+
+@testable import Symbolization
+
+/// Answers from a table keyed by file address.
+private struct TableSymbolizer: Symbolizer {
+  var table: [UInt64: [SourceFrame]]
+
+  func symbolize(addresses: [UInt64], inFile path: String) throws -> [[SourceFrame]] {
+    if path.hasSuffix("missing") { throw SymbolizerError("no such file") }
+    return addresses.map { table[$0] ?? [] }
+  }
+}
+
+final class StackSymbolizerTests: XCTestCase {
+  private let main = LoadedModule(start: 0x10000, limit: 0x20000, fileOffset: 0, loadBias: 0x10000, buildID: [],
+                                  path: "/app/main")
+  private let agent = LoadedModule(start: 0x30000, limit: 0x31000, fileOffset: 0, loadBias: 0x30000, buildID: [],
+                                   path: "/app/libProfAgent.so")
+  private let missing = LoadedModule(start: 0x50000, limit: 0x51000, fileOffset: 0, loadBias: 0x50000, buildID: [],
+                                     path: "/gone/missing")
+
+  func testOneLocationPerPcWithReadableNamesInlinedFramesInnermostFirst() {
+    var stacks = StackSymbolizer(modules: [main, agent, main, missing], hiddenModule: StackSymbolizer.isAgent)
+    XCTAssertEqual(stacks.modules.map(\.path), ["/app/main", "/app/libProfAgent.so", "/gone/missing"])
+    let first = stacks.add([0x10100, 0x30010, 0x10200])
+    let second = stacks.add([0x10200, 0x10200, 0x50010])
+    XCTAssertEqual(first, [0, 1], "the agent's frame is dropped; a caller is stepped back into its call")
+    XCTAssertEqual(second, [2, 1, 3], "the leaf pc 0x10200 is exact, the return address 0x10200 is not")
+
+    let symbolizer = TableSymbolizer(table: [
+      0x100: [SourceFrame(symbol: "$s4main3hotyyF", file: "main.swift", line: 4)],
+      0x1ff: [SourceFrame(symbol: "$s4main5inneryyF", file: "main.swift", line: 9),
+              SourceFrame(symbol: "_ZN3foo3barEi", file: "foo.cpp", line: 20)],
+    ])
+    let (locations, warnings) = stacks.resolve(symbolizer: symbolizer)
+    XCTAssertEqual(warnings, ["/gone/missing: no such file"])
+    XCTAssertEqual(locations.map(\.address), [0x10100, 0x101ff, 0x10200, 0x5000f])
+    XCTAssertEqual(locations.map(\.module), [0, 0, 0, 2])
+    XCTAssertEqual(locations[1].frames.map(\.name), ["main.inner()", "foo::bar(int)"])
+    XCTAssertEqual(locations[1].frames.map(\.systemName), ["$s4main5inneryyF", "_ZN3foo3barEi"])
+    XCTAssertEqual(locations[3].frames, [], "an unreadable module leaves the address")
+  }
+
+  func testFramesOutsideMappedCodeAreDroppedAndCounted() {
+    var stacks = StackSymbolizer(modules: [main], hiddenModule: { _ in false })
+    XCTAssertEqual(stacks.add([0x10100, 0x7fff_ffff_ffff_ffff, 0x10200, 0x8]), [0, 1])
+    XCTAssertEqual(stacks.unmappedFrames, 2)
+  }
+}
