@@ -19,15 +19,14 @@ final class LLVMSymbolizerTests: XCTestCase {
 
   func testNamesLinesAndInlinedFrames() throws {
     let symbolizer = try XCTUnwrap(LLVMSymbolizer.locate(), "llvm-symbolizer ships with the toolchain")
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prof-symbolizer-\(getpid())")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: directory) }
     let source = directory.appendingPathComponent("inline.c")
     let binary = directory.appendingPathComponent("inline")
     try Self.source.write(to: source, atomically: true, encoding: .utf8)
-    try run("/usr/bin/env", ["clang", "-O2", "-g", "-o", binary.path, source.path])
+    try command("/usr/bin/env", ["clang", "-O2", "-g", "-o", binary.path, source.path])
 
-    let symbols = try run("/usr/bin/env", ["nm", binary.path])
+    let symbols = try command("/usr/bin/env", ["nm", binary.path])
     let line = try XCTUnwrap(symbols.split(separator: "\n").first { $0.hasSuffix(" T outer") })
     let outer = try XCTUnwrap(UInt64(line.prefix { $0 != " " }, radix: 16))
 
@@ -50,19 +49,5 @@ final class LLVMSymbolizerTests: XCTestCase {
   func testMissingFileIsAnError() throws {
     let symbolizer = try XCTUnwrap(LLVMSymbolizer.locate())
     XCTAssertThrowsError(try symbolizer.symbolize(addresses: [1], inFile: "/nonexistent/binary"))
-  }
-
-  @discardableResult
-  private func run(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, "\(executable) \(arguments)")
-    return String(decoding: data, as: UTF8.self)
   }
 }

@@ -35,6 +35,9 @@ public struct ResolvedLocation: Sendable {
 
 /// Raw stacks captured in the target in, frames out: the one symbolization that
 /// pprof profiles and Chrome traces both use, so that they name every frame alike.
+///
+/// PLT stubs are named from their relocations (`strlen@plt`, see `PLTStubs`), the
+/// rest by the symbolizer (line tables, .symtab, .dynsym).
 public struct StackSymbolizer {
   private let moduleMap: ModuleMap
   private let hiddenModule: (LoadedModule) -> Bool
@@ -109,14 +112,23 @@ public struct StackSymbolizer {
 private struct ModuleSymbols {
   let path: String
   let symbolizer: Symbolizer?
+  /// nil where the file cannot be read as ELF.
+  let stubs: PLTStubs?
 
   init(_ path: String, symbolizer: Symbolizer?) {
     self.path = path
     self.symbolizer = symbolizer
+    stubs = try? PLTStubs(ELFFile(path: path == VirtualDSO.name ? VirtualDSO.file ?? path : path))
   }
 
+  /// PLT stubs by their decoded names, everything else as the symbolizer says.
   func frames(at addresses: [UInt64]) throws -> [[ResolvedFrame]] {
-    guard let symbolizer else { return addresses.map { _ in [] } }
-    return try symbolizer.symbolize(addresses: addresses, inFile: path).map { $0.map(ResolvedFrame.init) }
+    let stubNames = addresses.map { stubs?.name(at: $0) }
+    let others = zip(addresses, stubNames).filter { $0.1 == nil }.map(\.0)
+    var answers = try symbolizer?.symbolize(addresses: others, inFile: path).makeIterator()
+    return stubNames.map { stubName in
+      if let stubName { return [.synthetic(stubName)] }
+      return (answers?.next() ?? []).map(ResolvedFrame.init)
+    }
   }
 }

@@ -1,0 +1,31 @@
+import Foundation
+import ProfTestSupport
+import XCTest
+
+/// Names of code that line tables do not cover, profiled with the real prof and
+/// read with go tool pprof: PLT stubs, stripped binaries.
+final class SymbolNamesEndToEndTests: OutputDirectoryTestCase {
+  /// fixtures/symbols/plt_calls.c linked against its shared library, built here.
+  private func pltProgram(flags: [String] = []) throws -> String {
+    let fixtures = ProfHarness.packageRoot.appendingPathComponent("fixtures/symbols")
+    let library = output("libplt.so"), program = output("plt_calls")
+    for arguments in [["-fPIC", "-shared", "-o", library, fixtures.appendingPathComponent("plt_lib.c").path],
+                      ["-o", program, fixtures.appendingPathComponent("plt_calls.c").path, library,
+                       "-Wl,-rpath," + directory.path]] {
+      let build = try ProfHarness.run("/usr/bin/env", ["clang", "-O1", "-g"] + flags + arguments)
+      guard build.status == 0 else { throw HarnessError("clang failed:\n\(build.stderr)") }
+    }
+    return program
+  }
+
+  func testSamplesInPLTStubsAreNamedAfterTheirTarget() throws {
+    let file = output("plt.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--hz", "1000", "-o", file, "--", try pltProgram(), "400000000"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["go", "tool", "pprof", "-raw", file]).status, 0)
+    let names = try ProfHarness.top(file).rows.map(\.name)
+    XCTAssertTrue(names.contains("plt_step@plt"), "\(names)")
+    XCTAssertTrue(names.contains("plt_step"), "\(names)")
+    XCTAssertFalse(names.contains("_init"), "\(names)")
+  }
+}
