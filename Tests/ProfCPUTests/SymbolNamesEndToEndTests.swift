@@ -28,4 +28,16 @@ final class SymbolNamesEndToEndTests: OutputDirectoryTestCase {
     XCTAssertTrue(names.contains("plt_step"), "\(names)")
     XCTAssertFalse(names.contains("_init"), "\(names)")
   }
+
+  /// Code without line tables (most of libswiftCore) gets no file: llvm-symbolizer's
+  /// fallback, the symbol table's file symbol (crtstuff.c, Swift.o), is not a source.
+  func testFilesComeOnlyFromDebugInfo() throws {
+    let file = output("demo.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("demo"), "100", "1"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let files = try ProfHarness.top(file, ["-files"]).rows.map(\.name)
+    XCTAssertTrue(files.contains { $0.hasSuffix("Sources/demo/main.swift") }, "\(files)")
+    XCTAssertTrue(files.contains("[libswiftCore.so]"), "libswiftCore has no line tables: \(files)")
+    XCTAssertFalse(files.contains { $0.hasSuffix("crtstuff.c") || $0.hasSuffix(".o") }, "\(files)")
+  }
 }

@@ -49,3 +49,31 @@ final class StackSymbolizerTests: XCTestCase {
     XCTAssertEqual(stacks.unmappedFrames, 2)
   }
 }
+
+/// A file comes from debug info only, never from a symbol table's file symbol.
+final class ResolvedFrameFileTests: XCTestCase {
+  private func resolve(_ frame: SourceFrame) -> ResolvedFrame {
+    let module = LoadedModule(start: 0x1000, limit: 0x2000, fileOffset: 0, loadBias: 0x1000, buildID: [], path: "/app/main")
+    var stacks = StackSymbolizer(modules: [module], hiddenModule: { _ in false })
+    _ = stacks.add([0x1100])
+    return stacks.resolve(symbolizer: TableSymbolizer(table: [0x100: [frame]])).locations[0].frames[0]
+  }
+
+  func testALineTableLineKeepsItsFile() {
+    let frame = resolve(SourceFrame(symbol: "hot", file: "main.c", line: 7, column: 3, startFile: "main.c", startLine: 5))
+    XCTAssertEqual(frame, ResolvedFrame(name: "hot", systemName: "hot", file: "main.c", line: 7, column: 3, startLine: 5))
+  }
+
+  func testTheSymbolTablesFileSymbolIsDropped() {
+    // llvm-symbolizer's answer for a libswiftCore function without line tables.
+    let frame = resolve(SourceFrame(symbol: "$s4spin7hotLoopys6UInt64VSiF", file: "Swift.o"))
+    XCTAssertEqual(frame.file, "")
+    XCTAssertEqual(frame.name, "spin.hotLoop(Swift.Int)")
+  }
+
+  func testLineZeroInsideADescribedFunctionGetsTheFunctionsFile() {
+    // Compiler-generated code: the line table says line 0 (and the file of whatever was inlined).
+    let frame = resolve(SourceFrame(symbol: "hot", file: "/<compiler-generated>", line: 0, startFile: "main.swift", startLine: 6))
+    XCTAssertEqual(frame, ResolvedFrame(name: "hot", systemName: "hot", file: "main.swift", line: 0, startLine: 6))
+  }
+}

@@ -7,6 +7,10 @@ public struct ResolvedFrame: Hashable, Sendable {
   public var name: String
   /// The linkage name (or the made-up name itself).
   public var systemName: String
+  /// Only what debug info says: the line table's file where it gives a line, else
+  /// the function's declaration file. Never a symbol table's file symbol: that is
+  /// the object file the symbol came from (crtstuff.c for every PLT stub, Swift.o for
+  /// much of libswiftCore), not where the code is.
   public var file = ""
   public var line: Int64 = 0
   public var column: Int64 = 0
@@ -15,8 +19,13 @@ public struct ResolvedFrame: Hashable, Sendable {
 
 extension ResolvedFrame {
   init(_ source: SourceFrame) {
-    self.init(name: Demangler.readableName(source.symbol), systemName: source.symbol, file: source.file,
-              line: source.line, column: source.column, startLine: source.startLine)
+    self.init(name: Demangler.readableName(source.symbol), systemName: source.symbol)
+    if source.line > 0 {
+      (file, line, column, startLine) = (source.file, source.line, source.column, source.startLine)
+    } else if source.startLine > 0 {
+      // Code debug info covers without a line (compiler-generated): the function's file.
+      (file, startLine) = (source.startFile, source.startLine)
+    }
   }
 
   /// A frame whose name says what it stands for ("[dropped samples]", "[sort]").
