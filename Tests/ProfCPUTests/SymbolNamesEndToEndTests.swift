@@ -40,4 +40,24 @@ final class SymbolNamesEndToEndTests: OutputDirectoryTestCase {
     XCTAssertTrue(files.contains("[libswiftCore.so]"), "libswiftCore has no line tables: \(files)")
     XCTAssertFalse(files.contains { $0.hasSuffix("crtstuff.c") || $0.hasSuffix(".o") }, "\(files)")
   }
+
+  /// A stripped program: what .dynsym covers keeps its name, the rest is one row
+  /// named after the program, as go tool pprof shows code without symbols.
+  func testStrippedCodeIsNamedFromDynsymElseAfterItsModule() throws {
+    let source = ProfHarness.packageRoot.appendingPathComponent("fixtures/symbols/stripped.c").path
+    let program = output("stripped")
+    let build = try ProfHarness.run("/usr/bin/env", ["clang", "-O1", "-o", program, source,
+                                                     "-Wl,--export-dynamic-symbol=exported_hot"])
+    XCTAssertEqual(build.status, 0, build.stderr)
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["strip", program]).status, 0)
+    let file = output("stripped.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--hz", "500", "-o", file, "--", program, "100000000"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let rows = try ProfHarness.top(file).rows
+    let names = rows.map(\.name)
+    XCTAssertTrue(names.contains("exported_hot"), "\(names)")
+    let module = try XCTUnwrap(rows.first { $0.name == "[stripped]" }, "hidden_hot and main: \(names)")
+    XCTAssertGreaterThan(module.flat, 0)
+    XCTAssertFalse(names.contains { $0.hasPrefix("0x") || $0.allSatisfy(\.isHexDigit) }, "no per-address rows: \(names)")
+  }
 }

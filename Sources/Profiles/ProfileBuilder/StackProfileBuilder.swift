@@ -65,8 +65,11 @@ public struct StackProfileBuilder {
       location.lines = resolved.frames.map { functions.line(for: $0) }
       return location
     }
-    for location in locations {
-      mappings[Int(location.mappingID) - 1].markSymbolized(by: location.lines, functions.functions)
+    // A module's name stands in for missing symbols but is none: pprof may still
+    // symbolize such a mapping, e.g. from an unstripped copy in PPROF_BINARY_PATH.
+    for (location, resolved) in zip(locations, resolved)
+    where resolved.frames != [.unsymbolized(in: stacks.modules[resolved.module].path)] {
+      mappings[resolved.module].markSymbolized(by: location.lines, functions.functions)
     }
     for (name, id) in syntheticIDs.sorted(by: { $0.value < $1.value }) {
       var location = Location(id: id)

@@ -30,6 +30,12 @@ extension ResolvedFrame {
 
   /// A frame whose name says what it stands for ("[dropped samples]", "[sort]").
   public static func synthetic(_ name: String) -> ResolvedFrame { ResolvedFrame(name: name, systemName: name) }
+
+  /// Code of the module at `path` that no symbol covers: "[sort]", as go tool pprof
+  /// names locations without functions.
+  public static func unsymbolized(in path: String) -> ResolvedFrame {
+    synthetic("[" + (path.split(separator: "/").last.map(String.init) ?? path) + "]")
+  }
 }
 
 /// A distinct pc of the stacks added: where it is and what runs there.
@@ -38,7 +44,8 @@ public struct ResolvedLocation: Sendable {
   public var address: UInt64
   /// Index into `StackSymbolizer.modules`.
   public var module: Int
-  /// Innermost inlined frame first, the physical function last; empty when unknown.
+  /// Innermost inlined frame first, the physical function last; empty when the
+  /// module could not be symbolized (the address is all there is).
   public var frames: [ResolvedFrame]
 }
 
@@ -46,7 +53,10 @@ public struct ResolvedLocation: Sendable {
 /// pprof profiles and Chrome traces both use, so that they name every frame alike.
 ///
 /// PLT stubs are named from their relocations (`strlen@plt`, see `PLTStubs`), the
-/// rest by the symbolizer (line tables, .symtab, .dynsym).
+/// rest by the symbolizer (line tables, .symtab, .dynsym where a symbol covers the
+/// address). Code it cannot name is named after its module (`[sort]`), as
+/// go tool pprof shows unsymbolized code: one row per module rather than one per
+/// instruction at addresses that change every run.
 public struct StackSymbolizer {
   private let moduleMap: ModuleMap
   private let hiddenModule: (LoadedModule) -> Bool
@@ -130,14 +140,18 @@ private struct ModuleSymbols {
     stubs = try? PLTStubs(ELFFile(path: path == VirtualDSO.name ? VirtualDSO.file ?? path : path))
   }
 
-  /// PLT stubs by their decoded names, everything else as the symbolizer says.
+  /// PLT stubs by their decoded names, the rest as the symbolizer says, and what it
+  /// cannot name (stripped code) after the module, as go tool pprof shows it.
   func frames(at addresses: [UInt64]) throws -> [[ResolvedFrame]] {
     let stubNames = addresses.map { stubs?.name(at: $0) }
     let others = zip(addresses, stubNames).filter { $0.1 == nil }.map(\.0)
-    var answers = try symbolizer?.symbolize(addresses: others, inFile: path).makeIterator()
+    guard let symbolizer else { return stubNames.map { name in name.map { [.synthetic($0)] } ?? [] } }
+    var answers = try symbolizer.symbolize(addresses: others, inFile: path).makeIterator()
+    let module = ResolvedFrame.unsymbolized(in: path)
     return stubNames.map { stubName in
       if let stubName { return [.synthetic(stubName)] }
-      return (answers?.next() ?? []).map(ResolvedFrame.init)
+      let frames = (answers.next() ?? []).map(ResolvedFrame.init)
+      return frames.isEmpty ? [module] : frames
     }
   }
 }
