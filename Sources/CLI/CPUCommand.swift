@@ -96,6 +96,10 @@ struct CPU: ParsableCommand {
       warn("the program ended without the agent's final flush (killed, crashed, or it closed the agent's stream): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
     }
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    if unwind == .fp {
+      let stacks = collector.stacks.map { ($0.key.frames, $0.value.samples) }
+      FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
+    }
     try written.get()
     printSummary(collector, targetCPUNanos: process.cpuNanos)
     try followed.writeProfiles(beside: output, parent: profile, pid: process.pid) { records, durationNanos in

@@ -3,7 +3,8 @@ import ProfTestSupport
 import XCTest
 
 /// Names of code that line tables do not cover, profiled with the real prof and
-/// read with go tool pprof: PLT stubs, stripped binaries.
+/// read with go tool pprof: PLT stubs, stripped binaries; and what prof says of code
+/// a frame-pointer walk cannot follow.
 final class SymbolNamesEndToEndTests: OutputDirectoryTestCase {
   /// fixtures/symbols/plt_calls.c linked against its shared library, built here.
   private func pltProgram(flags: [String] = []) throws -> String {
@@ -59,5 +60,24 @@ final class SymbolNamesEndToEndTests: OutputDirectoryTestCase {
     let module = try XCTUnwrap(rows.first { $0.name == "[stripped]" }, "hidden_hot and main: \(names)")
     XCTAssertGreaterThan(module.flat, 0)
     XCTAssertFalse(names.contains { $0.hasPrefix("0x") || $0.allSatisfy(\.isHexDigit) }, "no per-address rows: \(names)")
+  }
+
+  /// Said once, only under --unwind fp, only for code built without frame pointers.
+  func testCodeWithoutFramePointersIsNamedUnderUnwindFP() throws {
+    let source = ProfHarness.packageRoot.appendingPathComponent("fixtures/symbols/no_frame_pointers.c").path
+    func profile(_ name: String, _ flag: String, unwind: String) throws -> String {
+      let program = output(name)
+      let build = try ProfHarness.run("/usr/bin/env", ["clang", "-O2", flag, "-o", program, source])
+      XCTAssertEqual(build.status, 0, build.stderr)
+      let run = try ProfHarness.prof(["cpu", "--unwind", unwind, "-o", output(name + ".pb.gz"), "--", program, "300000000"])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      return run.stderr
+    }
+    let warning = "most stacks in nofp end at their first frame"
+    let stderr = try profile("nofp", "-fomit-frame-pointer", unwind: "fp")
+    XCTAssertEqual(stderr.components(separatedBy: warning).count, 2, "once:\n\(stderr)")
+    XCTAssertTrue(stderr.contains("--unwind libunwind"), stderr)
+    XCTAssertFalse(try profile("nofp", "-fomit-frame-pointer", unwind: "libunwind").contains(warning))
+    XCTAssertFalse(try profile("fp", "-fno-omit-frame-pointer", unwind: "fp").contains("end at their first frame"))
   }
 }

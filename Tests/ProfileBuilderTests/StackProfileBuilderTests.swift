@@ -79,6 +79,13 @@ final class StackProfileBuilderTests: XCTestCase {
     XCTAssertNoThrow(try profile.validate())
   }
 
+  func testFramesOutsideMappedCodeAreDroppedAndCountedInAComment() throws {
+    let (profile, _) = build([[0x10100, 0x7fff_ffff_ffff_ffff, 0x10200], [0x10100]], symbolizer: FakeSymbolizer())
+    XCTAssertEqual(profile.samples.map(\.locationIDs.count), [2, 1])
+    XCTAssertEqual(profile.comments.filter { $0.contains("outside mapped executable code") }.count, 1)
+    XCTAssertTrue(profile.comments.contains { $0.hasPrefix("prof: 1 distinct stacks") }, "\(profile.comments)")
+  }
+
   func testSyntheticFramesAreRealLocations() throws {
     var builder = StackProfileBuilder(modules: [main]) { _ in false }
     builder.add(stack: [0x10100], values: [1], labels: [], syntheticRoot: "[truncated stack]")

@@ -76,6 +76,9 @@ public struct StackProfileBuilder {
       location.lines = [functions.line(for: .synthetic(name))]
       locations.append(location)
     }
+    if stacks.stacksWithUnmappedFrames > 0 {
+      profile.comments.append("prof: \(stacks.stacksWithUnmappedFrames) distinct stacks held frames outside mapped executable code; those frames were dropped")
+    }
     profile.samples = foldLeaves(of: samples, locations, functions.functions)
     profile.mappings = mappings
     profile.locations = locations

@@ -64,9 +64,9 @@ public struct StackSymbolizer {
   private var addresses: [UInt64] = []
   private var moduleOfLocation: [Int] = []
 
-  /// Frames dropped because no executable mapping holds them (a frame-pointer walk
-  /// through code without frame pointers reads such values off the stack).
-  public private(set) var unmappedFrames = 0
+  /// Stacks added that held frames no executable mapping holds, which were dropped
+  /// (a frame-pointer walk through code without frame pointers reads such values).
+  public private(set) var stacksWithUnmappedFrames = 0
 
   /// The executable segments, duplicates removed, in the order the agent reported them.
   public var modules: [LoadedModule] { moduleMap.segments }
@@ -89,9 +89,11 @@ public struct StackSymbolizer {
   public mutating func add(_ stack: [UInt64]) -> [Int] {
     var indices: [Int] = []
     indices.reserveCapacity(stack.count)
+    var unmapped = false
+    defer { if unmapped { stacksWithUnmappedFrames += 1 } }
     for (position, pc) in stack.enumerated() {
       guard let module = moduleMap.index(containing: pc) else {
-        unmappedFrames += 1
+        unmapped = true
         continue
       }
       if hiddenModule(moduleMap.segments[module]) { continue }
