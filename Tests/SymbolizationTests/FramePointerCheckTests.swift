@@ -4,12 +4,9 @@ import XCTest
 @testable import Symbolization
 
 final class FramePointerCheckTests: XCTestCase {
-  private let app = LoadedModule(start: 0x10000, limit: 0x20000, fileOffset: 0, loadBias: 0x10000, buildID: [],
-                                 path: "/app/main")
-  private let library = LoadedModule(start: 0x40000, limit: 0x50000, fileOffset: 0, loadBias: 0x40000, buildID: [],
-                                     path: "/lib/libnofp.so")
-  private let agent = LoadedModule(start: 0x30000, limit: 0x31000, fileOffset: 0, loadBias: 0x30000, buildID: [],
-                                   path: "/prof/libProfAgent.so")
+  private let app = module("/app/main", at: 0x10000)
+  private let library = module("/lib/libnofp.so", at: 0x40000)
+  private let agent = module("/prof/libProfAgent.so", at: 0x30000, size: 0x1000)
 
   private func check(_ stacks: [(frames: [UInt64], weight: UInt64)]) -> [String] {
     FramePointerCheck.modulesWithoutFramePointers(stacks, modules: [app, library, agent])

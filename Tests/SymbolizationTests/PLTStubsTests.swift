@@ -87,10 +87,8 @@ final class PLTStubsTests: XCTestCase {
   func testStacksNameTheStubAndNoFile() throws {
     let program = try build(Self.layouts[0])[0]
     let stub = try XCTUnwrap(objdumpStubs(program).first { $0.value == "plt_step@plt" }?.key)
-    let module = LoadedModule(start: 0x1000_0000, limit: 0x2000_0000, fileOffset: 0, loadBias: 0x1000_0000,
-                              buildID: [], path: program)
-    var stacks = StackSymbolizer(modules: [module], hiddenModule: { _ in false })
-    _ = stacks.add([module.loadBias + stub + 2])
+    var stacks = StackSymbolizer(modules: [module(program, at: 0x1000_0000)], hiddenModule: { _ in false })
+    _ = stacks.add([0x1000_0000 + stub + 2])
     let symbolizer = try XCTUnwrap(LLVMSymbolizer.locate())
     XCTAssertEqual(try symbolizer.symbolize(addresses: [stub + 2], inFile: program)[0].map(\.symbol), ["_init"],
                    "llvm-symbolizer alone names the preceding symbol")

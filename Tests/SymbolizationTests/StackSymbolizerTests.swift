@@ -14,12 +14,9 @@ private struct TableSymbolizer: Symbolizer {
 }
 
 final class StackSymbolizerTests: XCTestCase {
-  private let main = LoadedModule(start: 0x10000, limit: 0x20000, fileOffset: 0, loadBias: 0x10000, buildID: [],
-                                  path: "/app/main")
-  private let agent = LoadedModule(start: 0x30000, limit: 0x31000, fileOffset: 0, loadBias: 0x30000, buildID: [],
-                                   path: "/app/libProfAgent.so")
-  private let missing = LoadedModule(start: 0x50000, limit: 0x51000, fileOffset: 0, loadBias: 0x50000, buildID: [],
-                                     path: "/gone/missing")
+  private let main = module("/app/main", at: 0x10000)
+  private let agent = module("/app/libProfAgent.so", at: 0x30000, size: 0x1000)
+  private let missing = module("/gone/missing", at: 0x50000, size: 0x1000)
 
   func testOneLocationPerPcWithReadableNamesInlinedFramesInnermostFirst() {
     var stacks = StackSymbolizer(modules: [main, agent, main, missing], hiddenModule: StackSymbolizer.isAgent)
@@ -54,8 +51,7 @@ final class StackSymbolizerTests: XCTestCase {
 /// A file comes from debug info only, never from a symbol table's file symbol.
 final class ResolvedFrameFileTests: XCTestCase {
   private func resolve(_ frame: SourceFrame) -> ResolvedFrame {
-    let module = LoadedModule(start: 0x1000, limit: 0x2000, fileOffset: 0, loadBias: 0x1000, buildID: [], path: "/app/main")
-    var stacks = StackSymbolizer(modules: [module], hiddenModule: { _ in false })
+    var stacks = StackSymbolizer(modules: [module("/app/main", at: 0x1000)], hiddenModule: { _ in false })
     _ = stacks.add([0x1100])
     return stacks.resolve(symbolizer: TableSymbolizer(table: [0x100: [frame]])).locations[0].frames[0]
   }

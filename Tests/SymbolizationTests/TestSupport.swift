@@ -1,3 +1,4 @@
+import AgentStream
 import Foundation
 import XCTest
 
@@ -27,4 +28,9 @@ func temporaryDirectory() throws -> URL {
   let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prof-symbols-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   return directory
+}
+
+/// An executable segment loaded at `start`, file address 0 there.
+func module(_ path: String, at start: UInt64, size: UInt64 = 0x10000) -> LoadedModule {
+  LoadedModule(start: start, limit: start + size, fileOffset: 0, loadBias: start, buildID: [], path: path)
 }
