@@ -40,6 +40,9 @@ final class SymbolNamesEndToEndTests: OutputDirectoryTestCase {
     XCTAssertTrue(files.contains { $0.hasSuffix("Sources/demo/main.swift") }, "\(files)")
     XCTAssertTrue(files.contains("[libswiftCore.so]"), "libswiftCore has no line tables: \(files)")
     XCTAssertFalse(files.contains { $0.hasSuffix("crtstuff.c") || $0.hasSuffix(".o") }, "\(files)")
+    let names = try ProfHarness.top(file).rows.map(\.name)
+    XCTAssertFalse(names.contains("_init"), "PLT stubs of a Swift program: \(names)")
+    XCTAssertFalse(names.contains { $0.hasPrefix("$s") }, "PLT stub targets are demangled: \(names)")
   }
 
   /// A stripped program: what .dynsym covers keeps its name, the rest is one row

@@ -40,6 +40,13 @@ final class StackSymbolizerTests: XCTestCase {
     XCTAssertEqual(locations[3].frames, [], "an unreadable module leaves the address")
   }
 
+  func testPLTStubTargetsAreDemangled() {
+    XCTAssertEqual(ResolvedFrame.pltStub("$s4spin7hotLoopys6UInt64VSiF@plt"),
+                   ResolvedFrame(name: "spin.hotLoop(Swift.Int)@plt", systemName: "$s4spin7hotLoopys6UInt64VSiF@plt"))
+    XCTAssertEqual(ResolvedFrame.pltStub("strlen@plt").name, "strlen@plt")
+    XCTAssertEqual(ResolvedFrame.pltStub(".plt").name, ".plt")
+  }
+
   func testFramesOutsideMappedCodeAreDroppedAndCounted() {
     var stacks = StackSymbolizer(modules: [main], hiddenModule: { _ in false })
     XCTAssertEqual(stacks.add([0x10100, 0x7fff_ffff_ffff_ffff, 0x10200, 0x8]), [0, 1])

@@ -31,6 +31,13 @@ extension ResolvedFrame {
   /// A frame whose name says what it stands for ("[dropped samples]", "[sort]").
   public static func synthetic(_ name: String) -> ResolvedFrame { ResolvedFrame(name: name, systemName: name) }
 
+  /// A PLT stub, "target@plt" (or the section's name for the resolver stub): the
+  /// target demangled like any other name.
+  static func pltStub(_ stub: String) -> ResolvedFrame {
+    guard stub.hasSuffix("@plt") else { return synthetic(stub) }
+    return ResolvedFrame(name: Demangler.readableName(String(stub.dropLast(4))) + "@plt", systemName: stub)
+  }
+
   /// Code of the module at `path` that no symbol covers: "[sort]", as go tool pprof
   /// names locations without functions.
   public static func unsymbolized(in path: String) -> ResolvedFrame {
@@ -147,11 +154,11 @@ private struct ModuleSymbols {
   func frames(at addresses: [UInt64]) throws -> [[ResolvedFrame]] {
     let stubNames = addresses.map { stubs?.name(at: $0) }
     let others = zip(addresses, stubNames).filter { $0.1 == nil }.map(\.0)
-    guard let symbolizer else { return stubNames.map { name in name.map { [.synthetic($0)] } ?? [] } }
+    guard let symbolizer else { return stubNames.map { name in name.map { [.pltStub($0)] } ?? [] } }
     var answers = try symbolizer.symbolize(addresses: others, inFile: path).makeIterator()
     let module = ResolvedFrame.unsymbolized(in: path)
     return stubNames.map { stubName in
-      if let stubName { return [.synthetic(stubName)] }
+      if let stubName { return [.pltStub(stubName)] }
       let frames = (answers.next() ?? []).map(ResolvedFrame.init)
       return frames.isEmpty ? [module] : frames
     }
