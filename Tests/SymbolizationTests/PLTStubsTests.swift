@@ -96,3 +96,72 @@ final class PLTStubsTests: XCTestCase {
     XCTAssertEqual(frames, [ResolvedFrame(name: "plt_step@plt", systemName: "plt_step@plt")])
   }
 }
+
+/// Hostile files: a thrown error or no names, never a trap or a hang.
+final class ELFFileHostileInputTests: XCTestCase {
+  /// A little ELF file: header, section names, one .plt section with `code` at
+  /// `address`, then the section headers at `sectionsOffset` (default: after the data).
+  private func elf(address: UInt64, code: [UInt8], size: UInt64? = nil, sectionsOffset: UInt64? = nil) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: 64)
+    bytes.replaceSubrange(0..<6, with: [0x7f, 0x45, 0x4c, 0x46, 2, 1])
+    func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+      withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<offset + $0.count, with: $0) }
+    }
+    put(UInt16(62), at: 18)
+    let names: [UInt8] = Array("\0.shstrtab\0.plt\0".utf8)
+    let namesOffset = bytes.count
+    bytes += names
+    let codeOffset = bytes.count
+    bytes += code
+    let headers = bytes.count
+    put(sectionsOffset ?? UInt64(headers), at: 40)
+    put(UInt16(64), at: 58)
+    put(UInt16(3), at: 60)
+    put(UInt16(1), at: 62)
+    var table = [UInt8](repeating: 0, count: 64 * 3)
+    func section(_ index: Int, name: UInt32, type: UInt32, address: UInt64, offset: Int, size: UInt64) {
+      for (value, at) in [(UInt64(name), 0), (UInt64(type), 4)] {
+        withUnsafeBytes(of: UInt32(value).littleEndian) { table.replaceSubrange(index * 64 + at..<index * 64 + at + 4, with: $0) }
+      }
+      for (value, at) in [(address, 16), (UInt64(offset), 24), (size, 32)] {
+        withUnsafeBytes(of: value.littleEndian) { table.replaceSubrange(index * 64 + at..<index * 64 + at + 8, with: $0) }
+      }
+    }
+    section(1, name: 1, type: 3, address: 0, offset: namesOffset, size: UInt64(names.count))
+    section(2, name: 11, type: 1, address: address, offset: codeOffset, size: size ?? UInt64(code.count))
+    return bytes + table
+  }
+
+  private func write(_ bytes: [UInt8]) throws -> String {
+    let directory = try temporaryDirectory()
+    addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("hostile").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+  }
+
+  func testAWellFormedLittleFileReads() throws {
+    let stubs = try PLTStubs(ELFFile(path: write(elf(address: 0x1000, code: [0xff, 0x25, 0, 0, 0, 0] + Array(repeating: 0x90, count: 10)))))
+    XCTAssertEqual(stubs.name(at: 0x1004), ".plt", "a slot no relocation fills: the section's name")
+  }
+
+  func testStubsAtTheTopOfTheAddressSpaceDoNotOverflow() throws {
+    let code = [UInt8](repeating: 0xff, count: 32) + [0x25, 0xff, 0xff, 0xff, 0x7f]
+    let stubs = try PLTStubs(ELFFile(path: write(elf(address: UInt64.max - 20, code: code))))
+    _ = stubs.name(at: UInt64.max)
+  }
+
+  func testSectionsPastTheEndOfTheFileThrow() throws {
+    XCTAssertThrowsError(try PLTStubs(ELFFile(path: write(elf(address: 0x1000, code: [0x90], size: 1 << 40)))))
+    XCTAssertThrowsError(try ELFFile(path: write(elf(address: 0x1000, code: [0x90], sectionsOffset: 1 << 62))))
+    XCTAssertThrowsError(try ELFFile(path: write(Array(elf(address: 0x1000, code: [0x90]).prefix(40)))), "truncated header")
+  }
+
+  func testAFIFOIsNotOpenedForReading() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let fifo = directory.appendingPathComponent("fifo").path
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    XCTAssertThrowsError(try ELFFile(path: fifo))
+  }
+}

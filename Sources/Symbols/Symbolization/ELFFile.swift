@@ -63,12 +63,13 @@ private final class FileBytes {
   private let size: UInt64
 
   init(path: String) throws {
-    fd = open(path, O_RDONLY | O_CLOEXEC)
+    // O_NONBLOCK: a FIFO put where a module was must not hang prof.
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { throw SymbolizerError("cannot open \(path): \(String(cString: strerror(errno)))") }
     var status = stat()
-    guard fstat(fd, &status) == 0 else {
+    guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
       close(fd)
-      throw SymbolizerError("cannot stat \(path)")
+      throw SymbolizerError("\(path) is not a regular file")
     }
     self.path = path
     size = UInt64(status.st_size)

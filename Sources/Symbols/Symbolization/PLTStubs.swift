@@ -22,14 +22,14 @@ struct PLTStubs {
       let size = [8, 16].contains(section.entrySize) ? Int(section.entrySize) : 16
       for start in stride(from: 0, to: code.count, by: size) {
         let stub = Array(code[start..<min(start + size, code.count)])
-        let address = section.address + UInt64(start)
+        let address = section.address &+ UInt64(start)
         let name = Self.target(of: stub, at: address).flatMap { target in
           switch target {
           case .slot(let slot): relocations.bySlot[slot]
           case .lazyIndex(let index): index < relocations.plt.count ? relocations.plt[index] : nil
           }
         }
-        stubs.append((address, address + UInt64(stub.count), name.map { $0 + "@plt" } ?? section.name))
+        stubs.append((address, address &+ UInt64(stub.count), name.map { $0 + "@plt" } ?? section.name))
       }
     }
     stubs.sort { $0.start < $1.start }
