@@ -94,7 +94,9 @@ private struct Relocations {
       let name = strings.cString(at: Int(symbolTable.integer(at: index * 24) as UInt32))
       return name.isEmpty ? nil : name
     }
-    for name in [".rela.dyn", ".rela.plt"] {
+    // GLOB_DAT slots matter only to .plt.got; .rela.dyn is mostly RELATIVE entries
+    // (6 MB of them in swift-frontend), so it is read only when there is one.
+    for name in [".rela.dyn", ".rela.plt"] where name == ".rela.plt" || elf.section(named: ".plt.got") != nil {
       guard let section = elf.section(named: name) else { continue }
       let entries = try elf.contents(of: section)
       for start in stride(from: 0, to: entries.count - 23, by: 24) {

@@ -1,5 +1,6 @@
 import AgentStream
 import Demangle
+import Synchronization
 
 /// One function at a place in the program, as every output names it.
 public struct ResolvedFrame: Hashable, Sendable {
@@ -146,8 +147,16 @@ private struct ModuleSymbols {
   init(_ path: String, symbolizer: Symbolizer?) {
     self.path = path
     self.symbolizer = symbolizer
-    stubs = try? PLTStubs(ELFFile(path: path == VirtualDSO.name ? VirtualDSO.file ?? path : path))
+    stubs = Self.stubTables.withLock { tables in
+      if let known = tables[path] { return known }
+      let stubs = try? PLTStubs(ELFFile(path: path == VirtualDSO.name ? VirtualDSO.file ?? path : path))
+      tables[path] = .some(stubs)  // unreadable files too
+      return stubs
+    }
   }
+
+  /// Read once per file: checkpoints rebuild the profile every few seconds.
+  private static let stubTables = Mutex<[String: PLTStubs?]>([:])
 
   /// PLT stubs by their decoded names, the rest as the symbolizer says, and what it
   /// cannot name (stripped code) after the module, as go tool pprof shows it.
