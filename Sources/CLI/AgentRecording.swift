@@ -35,6 +35,7 @@ struct AgentRecording {
     } catch let failure as AgentStreamDecoder.Failure {
       warn("\(failure); keeping the samples read before it")
     }
+    if let skipped = decoder.skippedSummary { warn(skipped) }
     if recording.start == nil {
       warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
     }

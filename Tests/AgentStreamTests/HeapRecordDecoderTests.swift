@@ -31,7 +31,7 @@ extension AgentStreamDecoderTests {
     stats.in_use_bytes = -5
     stats.peak_in_use_bytes = 4096
 
-    let stream = header + bytes(of: bucket, size: Int(bucket.header.size)) + bytes(of: counts, size: Int(counts.header.size))
+    let stream = streamHeader + bytes(of: bucket, size: Int(bucket.header.size)) + bytes(of: counts, size: Int(counts.header.size))
       + bytes(of: stats)
     let records = try decodeAll(stream, chunk: 13)
     XCTAssertEqual(records.count, 3)
@@ -51,7 +51,7 @@ extension AgentStreamDecoderTests {
     counts.count = 3
     counts.header = prof_record_header(type: UInt32(PROF_REC_HEAP_COUNTS.rawValue), size: 56)
     var decoder = AgentStreamDecoder()
-    decoder.append(header + bytes(of: counts, size: 56))
+    decoder.append(streamHeader + bytes(of: counts, size: 56))
     XCTAssertThrowsError(try decoder.next())
   }
 }

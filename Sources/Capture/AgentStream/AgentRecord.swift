@@ -1,6 +1,6 @@
 import ProfStreamFormat
 
-/// One record of the agent's stream (Sources/ProfAgent/STREAM.md), as Swift values.
+/// One record of the agent's stream (Sources/Agent/STREAM.md), as Swift values.
 public enum AgentRecord: Equatable, Sendable {
   case start(StreamStart)
   case sample(RawSample)

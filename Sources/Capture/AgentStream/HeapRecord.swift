@@ -58,6 +58,7 @@ extension AgentStreamDecoder {
     switch type {
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue):
       let framesOffset = MemoryLayout.offset(of: \prof_heap_bucket_record.frames)!
+      guard size >= framesOffset else { throw corrupt("heap bucket in \(size) bytes") }
       let depth = Int(field(\prof_heap_bucket_record.depth, of: base))
       guard depth <= Int(PROF_MAX_FRAMES), framesOffset + 8 * depth <= size else {
         throw corrupt("heap bucket of depth \(depth) in \(size) bytes")
@@ -69,6 +70,7 @@ extension AgentStreamDecoder {
     case UInt32(PROF_REC_HEAP_COUNTS.rawValue):
       let countsOffset = MemoryLayout.offset(of: \prof_heap_counts_record.counts)!
       let stride = MemoryLayout<prof_heap_count>.stride
+      guard size >= countsOffset else { throw corrupt("heap counts in \(size) bytes") }
       let count = Int(field(\prof_heap_counts_record.count, of: base))
       guard count <= Int(PROF_HEAP_COUNTS_MAX), countsOffset + stride * count <= size else {
         throw corrupt("\(count) heap counts in \(size) bytes")

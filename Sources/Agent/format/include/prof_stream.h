@@ -1,12 +1,12 @@
 // The stream the agent writes to prof: a header, then records. Specified in
-// Sources/ProfAgent/STREAM.md. Host byte order: writer and reader share a machine.
+// Sources/Agent/STREAM.md. Host byte order: writer and reader share a machine.
 #ifndef PROF_STREAM_H
 #define PROF_STREAM_H
 
 #include <stdint.h>
 
 #define PROF_STREAM_MAGIC 0x3154525346524f50ULL /* "PROFSTR1" little-endian */
-#define PROF_STREAM_VERSION 1
+#define PROF_STREAM_VERSION 2
 #define PROF_MAX_FRAMES 128
 #define PROF_THREAD_NAME_LEN 16
 
@@ -174,7 +174,7 @@ struct prof_heap_counts_record {
 };
 
 // Exact totals of every allocation (sampled or not), cumulative; the last one wins.
-// Each thread publishes its share every 128 calls or 64 KiB of change, and when it
+// Each thread publishes its share every 1024 calls or 64 KiB of change, and when it
 // exits: at any moment a live thread may hold back that much.
 struct prof_heap_stats_record {
   struct prof_record_header header;
