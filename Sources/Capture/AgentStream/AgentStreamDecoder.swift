@@ -190,10 +190,10 @@ public struct AgentStreamDecoder {
     case UInt32(PROF_NOTICE_HANDLER_REPLACED.rawValue):
       return .handlerReplaced(signal: signal)
     case UInt32(PROF_NOTICE_SIGNAL_BLOCKED.rawValue):
-      return .signalBlocked(
-        signal: signal, tid: field(\prof_notice_record.tid, of: base),
+      return .signalBlocked(SignalBlockingThread(
+        tid: field(\prof_notice_record.tid, of: base),
         name: cString(at: base + MemoryLayout.offset(of: \prof_notice_record.name)!, maximum: Int(PROF_THREAD_NAME_LEN)),
-        cpuNanos: load(UInt64.self, at: valuesOffset + 8))
+        signal: SamplingSignal(number: signal), cpuNanos: load(UInt64.self, at: valuesOffset + 8)))
     default:
       return nil
     }
