@@ -298,11 +298,11 @@ private struct ProcessTracks {
     }
     var events: [ChromeEvent] = []
     let before = first.threadCPUNanos, firstTick = relative(first.nanos)
-    if before > periodNanos {
+    if before > Self.idleSlackNanos {
       events.append(stateSlice(thread.tid, .unsampled, from: max(processStart, firstTick - min(before, firstTick)), to: firstTick, cpu: before))
     }
     let after = thread.cpuNanos > last.threadCPUNanos ? thread.cpuNanos - last.threadCPUNanos : 0
-    if after > periodNanos {
+    if after > Self.idleSlackNanos {
       let lastTick = relative(last.nanos)
       events.append(stateSlice(thread.tid, .unsampled, from: lastTick, to: lastTick + after, cpu: after))
     }
