@@ -40,6 +40,15 @@ final class StackSymbolizerTests: XCTestCase {
     XCTAssertEqual(locations[3].frames, [], "an unreadable module leaves the address")
   }
 
+  func testHostileModulesAndAddressesDoNotTrap() {
+    let atZero = module("/app/zero", at: 0, size: 0x1000)
+    var biased = module("/app/biased", at: 0x2000, size: 0x1000)
+    biased.loadBias = 0x5000
+    var stacks = StackSymbolizer(modules: [atZero, biased], hiddenModule: { _ in false })
+    XCTAssertEqual(stacks.add([0x2000, 0x0, 0x2000]).count, 3)
+    XCTAssertEqual(stacks.resolve(symbolizer: TableSymbolizer(table: [:])).locations.count, 3)
+  }
+
   func testPLTStubTargetsAreDemangled() {
     XCTAssertEqual(ResolvedFrame.pltStub("$s4spin7hotLoopys6UInt64VSiF@plt"),
                    ResolvedFrame(name: "spin.hotLoop(Swift.Int)@plt", systemName: "$s4spin7hotLoopys6UInt64VSiF@plt"))
@@ -47,11 +56,17 @@ final class StackSymbolizerTests: XCTestCase {
     XCTAssertEqual(ResolvedFrame.pltStub(".plt").name, ".plt")
   }
 
-  func testFramesOutsideMappedCodeAreDroppedAndCounted() {
+  func testCallersOutsideMappedCodeAreDroppedAndCounted() {
     var stacks = StackSymbolizer(modules: [main], hiddenModule: { _ in false })
     XCTAssertEqual(stacks.add([0x10100, 0x7fff_ffff_ffff_ffff, 0x10200, 0x8]), [0, 1])
     XCTAssertEqual(stacks.add([0x10100, 0x10200]), [0, 1])
     XCTAssertEqual(stacks.stacksWithUnmappedFrames, 1)
+    XCTAssertEqual(stacks.add([0x8, 0x10200]), [2, 1], "the leaf is where the CPU was, in a known module or not")
+    XCTAssertEqual(stacks.stacksWithUnmappedFrames, 1)
+    let locations = stacks.resolve(symbolizer: TableSymbolizer(table: [:])).locations
+    XCTAssertEqual(locations[2].address, 0x8)
+    XCTAssertNil(locations[2].module)
+    XCTAssertEqual(locations[2].frames, [])
   }
 }
 

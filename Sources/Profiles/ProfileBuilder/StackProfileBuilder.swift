@@ -61,15 +61,15 @@ public struct StackProfileBuilder {
     var locations = resolved.enumerated().map { index, resolved in
       var location = Location(id: UInt64(index + 1))
       location.address = resolved.address
-      location.mappingID = UInt64(resolved.module + 1)
+      location.mappingID = resolved.module.map { UInt64($0 + 1) } ?? 0
       location.lines = resolved.frames.map { functions.line(for: $0) }
       return location
     }
     // A module's name stands in for missing symbols but is none: pprof may still
     // symbolize such a mapping, e.g. from an unstripped copy in PPROF_BINARY_PATH.
-    for (location, resolved) in zip(locations, resolved)
-    where resolved.frames != [.unsymbolized(in: stacks.modules[resolved.module].path)] {
-      mappings[resolved.module].markSymbolized(by: location.lines, functions.functions)
+    for (location, resolved) in zip(locations, resolved) {
+      guard let module = resolved.module, resolved.frames != [.unsymbolized(in: stacks.modules[module].path)] else { continue }
+      mappings[module].markSymbolized(by: location.lines, functions.functions)
     }
     for (name, id) in syntheticIDs.sorted(by: { $0.value < $1.value }) {
       var location = Location(id: id)
@@ -77,7 +77,7 @@ public struct StackProfileBuilder {
       locations.append(location)
     }
     if stacks.stacksWithUnmappedFrames > 0 {
-      profile.comments.append("prof: \(stacks.stacksWithUnmappedFrames) distinct stacks held frames outside mapped executable code; those frames were dropped")
+      profile.comments.append("prof: \(stacks.stacksWithUnmappedFrames) distinct stacks held callers outside mapped executable code; those frames were dropped")
     }
     profile.samples = foldLeaves(of: samples, locations, functions.functions)
     profile.mappings = mappings

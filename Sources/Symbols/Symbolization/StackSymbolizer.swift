@@ -50,8 +50,8 @@ extension ResolvedFrame {
 public struct ResolvedLocation: Sendable {
   /// The run-time address; a return address is stepped back into its call.
   public var address: UInt64
-  /// Index into `StackSymbolizer.modules`.
-  public var module: Int
+  /// Index into `StackSymbolizer.modules`; nil for a leaf in no mapped module.
+  public var module: Int?
   /// Innermost inlined frame first, the physical function last; empty when the
   /// module could not be symbolized (the address is all there is).
   public var frames: [ResolvedFrame]
@@ -70,9 +70,9 @@ public struct StackSymbolizer {
   private let hiddenModule: (LoadedModule) -> Bool
   private var indexByAddress: [UInt64: Int] = [:]
   private var addresses: [UInt64] = []
-  private var moduleOfLocation: [Int] = []
+  private var moduleOfLocation: [Int?] = []
 
-  /// Stacks added that held frames no executable mapping holds, which were dropped
+  /// Stacks added that held callers no executable mapping holds, which were dropped
   /// (a frame-pointer walk through code without frame pointers reads such values).
   public private(set) var stacksWithUnmappedFrames = 0
 
@@ -93,6 +93,8 @@ public struct StackSymbolizer {
 
   /// Adds a stack of raw pcs, leaf first: the leaf is an exact pc, the others are
   /// return addresses, stepped back by one to land inside the call instruction.
+  /// The leaf is where the CPU was, so it stays even in no known module (code the
+  /// agent did not report); a caller there is not a return address, and is dropped.
   /// Returns the indices of its locations, leaf first.
   public mutating func add(_ stack: [UInt64]) -> [Int] {
     var indices: [Int] = []
@@ -100,17 +102,18 @@ public struct StackSymbolizer {
     var unmapped = false
     defer { if unmapped { stacksWithUnmappedFrames += 1 } }
     for (position, pc) in stack.enumerated() {
-      guard let module = moduleMap.index(containing: pc) else {
+      let module = moduleMap.index(containing: pc)
+      if let module, hiddenModule(moduleMap.segments[module]) { continue }
+      if module == nil && position > 0 {
         unmapped = true
         continue
       }
-      if hiddenModule(moduleMap.segments[module]) { continue }
-      indices.append(location(for: position == 0 ? pc : pc - 1, in: module))
+      indices.append(location(for: position == 0 ? pc : pc &- 1, in: module))  // wraps only on hostile input
     }
     return indices
   }
 
-  private mutating func location(for address: UInt64, in module: Int) -> Int {
+  private mutating func location(for address: UInt64, in module: Int?) -> Int {
     if let index = indexByAddress[address] { return index }
     addresses.append(address)
     moduleOfLocation.append(module)
@@ -123,9 +126,10 @@ public struct StackSymbolizer {
   public func resolve(symbolizer: Symbolizer?) -> (locations: [ResolvedLocation], warnings: [String]) {
     var locations = addresses.indices.map { ResolvedLocation(address: addresses[$0], module: moduleOfLocation[$0], frames: []) }
     var warnings: [String] = []
-    for (module, indices) in Dictionary(grouping: addresses.indices, by: { moduleOfLocation[$0] }).sorted(by: { $0.key < $1.key }) {
+    let byModule = Dictionary(grouping: addresses.indices, by: { moduleOfLocation[$0] })
+    for (module, indices) in byModule.compactMap({ key, value in key.map { ($0, value) } }).sorted(by: { $0.0 < $1.0 }) {
       let segment = moduleMap.segments[module]
-      let fileAddresses = indices.map { addresses[$0] - segment.loadBias }
+      let fileAddresses = indices.map { addresses[$0] &- segment.loadBias }
       do {
         let frames = try ModuleSymbols(segment.path, symbolizer: symbolizer).frames(at: fileAddresses)
         for (index, frames) in zip(indices, frames) { locations[index].frames = frames }
