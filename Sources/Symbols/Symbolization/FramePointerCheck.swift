@@ -18,10 +18,10 @@ public enum FramePointerCheck {
     let map = ModuleMap(modules)
     var weight: [Int: (all: UInt64, leafOnly: UInt64)] = [:]
     for (frames, stackWeight) in stacks {
-      let kept = frames.compactMap(map.index(containing:)).filter { !hiddenModule(map.segments[$0]) }
-      guard let leaf = kept.first else { continue }
+      let located = frames.map(map.index(containing:)).filter { $0.map { !hiddenModule(map.segments[$0]) } ?? true }
+      guard let leaf = located.first ?? nil else { continue }  // a leaf in no module says nothing of one
       weight[leaf, default: (0, 0)].all &+= stackWeight
-      if kept.count == 1 { weight[leaf, default: (0, 0)].leafOnly &+= stackWeight }
+      if located.count { $0 != nil } == 1 { weight[leaf, default: (0, 0)].leafOnly &+= stackWeight }
     }
     return weight.filter { $0.value.all >= minimumWeight && $0.value.leafOnly > $0.value.all / 2 }
       .keys.sorted().map { map.segments[$0].path }
