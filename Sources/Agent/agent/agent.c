@@ -314,11 +314,13 @@ __attribute__((constructor(102))) static void prof_agent_start(void) {
   scrub_environment();
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   if (!prof_ring_init()) return;
-  prof_unwind_init();
+  bool can_unwind = prof_unwind_init();
   write_start_record();
+  if (!can_unwind) prof_emit_notice(PROF_NOTICE_UNWINDER_UNAVAILABLE, 0, 0);
   pthread_atfork(prepare_fork, after_fork_in_parent, restart_in_child);
   if (!prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid)) return;
   atomic_store(&started, true);
+  if (!can_unwind) return;  // dormant; the stream says why
   if (prof_config.hz > 0) prof_sampler_start();
   prof_heap_start();
 }

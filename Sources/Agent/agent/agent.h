@@ -86,7 +86,8 @@ bool prof_output_flush(void);
 void prof_output_begin(void);  // the stream is prof_config.fd, from now on (a forked child: its own)
 
 // unwind.c
-void prof_unwind_init(void);
+bool prof_unwind_init(void);  // false: libunwind is needed and could not be loaded
+extern int (*prof_unwind_backtrace)(void **frames, int max);  // libunwind's, once loaded
 uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated);
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
@@ -105,6 +106,7 @@ void prof_wall_sample_taken(pid_t tid);        // async-signal-safe: the handler
 bool prof_signal_install(void (*handler)(int, siginfo_t *, void *));
 void prof_signal_chain(int signal, siginfo_t *info, void *context);  // async-signal-safe
 void prof_signal_report_if_blocked(pid_t tid);
+void prof_emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value);  // async-signal-safe
 
 // modules.c
 void prof_modules_emit_if_changed(void);

@@ -30,7 +30,7 @@ static bool is_function(const struct sigaction *action) {
   return action->sa_handler != SIG_DFL && action->sa_handler != SIG_IGN;
 }
 
-static void emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value) {
+void prof_emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value) {
   uint64_t ticket;
   struct prof_notice_record *notice = prof_ring_reserve(&ticket);  // may run in a handler
   if (notice == NULL) return;
@@ -50,7 +50,7 @@ static void remember_program_action(const struct sigaction *action) {
   *next = *action;
   atomic_store(&program_action, next);
   if (is_function(action) && !atomic_exchange(&replacement_reported, true))
-    emit_notice(PROF_NOTICE_HANDLER_REPLACED, 0, 0);
+    prof_emit_notice(PROF_NOTICE_HANDLER_REPLACED, 0, 0);
 }
 
 bool prof_signal_install(void (*handler)(int, siginfo_t *, void *)) {
@@ -106,5 +106,5 @@ void prof_signal_report_if_blocked(pid_t tid) {
   if (!blocks_our_signal(tid)) return;
   struct timespec cpu;
   uint64_t cpu_ns = clock_gettime(prof_thread_cpu_clock(tid), &cpu) == 0 ? (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec : 0;
-  emit_notice(PROF_NOTICE_SIGNAL_BLOCKED, tid, cpu_ns);
+  prof_emit_notice(PROF_NOTICE_SIGNAL_BLOCKED, tid, cpu_ns);
 }

@@ -21,6 +21,8 @@ public enum AgentNotice: Equatable, Sendable {
   case handlerReplaced(signal: Int32)
   /// A thread blocks the sampling signal: it is not sampled.
   case signalBlocked(signal: Int32, tid: UInt32, name: String, cpuNanos: UInt64)
+  /// libunwind could not be loaded in the target: the agent recorded nothing.
+  case unwinderUnavailable
 }
 
 /// Wall-clock mode: the thread did not run since the previous tick.

@@ -162,6 +162,8 @@ public struct AgentStreamDecoder {
         signal: signal, tid: field(\prof_notice_record.tid, of: base),
         name: cString(at: base + MemoryLayout.offset(of: \prof_notice_record.name)!, maximum: Int(PROF_THREAD_NAME_LEN)),
         cpuNanos: load(UInt64.self, at: valuesOffset + 8))
+    case UInt32(PROF_NOTICE_UNWINDER_UNAVAILABLE.rawValue):
+      return .unwinderUnavailable
     case let code:
       throw .corruptRecord(offset: consumed + base, detail: "unknown notice \(code)")
     }

@@ -64,6 +64,7 @@ public struct CPUSampleCollector {
     case .end(let reason): endReason = reason
     case .notice(.handlerReplaced): handlerReplaced = true
     case .notice(.signalBlocked(_, let tid, let name, let cpuNanos)): blockingThreads[tid] = (name, cpuNanos)
+    case .notice(.unwinderUnavailable): break  // the recording warns
     }
   }
 
