@@ -54,17 +54,8 @@ struct heap_totals {
 static __thread struct heap_thread me __attribute__((tls_model("initial-exec")));
 static struct heap_totals totals;
 static _Atomic bool tracking;
-static bool heap_mode;
-static uint64_t sample_rate = 1;
+static uint64_t sample_rate = 1;       // prof_config's, once started
 static pthread_key_t thread_exit_key;  // its destructor publishes an exiting thread's totals
-
-// --- configuration ---------------------------------------------------------
-
-bool prof_heap_configure(void) {
-  sample_rate = prof_env_number("PROF_HEAP_RATE", 0);
-  heap_mode = sample_rate > 0;
-  return heap_mode;
-}
 
 // --- exact totals and the peak ---------------------------------------------
 
@@ -351,13 +342,15 @@ PROF_INTERPOSE void *pvalloc(size_t size) {
 
 void prof_heap_ignore_this_thread(void) { me.guard++; }
 
-void prof_heap_start(void) {
-  if (!heap_mode || !prof_heap_tables_init() || pthread_key_create(&thread_exit_key, on_thread_exit) != 0) return;
-  prof_flush_on_fatal_signals();
+static void start(void) {
+  if (prof_config.heap_sample_rate == 0 || !prof_heap_tables_init() ||
+      pthread_key_create(&thread_exit_key, on_thread_exit) != 0)
+    return;
+  sample_rate = prof_config.heap_sample_rate;
   atomic_store(&tracking, true);
 }
 
-void prof_heap_stop(void) { atomic_store(&tracking, false); }
+static void stop(void) { atomic_store(&tracking, false); }
 
 static void append_stats(void) {
   struct prof_heap_stats_record stats = {
@@ -375,8 +368,8 @@ static void append_stats(void) {
 }
 
 // The flushing thread publishes its own totals first: at exit that is the last thread.
-void prof_heap_emit(void) {
-  if (!heap_mode) return;
+static void append_records(void) {
+  if (prof_config.heap_sample_rate == 0) return;
   me.guard++;
   publish(&me);
   prof_heap_emit_buckets();
@@ -389,14 +382,14 @@ void prof_heap_emit(void) {
 // all, must not re-enter the hooks (other libraries' atfork handlers allocate).
 static __thread bool holds_tables_for_fork __attribute__((tls_model("initial-exec")));
 
-void prof_heap_fork_prepare(void) {
+static void fork_prepare(void) {
   if (!is_tracking() || !prof_children_followed()) return;
   me.guard++;
   prof_heap_tables_lock();
   holds_tables_for_fork = true;
 }
 
-void prof_heap_fork_parent(void) {
+static void fork_parent(void) {
   if (!holds_tables_for_fork) return;
   holds_tables_for_fork = false;
   prof_heap_tables_unlock();
@@ -418,13 +411,13 @@ static void reset_totals(void) {
 }
 
 // A followed child counts from zero on its own stream; any other child stops tracking.
-// The guard stays up until prof_heap_fork_child_ready, once the child's writer runs.
-void prof_heap_fork_child(bool following) {
+// The guard stays up until child_started, once the child's writer runs.
+static void fork_child(bool following) {
   bool held = holds_tables_for_fork;
   holds_tables_for_fork = false;
   if (held) prof_heap_tables_unlock();
   if (!following || !held) {
-    prof_heap_stop();
+    stop();
     if (held) me.guard--;
     return;
   }
@@ -432,6 +425,13 @@ void prof_heap_fork_child(bool following) {
   reset_totals();
 }
 
-void prof_heap_fork_child_ready(void) {
+static void child_started(void) {
   if (is_tracking()) me.guard--;
+}
+
+__attribute__((constructor(101))) static void register_heap(void) {
+  static const struct prof_subsystem heap = {
+      .start = start, .append_records = append_records, .stop = stop, .fork_prepare = fork_prepare,
+      .fork_parent = fork_parent, .fork_child = fork_child, .child_started = child_started};
+  prof_lifecycle_register(&heap);
 }
