@@ -79,17 +79,17 @@ struct prof_subsystem {
   void (*fork_child)(bool followed);  // single-threaded, before a followed child's writer starts
   void (*child_started)(void);        // a followed child's writer runs
 };
-void prof_lifecycle_register(const struct prof_subsystem *subsystem);
+void prof_lifecycle_register(const struct prof_subsystem *subsystem);  // hooks.c
+extern const struct prof_subsystem *prof_subsystems[];
+extern size_t prof_subsystem_count;
 int prof_flush_before_exec(void);  // the stream fd when the next image continues it, else -1
 void prof_exec_failed(void);       // after prof_flush_before_exec returned a stream
 uint64_t prof_remaining_duration_ns(void);
 
 // config.c: the environment prof set (prof_env.h).
 bool prof_config_read(void);              // false: dormant
+uint64_t prof_config_requested_heap_rate(void);  // heap mode's rate from the environment, before it is read
 void prof_config_scrub_environment(void);  // the program's children do not inherit the agent
-
-// exec.c
-void prof_exec_remember_environment(void);  // before the environment is scrubbed
 
 // agent_thread.c
 bool prof_start_agent_thread(void *(*main)(void *), const char *name, _Atomic pid_t *tid);
@@ -128,11 +128,13 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
 
-// sampler.c: timers and threads, a subsystem of the lifecycle.
-void prof_for_each_task(void (*visit)(pid_t));  // no malloc: safe on the way out
-size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size);  // no malloc
+// tasks.c: the process's threads under /proc, without malloc: safe on the way out.
+void prof_for_each_task(void (*visit)(pid_t));
+size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size);
 void prof_read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]);
-bool prof_sampler_start_wall_ticker(void);     // wall.c
+
+// wall.c: wall-clock mode's ticker, started by the sampler (a lifecycle subsystem).
+bool prof_sampler_start_wall_ticker(void);
 void prof_wall_sample_taken(pid_t tid);        // async-signal-safe: the handler is done
 
 // signals.c: the sampling signal's handler stays ours whatever the program installs.

@@ -30,6 +30,12 @@ static int stream_fd(void) {
   return (int)env_number(PROF_ENV_AGENT_FD, (unsigned long long)-1);
 }
 
+// Heap mode's rate, before the configuration is read: see heap.c.
+uint64_t prof_config_requested_heap_rate(void) {
+  if (getenv(PROF_ENV_AGENT_FD) == NULL && getenv(PROF_ENV_CHILDREN) == NULL) return 0;
+  return env_number(PROF_ENV_HEAP_RATE, 0);
+}
+
 bool prof_config_read(void) {
   const char *children = getenv(PROF_ENV_CHILDREN);
   if (children && strlen(children) < sizeof prof_config.children_directory)
@@ -57,7 +63,6 @@ bool prof_config_read(void) {
 // stream: theirs is a file of their own, with its own header.
 void prof_config_scrub_environment(void) {
   static const char *variables[] = PROF_ENV_ALL;
-  prof_exec_remember_environment();  // what an exec'd image continuing the stream gets back
   if (prof_children_followed()) {
     unsetenv(PROF_ENV_AGENT_FD);
     unsetenv(PROF_ENV_AGENT_CONTINUES);

@@ -32,7 +32,8 @@ static size_t ours_count;
 static char duration[64];
 static char stream_fd[32];
 
-void prof_exec_remember_environment(void) {
+// Before the lifecycle (constructor 102) scrubs them from the program's environment.
+__attribute__((constructor(101))) static void remember_environment(void) {
   static const char *names[] = {"LD_PRELOAD",     PROF_ENV_HZ,     PROF_ENV_UNWIND,  PROF_ENV_CLOCK,
                                 PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_CHILDREN};
   size_t used = 0;

@@ -149,7 +149,8 @@ static bool draw_first_gap(struct heap_thread *t, size_t size) {
 // The allocation's stack, leaf first, from libunwind or (--unwind fp) frame
 // pointers. Inlined into tracked_rarely: the stack's one agent frame, which prof hides.
 static inline __attribute__((always_inline)) uint32_t capture_stack(uint64_t *frames, bool *truncated) {
-  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS) {
+  // Frame pointers also before the agent's constructor has loaded libunwind.
+  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS || prof_unwind_backtrace == NULL) {
     uint32_t cut;
     uint32_t depth = prof_unwind_callers(frames, PROF_MAX_FRAMES, &cut);
     *truncated = cut;
@@ -252,15 +253,41 @@ static void *tracked_realloc(void *block, size_t size) {
   return tracked_resize(block, size);
 }
 
+#define COLD __attribute__((noinline))
+
+enum { UNDECIDED, DECIDING, DECIDED };
+static _Atomic int decision;  // whether this process tracks, from its first hook call on
+
+static bool begin_tracking(uint64_t rate) {
+  if (!prof_heap_tables_init() || pthread_key_create(&thread_exit_key, on_thread_exit) != 0) return false;
+  sample_rate = rate;
+  atomic_store(&tracking, true);
+  return true;
+}
+
+// The first call of any hook. Libraries' constructors run before the agent's and
+// may allocate, so heap mode starts here, from the first malloc, whatever the
+// constructor order; the lifecycle's start finds it running. A second thread
+// arriving while the first decides is not tracked for that one call.
+static COLD bool decide_at_first_call(void) {
+  int undecided = UNDECIDED;
+  if (!atomic_compare_exchange_strong(&decision, &undecided, DECIDING)) return atomic_load(&tracking);
+  uint64_t rate = prof_config_requested_heap_rate();
+  if (rate > 0) begin_tracking(rate);
+  atomic_store(&decision, DECIDED);
+  return atomic_load(&tracking);
+}
+
 static inline bool is_tracking(void) {
-  return __builtin_expect(atomic_load_explicit(&tracking, memory_order_relaxed), 0);
+  if (__builtin_expect(atomic_load_explicit(&tracking, memory_order_relaxed), 0)) return true;
+  return __builtin_expect(atomic_load_explicit(&decision, memory_order_relaxed) == UNDECIDED, 0) &&
+         decide_at_first_call();
 }
 
 // --- the interposed family -------------------------------------------------
 
-// Each hook, dormant, is a load, a branch and a tail call; the rare parts of the
-// tracked paths are out of line.
-#define COLD __attribute__((noinline))
+// Each hook, dormant, is two loads, a branch and a tail call; the rare parts of
+// the tracked paths are out of line.
 
 static COLD void *tracked_malloc(size_t size) { return tracked(__libc_malloc(size), size); }
 
@@ -342,12 +369,11 @@ PROF_INTERPOSE void *pvalloc(size_t size) {
 
 void prof_heap_ignore_this_thread(void) { me.guard++; }
 
+void prof_heap_heed_this_thread(void) { me.guard--; }
+
 static void start(void) {
-  if (prof_config.heap_sample_rate == 0 || !prof_heap_tables_init() ||
-      pthread_key_create(&thread_exit_key, on_thread_exit) != 0)
-    return;
-  sample_rate = prof_config.heap_sample_rate;
-  atomic_store(&tracking, true);
+  if (!atomic_load(&tracking) && prof_config.heap_sample_rate > 0) begin_tracking(prof_config.heap_sample_rate);
+  atomic_store(&decision, DECIDED);
 }
 
 static void stop(void) { atomic_store(&tracking, false); }

@@ -9,6 +9,7 @@
 
 // heap.c: a subsystem of the lifecycle (its hooks), and for the agent's threads:
 void prof_heap_ignore_this_thread(void);  // the agent's own threads are never tracked
+void prof_heap_heed_this_thread(void);    // undoes one prof_heap_ignore_this_thread
 
 // heap_table.c: stacks (buckets) with their counts, and live sampled blocks.
 #define PROF_HEAP_NO_BUCKET UINT32_MAX

@@ -12,17 +12,14 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "heap.h"
 
 #define FLUSH_INTERVAL_NS 50000000u  // what a SIGKILLed target can lose at most
-#define MAX_SUBSYSTEMS 8
 
 struct prof_counters prof_counters;
 _Atomic bool prof_sampling;
 _Atomic pid_t prof_writer_tid;
 _Atomic pid_t prof_ticker_tid;
-
-static const struct prof_subsystem *subsystems[MAX_SUBSYSTEMS];
-static size_t subsystem_count;
 
 static atomic_flag drain_lock = ATOMIC_FLAG_INIT;
 static _Atomic bool started;   // the writer runs: there is a stream to finish
@@ -30,13 +27,9 @@ static _Atomic bool finished;
 static uint64_t started_ns;
 static pid_t owner;  // the process whose stream this is: not a vfork child sharing our memory
 
-void prof_lifecycle_register(const struct prof_subsystem *subsystem) {
-  if (subsystem_count < MAX_SUBSYSTEMS) subsystems[subsystem_count++] = subsystem;
-}
-
-#define EACH_HOOK(hook, ...)                                    \
-  for (size_t i = 0; i < subsystem_count; i++)                  \
-    if (subsystems[i]->hook) subsystems[i]->hook(__VA_ARGS__)
+#define EACH_HOOK(hook, ...)                                \
+  for (size_t i = 0; i < prof_subsystem_count; i++)         \
+    if (prof_subsystems[i]->hook) prof_subsystems[i]->hook(__VA_ARGS__)
 
 // --- the stream ------------------------------------------------------------
 
@@ -220,7 +213,7 @@ static void restart_in_child(void) {
   EACH_HOOK(child_started);
 }
 
-__attribute__((constructor(102))) static void prof_agent_start(void) {
+static void start_agent(void) {
   if (!prof_config_read()) return;
   prof_output_begin();
   owner = getpid();
@@ -236,6 +229,14 @@ __attribute__((constructor(102))) static void prof_agent_start(void) {
   if (!can_unwind) return;  // dormant; the stream says why
   prof_fatal_handlers_install(flush_before_death);
   EACH_HOOK(start);
+}
+
+// Heap mode may already track (heap.c): what the agent allocates while it starts
+// (dlopen, pthread_atfork, setenv) is not the program's.
+__attribute__((constructor(102))) static void prof_agent_start(void) {
+  prof_heap_ignore_this_thread();
+  start_agent();
+  prof_heap_heed_this_thread();
 }
 
 __attribute__((destructor)) static void prof_agent_stop(void) { finish(PROF_END_EXIT); }
