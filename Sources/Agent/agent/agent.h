@@ -142,6 +142,12 @@ bool prof_signal_install(void);
 void prof_signal_report_if_blocked(pid_t tid);
 void prof_emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value);  // async-signal-safe
 
+// code_map.c: the modules' code, for the frame-pointer walk in the handler.
+struct dl_phdr_info;
+void prof_code_map_add(const struct dl_phdr_info *info, const char *path);  // the writer, as modules appear
+bool prof_code_map_is_code(uintptr_t address);  // async-signal-safe; true while nothing is known
+bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
+
 // modules.c
 void prof_modules_emit_if_changed(void);
 void prof_modules_forget(void);  // a forked child's new stream sends them again

@@ -84,7 +84,9 @@ static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t
 
 // Follows saved rbp links from `frame`, appending return addresses after `depth`
 // frames. Sound only for code built with frame pointers (SwiftPM builds and the
-// Swift runtime are); every load is checked against this thread's stack first.
+// Swift runtime are); every load is checked against this thread's stack first, and
+// the walk ends at the first "return address" outside the modules' code: past a
+// frame without a frame pointer, rbp is any value and the chain is garbage.
 static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t depth, uint32_t max,
                                     uint32_t *truncated) {
   if (stack_high == 0) return depth;  // bounds unknown: reading would be a guess
@@ -92,7 +94,7 @@ static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t 
     if (frame < stack_low || frame > stack_high - 16 || (frame & 7) != 0) return depth;
     const uintptr_t *slots = (const uintptr_t *)frame;
     uintptr_t return_address = slots[1];
-    if (return_address == 0) return depth;
+    if (return_address == 0 || !prof_code_map_is_code(return_address)) return depth;
     frames[depth++] = return_address;
     if (slots[0] <= frame) return depth;  // frames grow upward; anything else is garbage
     frame = slots[0];
@@ -103,8 +105,17 @@ static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t 
 
 static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uint32_t max,
                                       uint32_t *truncated) {
-  frames[0] = (uint64_t)context->uc_mcontext.gregs[REG_RIP];
-  return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, 1, max, truncated);
+  uintptr_t pc = (uintptr_t)context->uc_mcontext.gregs[REG_RIP];
+  uintptr_t sp = (uintptr_t)context->uc_mcontext.gregs[REG_RSP];
+  frames[0] = pc;
+  uint32_t depth = 1;
+  // A PLT stub pushes no frame: its caller's return address is at the stack
+  // pointer, and rbp is still the caller's frame, which the walk goes on from.
+  if (prof_code_map_is_plt(pc) && stack_high != 0 && sp >= stack_low && sp <= stack_high - 8 && max > 1) {
+    uintptr_t return_address = *(const uintptr_t *)sp;
+    if (prof_code_map_is_code(return_address)) frames[depth++] = return_address;
+  }
+  return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, depth, max, truncated);
 }
 
 // Not in a signal handler: the first call on a thread may allocate (its stack
