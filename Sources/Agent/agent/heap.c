@@ -4,8 +4,8 @@
 //
 // Sampling as Go's runtime does (malloc.go, nextSample): each thread counts down the
 // bytes to its next sample, drawn from an exponential distribution with mean
-// sample_rate; only the allocation that crosses zero captures its stack. prof
-// unbiases the counts. Exact totals and the peak come from cheap per-thread counters.
+// sample_rate; only the allocation that crosses zero captures its stack, and its
+// bucket counts what it stands for (prof_heap_estimate). Exact totals and the peak come from cheap per-thread counters.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -54,7 +54,6 @@ struct heap_totals {
 static __thread struct heap_thread me __attribute__((tls_model("initial-exec")));
 static struct heap_totals totals;
 static _Atomic bool tracking;
-static uint64_t sample_rate = 1;       // prof_config's, once started
 static pthread_key_t thread_exit_key;  // its destructor publishes an exiting thread's totals
 
 // --- exact totals and the peak ---------------------------------------------
@@ -134,9 +133,9 @@ static double natural_log(double x) {
 
 // Bytes until the next sample: exponential with mean sample_rate; 0 records everything.
 static int64_t next_gap(struct heap_thread *t) {
-  if (sample_rate == 1) return 0;
+  if (prof_heap_sample_rate == 1) return 0;
   double uniform = (double)((next_random(t) >> 11) + 1) * 0x1p-53;  // in (0, 1]
-  return (int64_t)(-natural_log(uniform) * (double)sample_rate);
+  return (int64_t)(-natural_log(uniform) * (double)prof_heap_sample_rate);
 }
 
 // A thread's first countdown, drawn when it first allocates.
@@ -260,7 +259,7 @@ static _Atomic int decision;  // whether this process tracks, from its first hoo
 
 static bool begin_tracking(uint64_t rate) {
   if (!prof_heap_tables_init() || pthread_key_create(&thread_exit_key, on_thread_exit) != 0) return false;
-  sample_rate = rate;
+  prof_heap_sample_rate = rate;
   atomic_store(&tracking, true);
   return true;
 }
@@ -381,7 +380,7 @@ static void stop(void) { atomic_store(&tracking, false); }
 static void append_stats(void) {
   struct prof_heap_stats_record stats = {
       .header = {PROF_REC_HEAP_STATS, sizeof stats},
-      .sample_rate = sample_rate,
+      .sample_rate = prof_heap_sample_rate,
       .allocations = atomic_load(&totals.allocations),
       .allocated_bytes = atomic_load(&totals.allocated_bytes),
       .frees = atomic_load(&totals.frees),

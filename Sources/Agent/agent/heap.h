@@ -11,6 +11,15 @@
 void prof_heap_ignore_this_thread(void);  // the agent's own threads are never tracked
 void prof_heap_heed_this_thread(void);    // undoes one prof_heap_ignore_this_thread
 
+// heap_estimate.c: what one sampled block of `size` bytes stands for, unbiased by
+// its own size (prof_heap_count in prof_stream.h), at prof_heap_sample_rate.
+struct prof_heap_estimate {
+  uint64_t objects;  // in PROF_HEAP_ESTIMATE_ONE units
+  uint64_t bytes;
+};
+struct prof_heap_estimate prof_heap_estimate(uint64_t size);
+extern uint64_t prof_heap_sample_rate;  // mean bytes between samples; heap.c sets it when tracking starts
+
 // heap_table.c: stacks (buckets) with their counts, and live sampled blocks.
 #define PROF_HEAP_NO_BUCKET UINT32_MAX
 
