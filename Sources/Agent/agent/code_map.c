@@ -25,15 +25,22 @@ struct range_table {
   struct code_range ranges[MAX_CODE_RANGES];
   _Atomic uint32_t count;  // published with release once a range is written
   uint32_t capacity;
+  _Atomic uint32_t last_hit;  // a stack's frames are mostly in a few modules: look there first
 };
 
 static struct range_table code = {.capacity = MAX_CODE_RANGES};
 static struct range_table plt = {.capacity = MAX_PLT_RANGES};
 
-static bool contains(const struct range_table *table, uintptr_t address) {
+static bool contains(struct range_table *table, uintptr_t address) {
   uint32_t count = atomic_load_explicit(&table->count, memory_order_acquire);
-  for (uint32_t i = 0; i < count; i++)
-    if (address >= table->ranges[i].start && address < table->ranges[i].limit) return true;
+  uint32_t hint = atomic_load_explicit(&table->last_hit, memory_order_relaxed);
+  if (hint < count && address >= table->ranges[hint].start && address < table->ranges[hint].limit) return true;
+  for (uint32_t i = 0; i < count; i++) {
+    if (address >= table->ranges[i].start && address < table->ranges[i].limit) {
+      atomic_store_explicit(&table->last_hit, i, memory_order_relaxed);
+      return true;
+    }
+  }
   return false;
 }
 
