@@ -71,8 +71,8 @@ static bool is_our_signal(const siginfo_t *info) {
 // --- the program's action for the sampling signal ----------------------------
 
 // A change fills the slot not in use and then publishes it, so the handler never
-// reads a half-written action. Written only by prof_program_action_set's callers,
-// which sigaction serialises no more than the kernel does for the program itself.
+// reads a half-written action. (Two threads changing it at once race as two
+// sigaction calls of the program would: either may win.)
 static struct sigaction program_actions[2];
 static struct sigaction *_Atomic program_action;
 static void (*flush_before_death)(void);  // the lifecycle's crash flush
