@@ -2,6 +2,7 @@ import ArgumentParser
 import BenchCompare
 import BenchFormat
 import Foundation
+import OutputFile
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -71,7 +72,7 @@ extension Bench {
         throw fail("no benchmark and metric appear in both \(old) and \(new)")
       }
       comparison.warnings.forEach { printError("warning: \($0)") }
-      print(render(comparison, format: format, options: options), terminator: "")
+      try StandardStream.output.write(render(comparison, format: format, options: options))
       if !comparison.regressions.isEmpty { throw ExitCode(2) }
     }
 
@@ -184,7 +185,7 @@ private func launch(_ command: [String], output: ChildOutput) throws -> (status:
   var collected = Data()
   if output != .standardError {
     while let chunk = try pipe.fileHandleForReading.read(upToCount: 4096), !chunk.isEmpty {
-      if output == .tee { FileHandle.standardOutput.write(chunk) }
+      if output == .tee { try StandardStream.output.write(chunk) }
       collected.append(chunk)
     }
   }
@@ -199,5 +200,5 @@ private func fail(_ message: String) -> ExitCode {
 }
 
 private func printError(_ message: String) {
-  FileHandle.standardError.write(Data((message + "\n").utf8))
+  StandardStream.say(message)
 }

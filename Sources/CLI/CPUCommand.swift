@@ -158,7 +158,7 @@ extension SamplingSignal: ExpressibleByArgument {
 }
 
 func warn(_ message: String) {
-  FileHandle.standardError.write(Data(("prof: " + message + "\n").utf8))
+  StandardStream.say("prof: " + message)
 }
 
 /// Says "cannot symbolize" once per module and run, however many profiles (one

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutputFile
 import Foundation
 import RaceReport
 import RaceRunner
@@ -69,7 +70,7 @@ struct Race: ParsableCommand {
       environment: ProcessInfo.processInfo.environment)
     let paths = SourcePaths(root: target.sourceRoot(currentDirectory: currentDirectory))
     try write(outcome.analysis, paths: paths)
-    FileHandle.standardError.write(Data(TextRenderer(paths: paths).render(outcome.analysis).utf8))
+    try? StandardStream.error.write(TextRenderer(paths: paths).render(outcome.analysis))
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
   }
 

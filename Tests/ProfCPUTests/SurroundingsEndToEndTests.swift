@@ -1,0 +1,64 @@
+import Foundation
+import ProfTestSupport
+import XCTest
+
+/// prof in hostile surroundings: standard streams closed or full, outputs that
+/// cannot be written, arguments that are not what they look like.
+final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
+  /// A program that exits with 3 after a little work, so that prof has a summary to say.
+  private let exitsWith3 = ["/bin/sh", "-c", "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; exit 3"]
+
+  /// prof run by a shell with `redirections` applied (e.g. "2>&-").
+  private func prof(_ arguments: [String], redirections: String) throws -> ProfHarness.Run {
+    try ProfHarness.run("/bin/sh", ["-c", "exec \"$0\" \"$@\" \(redirections)", ProfHarness.prof] + arguments)
+  }
+
+  /// A small pprof file made by prof itself from folded stacks.
+  private func smallProfile() throws -> String {
+    let folded = output("small.folded"), profile = output("small.pb.gz")
+    try "main;work 5\nmain;idle 3\n".write(toFile: folded, atomically: true, encoding: .utf8)
+    let run = try ProfHarness.prof(["convert", folded, "--to", "pprof", "-o", profile])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    return profile
+  }
+
+  func testClosedOrFullStderrNeverCostsTheProgramsStatus() throws {
+    for redirections in ["2>&-", "2>/dev/full", "0<&- 1>&- 2>&-"] {
+      for mode in ["cpu", "heap", "trace"] {
+        let file = output("\(mode).out")
+        let run = try prof([mode, "-o", file, "--"] + exitsWith3, redirections: redirections)
+        XCTAssertEqual(run.status, 3, "prof \(mode) \(redirections): \(run.stderr)")
+        if mode != "trace" { _ = try ProfHarness.pprof(["-raw", file]) }  // a whole profile, no warnings in it
+      }
+    }
+  }
+
+  func testWithStderrClosedTheOutputFileNeverReceivesWarnings() throws {
+    // A symbolizer that cannot run: "cannot symbolize" is said while the output is open.
+    let busy = ["/bin/sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; exit 3"]
+    for redirections in ["2>&-", "0<&- 1>&- 2>&-"] {
+      let file = output("closed.pb.gz")
+      let run = try ProfHarness.run("/usr/bin/env", ["PROF_LLVM_SYMBOLIZER=/nonexistent", "/bin/sh", "-c",
+                                                     "exec \"$0\" \"$@\" \(redirections)", ProfHarness.prof,
+                                                     "cpu", "-o", file, "--"] + busy)
+      XCTAssertEqual(run.status, 3, redirections)
+      let raw = try ProfHarness.pprof(["-raw", file]).stdout
+      XCTAssertTrue(raw.contains("PeriodType: cpu nanoseconds"), "\(redirections): \(raw)")
+    }
+  }
+
+  func testUnwritableStandardOutputIsOneLineAndExit1() throws {
+    let profile = try smallProfile()
+    for arguments in [["top", profile], ["convert", profile, "--to", "folded"], ["diff", profile, profile],
+                      ["list", "work", profile]] {
+      let run = try prof(arguments, redirections: ">/dev/full")
+      XCTAssertEqual(run.status, 1, "\(arguments)")
+      XCTAssertEqual(run.stderr, "Error: cannot write to standard output: No space left on device\n", "\(arguments)")
+      let closed = try prof(arguments, redirections: ">&-")
+      XCTAssertEqual(closed.status, 1, "\(arguments)")
+      XCTAssertEqual(closed.stderr, "Error: cannot write to standard output: Bad file descriptor\n", "\(arguments)")
+      // Both streams unusable: still exit 1, never a trap.
+      XCTAssertEqual(try prof(arguments, redirections: ">/dev/full 2>/dev/full").status, 1, "\(arguments)")
+    }
+  }
+}
