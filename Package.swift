@@ -97,6 +97,7 @@ let package = Package(
     // Tests. End-to-end targets depend on "prof" so that the binary (and the agent) is built.
     .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
     .testTarget(name: "PprofTests", dependencies: ["Pprof"]),
+    .testTarget(name: "OutputFileTests", dependencies: ["OutputFile"]),
     .testTarget(name: "AgentStreamTests", dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "Agent")]),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),

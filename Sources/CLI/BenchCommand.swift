@@ -112,6 +112,7 @@ extension Bench {
     var arguments: [String] = []
 
     func run() throws {
+      let outputFile = try AtomicOutputFile(path: output)
       let swiftBuild = ["swift", "build", "-c", "release", "--package-path", packagePath]
       // Build output goes to stderr so that stdout carries only results.
       try run(swiftBuild + ["--product", product], output: .standardError)
@@ -124,7 +125,7 @@ extension Bench {
       } catch {
         throw fail("\(product) printed malformed results: \(error)")
       }
-      try results.write(to: URL(fileURLWithPath: output))
+      try outputFile.commit([UInt8](results))
       printError("saved \(output)")
     }
 

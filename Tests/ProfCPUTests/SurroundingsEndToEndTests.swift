@@ -61,4 +61,27 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
       XCTAssertEqual(try prof(arguments, redirections: ">/dev/full 2>/dev/full").status, 1, "\(arguments)")
     }
   }
+
+  func testOutputsThatCannotBeWrittenAreRefusedBeforeTheProgramRuns() throws {
+    let work = directory.appendingPathComponent("work")
+    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    let marker = output("ran")
+    let program = ["/bin/sh", "-c", "touch \(marker)"]
+    let profile = try smallProfile()
+    for (destination, message) in [("", "cannot write \"\": the file name is empty"),
+                                   (directory.path, "cannot write \(directory.path): it is a directory"),
+                                   ("/dev/null", "cannot write /dev/null: not a regular file"),
+                                   ("missing/out", "cannot write missing/out: No such file or directory")] {
+      for arguments in [["cpu", "-o", destination, "--"] + program, ["heap", "-o", destination, "--"] + program,
+                        ["trace", "-o", destination, "--"] + program, ["trace", "--pprof", destination, "--"] + program,
+                        ["flame", profile, "-o", destination], ["convert", profile, "--to", "pprof", "-o", destination]] {
+        let run = try ProfHarness.run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", work.path, ProfHarness.prof] + arguments)
+        XCTAssertEqual(run.status, 1, "\(arguments): \(run.stderr)")
+        XCTAssertTrue(run.stderr.hasPrefix("Error: \(message)"), "\(arguments): \(run.stderr)")
+        XCTAssertEqual(run.stderr.filter { $0 == "\n" }.count, 1, run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(arguments): the program ran")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [], "\(arguments): files left behind")
+      }
+    }
+  }
 }
