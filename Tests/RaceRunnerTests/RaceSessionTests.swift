@@ -8,6 +8,8 @@ import Testing
 struct FakeLauncher: ProcessLauncher {
   var logs: [String] = []
   var status: Int32 = 0
+  /// Whether TSan started in the program: it creates its profile_memory file.
+  var instrumented = true
   let received = Received()
 
   final class Received: @unchecked Sendable {
@@ -19,6 +21,10 @@ struct FakeLauncher: ProcessLauncher {
     received.arguments = arguments
     received.tsanOptions = environment["TSAN_OPTIONS"] ?? ""
     let logPath = try #require(received.tsanOptions.firstMatch(of: /log_path="([^"]+)"/)).1
+    if instrumented {
+      let path = try #require(received.tsanOptions.firstMatch(of: /profile_memory="([^"]+)"/)).1
+      try "".write(toFile: "\(path).100", atomically: true, encoding: .utf8)
+    }
     for (pid, log) in logs.enumerated() {
       try log.write(toFile: "\(logPath).\(pid + 100)", atomically: true, encoding: .utf8)
     }
@@ -59,6 +65,14 @@ struct FakeLauncher: ProcessLauncher {
   @Test func cleanRunsKeepTheCommandsStatus() throws {
     #expect(try run(FakeLauncher()).exitCode == 0)
     #expect(try run(FakeLauncher(status: 3)).exitCode == 3)
+  }
+
+  @Test func aCleanRunWithoutThreadSanitizerIsAnErrorNotAPass() throws {
+    #expect(throws: RaceError.notInstrumented("racy")) { try run(FakeLauncher(instrumented: false)) }
+    // A failing command keeps its own status; a report proves TSan ran.
+    #expect(try run(FakeLauncher(status: 3, instrumented: false)).exitCode == 3)
+    #expect(try run(FakeLauncher(logs: [Self.race], instrumented: false)).exitCode == 66)
+    #expect("\(RaceError.notInstrumented("racy"))".contains("swift build -Xswiftc -sanitize=thread"))
   }
 
   @Test func reportsAnnouncedButUnreadStillCount() throws {
