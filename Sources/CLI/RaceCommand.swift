@@ -60,6 +60,9 @@ struct Race: ParsableCommand {
   var words: [String] = []
 
   func run() throws {
+    // Outputs are created first: an unwritable path is one line before the run, not after it.
+    let jsonFile = try json.map { try AtomicOutputFile(path: $0) }
+    let sarifFile = try sarif.map { try AtomicOutputFile(path: $0) }
     let currentDirectory = FileManager.default.currentDirectoryPath
     let target = RaceTarget.choose(
       packagePath: packagePath, filter: filter, scratchPath: scratchPath, words: words,
@@ -69,18 +72,10 @@ struct Race: ParsableCommand {
       target, suppressions: suppressions.map { absolutePath($0, in: currentDirectory) },
       environment: ProcessInfo.processInfo.environment)
     let paths = SourcePaths(root: target.sourceRoot(currentDirectory: currentDirectory))
-    try write(outcome.analysis, paths: paths)
+    try jsonFile?.commit([UInt8](JSONRenderer.render(outcome.analysis)))
+    let renderer = SARIFRenderer(paths: paths, toolVersion: Prof.configuration.version)
+    try sarifFile?.commit([UInt8](renderer.render(outcome.analysis)))
     try? StandardStream.error.write(TextRenderer(paths: paths).render(outcome.analysis))
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-  }
-
-  private func write(_ analysis: RaceAnalysis, paths: SourcePaths) throws {
-    if let json {
-      try JSONRenderer.render(analysis).write(to: URL(fileURLWithPath: json))
-    }
-    if let sarif {
-      let renderer = SARIFRenderer(paths: paths, toolVersion: Prof.configuration.version)
-      try renderer.render(analysis).write(to: URL(fileURLWithPath: sarif))
-    }
   }
 }
