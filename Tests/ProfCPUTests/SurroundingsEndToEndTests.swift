@@ -84,4 +84,12 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
       }
     }
   }
+
+  func testATinyDurationStillLimitsTheRun() throws {
+    // 1e-10 s is below a nanosecond: rounded down it would be 0, "no limit", and spin would run its 30 s.
+    let run = try ProfHarness.prof(["cpu", "--duration", "1e-10", "-o", output("tiny.pb.gz"), "--",
+                                    ProfHarness.workload("spin"), "30"])
+    XCTAssertEqual(run.status, 130, "stopped by --duration, then SIGINT: \(run.stderr)")
+    _ = try ProfHarness.pprof(["-raw", output("tiny.pb.gz")])
+  }
 }
