@@ -68,7 +68,7 @@ let package = Package(
       path: "Sources/Bench/ProfBench"
     ),
     .target(name: "CAllocCounter", path: "Sources/Bench/CAllocCounter"),
-    .target(name: "BenchFormat", path: "Sources/Bench/BenchFormat"),
+    .target(name: "BenchFormat", dependencies: ["OutputFile"], path: "Sources/Bench/BenchFormat"),
     .target(name: "BenchStats", path: "Sources/Bench/BenchStats"),
     .target(name: "BenchCompare", dependencies: ["BenchFormat", "BenchStats"], path: "Sources/Bench/BenchCompare"),
 

@@ -92,4 +92,57 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(run.status, 130, "stopped by --duration, then SIGINT: \(run.stderr)")
     _ = try ProfHarness.pprof(["-raw", output("tiny.pb.gz")])
   }
+
+  /// The first line of stderr, for refusals that ArgumentParser follows with usage.
+  private func firstLine(_ run: ProfHarness.Run) -> String { String(run.stderr.split(separator: "\n").first ?? "") }
+
+  func testMisleadingMessagesSayWhatIsWrong() throws {
+    let cases: [([String], String)] = [
+      (["cpu", "--", directory.path], "Error: \(directory.path) is a directory, not a program"),
+      (["top", "/dev/null"], "Error: /dev/null: the file is empty, not a profile"),
+      (["top", directory.path], "Error: cannot read \(directory.path): Is a directory"),
+      (["cpu", "--hz", "-1", "--", "/bin/true"], "Error: --hz must be between 1 and 5000"),
+      (["trace", "--hz", "-1", "--", "/bin/true"], "Error: --hz must be between 1 and 5000"),
+      (["top", "-n", "-1", "x"], "Error: -n must be at least 1"),
+      (["bench", "compare", "--floor", "NaN", "a", "b"], "Error: --floor must be a finite number, not nan"),
+      (["bench", "compare", "/nonexistent.txt", "b"],
+       "prof bench: error: /nonexistent.txt: cannot read file: No such file or directory"),
+    ]
+    for (arguments, message) in cases {
+      let run = try ProfHarness.prof(arguments)
+      XCTAssertNotEqual(run.status, 0, "\(arguments)")
+      XCTAssertEqual(firstLine(run), message, "\(arguments)")
+    }
+    for command in ["cpu", "trace"] {
+      let help = try ProfHarness.prof([command, "--help"]).stdout
+      XCTAssertTrue(help.contains("(default: SIGPROF)"), help)
+    }
+  }
+
+  func testCPUOfChildrenThatWereNotProfiledIsToldApart() throws {
+    let spin = try ProfHarness.workload("spin")
+    let run = try ProfHarness.prof(["cpu", "-o", output("parent.pb.gz"), "--", "/bin/sh", "-c", "\(spin) 0.5; \(spin) 0.5"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let line = try XCTUnwrap(run.stderr.split(separator: "\n").first { $0.contains("s CPU sampled of") }, run.stderr)
+    func seconds(before marker: String) throws -> Double {
+      let prefix = try XCTUnwrap(line.range(of: marker).map { line[..<$0.lowerBound] }, String(line))
+      return try XCTUnwrap(Double(prefix.split(separator: " ").last ?? ""), String(line))
+    }
+    let used = try seconds(before: " s used"), children = try seconds(before: " s more, not profiled")
+    XCTAssertTrue(line.contains("--follow-children profiles them"), String(line))
+    XCTAssertLessThan(used, children, "the shell's own CPU, apart from the spins it waited for: \(line)")
+  }
+
+  func testAStaticProgramExecdFromAWrapperIsNotBlamedOnACrash() throws {
+    let program = try ProfHarness.cFixture("hardening", "static_work", into: directory, flags: ["-static"])
+    let run = try ProfHarness.prof(["cpu", "-o", output("static.pb.gz"), "--", "/bin/sh", "-c", "exec \(program)"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(run.stderr.contains("prof: the program exec'd static_work, which ran without prof's agent (statically linked"),
+                  run.stderr)
+    XCTAssertFalse(run.stderr.contains("crash") || run.stderr.contains("killed"), run.stderr)
+    let killed = try ProfHarness.prof(["cpu", "-o", output("killed.pb.gz"), "--", "/bin/sh", "-c", "kill -9 $$"])
+    XCTAssertEqual(killed.status, 137)
+    XCTAssertTrue(killed.stderr.contains("prof: the program was killed by signal 9 (Killed) before the agent's final flush"),
+                  killed.stderr)
+  }
 }
