@@ -64,7 +64,7 @@ let package = Package(
     // the user's benchmark executable; `prof bench compare` needs only the format and statistics.
     .target(
       name: "ProfBench",
-      dependencies: ["BenchFormat", "CAllocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["BenchFormat", "CAllocCounter", "OutputFile", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       path: "Sources/Bench/ProfBench"
     ),
     .target(name: "CAllocCounter", path: "Sources/Bench/CAllocCounter"),
