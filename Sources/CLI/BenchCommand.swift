@@ -179,8 +179,12 @@ private func launch(_ command: [String], output: ChildOutput) throws -> (status:
   process.arguments = command
   let pipe = Pipe()
   process.standardOutput = output == .standardError ? FileHandle.standardError : pipe
+  // prof ignores SIGPIPE and Process passes that on: the child gets the default back.
+  let previous = signal(SIGPIPE, SIG_DFL)
+  let started = Result { try process.run() }
+  signal(SIGPIPE, previous)
   do {
-    try process.run()
+    try started.get()
   } catch {
     throw fail("cannot run \(command[0]): \(error)")
   }

@@ -33,6 +33,16 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  func testProgramsGetSIGPIPEsDefaultActionThoughProfIgnoresIt() throws {
+    // An ignored signal would stay ignored across exec, and sh would survive its own SIGPIPE.
+    let program = ["/bin/sh", "-c", "kill -PIPE $$"]
+    for arguments in [["cpu", "-o", output("pipe.pb.gz"), "--"], ["heap", "-o", output("pipe.pb.gz"), "--"],
+                      ["trace", "-o", output("pipe.json"), "--"], ["race", "--"]] {
+      let run = try ProfHarness.prof(arguments + program)
+      XCTAssertEqual(run.status, 128 + SIGPIPE, "\(arguments): \(run.stderr)")
+    }
+  }
+
   func testWithStderrClosedTheOutputFileNeverReceivesWarnings() throws {
     // A symbolizer that cannot run: "cannot symbolize" is said while the output is open.
     let busy = ["/bin/sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; exit 3"]

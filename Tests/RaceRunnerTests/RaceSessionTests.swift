@@ -110,6 +110,13 @@ struct FakeLauncher: ProcessLauncher {
 @Suite struct SpawnLauncherTests {
   let launcher = SpawnLauncher()
 
+  @Test func theCommandGetsSIGPIPEsDefaultActionThoughProfIgnoresIt() throws {
+    let previous = signal(SIGPIPE, SIG_IGN)
+    defer { signal(SIGPIPE, previous) }
+    // An ignored signal stays ignored across exec: sh would survive its own SIGPIPE.
+    #expect(try launcher.run(["sh", "-c", "kill -PIPE $$"], environment: ["PATH": "/usr/bin:/bin"]) == 128 + SIGPIPE)
+  }
+
   @Test func returnsTheExitStatus() throws {
     #expect(try launcher.run(["sh", "-c", "exit 3"], environment: ["PATH": "/usr/bin:/bin"]) == 3)
     #expect(
