@@ -16,6 +16,7 @@ struct Prof: ParsableCommand {
 
   static func main() {
     StandardStream.reserve()
+    StandardStream.checkPrintedOutputAtExit()
     main(nil)
   }
 }

@@ -43,6 +43,35 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  func testHelpAndVersionThatCannotBeWrittenAreExit1() throws {
+    for arguments in [["--help"], ["--version"], ["cpu", "--help"]] {
+      let run = try prof(arguments, redirections: ">/dev/full")
+      XCTAssertEqual(run.status, 1, "\(arguments)")
+      XCTAssertEqual(run.stderr, "Error: cannot write to standard output: No space left on device\n", "\(arguments)")
+    }
+  }
+
+  func testAReaderGoneFromStandardOutputEndsProfQuietly() throws {
+    let profile = try smallProfile()
+    for arguments in [["top", profile], ["--help"]] {
+      var ends: [Int32] = [0, 0]
+      XCTAssertEqual(pipe(&ends), 0)
+      close(ends[0])  // nobody will ever read
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: ProfHarness.prof)
+      process.arguments = arguments
+      process.standardOutput = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
+      let errors = output("stderr")
+      XCTAssertTrue(FileManager.default.createFile(atPath: errors, contents: nil))
+      process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+      try process.run()
+      process.waitUntilExit()
+      XCTAssertEqual(process.terminationReason, .uncaughtSignal, "\(arguments)")
+      XCTAssertEqual(process.terminationStatus, SIGPIPE, "\(arguments)")
+      XCTAssertEqual(try String(contentsOfFile: errors, encoding: .utf8), "", "\(arguments): no message")
+    }
+  }
+
   func testWithStderrClosedTheOutputFileNeverReceivesWarnings() throws {
     // A symbolizer that cannot run: "cannot symbolize" is said while the output is open.
     let busy = ["/bin/sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; exit 3"]

@@ -33,21 +33,37 @@ public enum StandardStream: Int32 {
     signal(SIGPIPE, SIG_IGN)
   }
 
+  /// Output printed through stdio (`print`, as ArgumentParser prints --help and
+  /// --version) is flushed when prof exits; a flush that fails there would be lost
+  /// with exit 0. This turns it into one line and exit 1.
+  public static func checkPrintedOutputAtExit() {
+    atexit {
+      guard fflush(nil) != 0 else { return }  // every stdio stream; prof prints only to stdout
+      StandardStream.endQuietlyIfTheReaderLeft(errno)
+      StandardStream.say("Error: cannot write to standard output: \(String(cString: strerror(errno)))")
+      _exit(1)
+    }
+  }
+
   /// Writes all of `bytes`. A reader that went away from standard output ends prof
   /// as SIGPIPE would have (`prof top x | head -1` stays quiet); any other failure
   /// is thrown as one line.
   public func write(_ bytes: some Collection<UInt8>) throws(Failure) {
     if let reason = failure(writing: bytes) {
-      if self == .output && reason == EPIPE {
-        signal(SIGPIPE, SIG_DFL)
-        raise(SIGPIPE)
-      }
+      if self == .output { Self.endQuietlyIfTheReaderLeft(reason) }
       throw Failure(description: "cannot write to \(name): \(String(cString: strerror(reason)))")
     }
   }
 
   public func write(_ text: String) throws(Failure) {
     try write(text.utf8)
+  }
+
+  /// A reader gone from standard output (EPIPE) ends prof as SIGPIPE ends `cat`.
+  private static func endQuietlyIfTheReaderLeft(_ reason: Int32) {
+    guard reason == EPIPE else { return }
+    signal(SIGPIPE, SIG_DFL)
+    raise(SIGPIPE)
   }
 
   /// A message for the user on standard error, dropped if stderr cannot take it.
