@@ -184,4 +184,23 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
     XCTAssertTrue(killed.stderr.contains("prof: the program was killed by signal 9 (Killed) before the agent's final flush"),
                   killed.stderr)
   }
+
+  func testASignalThatEndsProfLeavesNoTemporaryFile() throws {
+    let work = directory.appendingPathComponent("work")
+    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    let folded = output("big.folded")  // long enough to convert that the signal comes first
+    try (0..<300_000).map { "main;work\($0 % 1000);leaf\($0) 1\n" }.joined().write(toFile: folded, atomically: true, encoding: .utf8)
+    let converted = work.appendingPathComponent("out.pb.gz").path
+    for signal in [SIGTERM, SIGINT, SIGHUP] {
+      let run = try ProfHarness.prof(["convert", folded, "--to", "pprof", "-o", converted]) { process in
+        // Once the temporary file exists, prof is reading its input.
+        for _ in 0..<600 where (try? FileManager.default.contentsOfDirectory(atPath: work.path))?.isEmpty ?? true {
+          Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(process.processIdentifier, signal)
+      }
+      XCTAssertEqual(run.status, 128 + signal, run.stderr)
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [], "signal \(signal)")
+    }
+  }
 }

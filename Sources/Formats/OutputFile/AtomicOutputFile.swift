@@ -11,6 +11,8 @@ public final class AtomicOutputFile {
   private var fd: Int32
   /// Whether the temporary file is still on disk: every failure removes it.
   private var temporaryExists = true
+  /// Its place in TemporaryFiles, which removes it if a signal ends prof first.
+  private let signalSlot: Int?
 
   public struct Failure: Error, CustomStringConvertible {
     public let description: String
@@ -35,6 +37,7 @@ public final class AtomicOutputFile {
     self.path = path
     self.temporaryPath = candidate
     self.fd = fd
+    signalSlot = TemporaryFiles.add(candidate)
   }
 
   /// A destination must name a file, and what is there now must be a file that
@@ -72,6 +75,7 @@ public final class AtomicOutputFile {
     fd = -1
     guard rename(temporaryPath, path) == 0 else { throw failure("cannot rename into \(path)") }
     temporaryExists = false
+    signalSlot.map(TemporaryFiles.remove)
   }
 
   /// Removes the temporary file when nothing is to be written.
@@ -83,6 +87,7 @@ public final class AtomicOutputFile {
     if temporaryExists {
       unlink(temporaryPath)
       temporaryExists = false
+      signalSlot.map(TemporaryFiles.remove)
     }
   }
 
