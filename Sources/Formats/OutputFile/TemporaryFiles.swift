@@ -29,16 +29,17 @@ enum TemporaryFiles {
   /// is too long (the file is then only removed by the normal failure paths).
   static func add(_ path: String) -> Int? {
     registration.withLock { installed -> Int? in
-      if !installed {
-        installHandlers()
-        installed = true
-      }
       let bytes = Array(path.utf8)
       guard bytes.count < pathCapacity, let slot = (0..<capacity).first(where: { !inUse[$0] }) else { return nil }
       let start = paths + slot * pathCapacity
       for (offset, byte) in bytes.enumerated() { start[offset] = CChar(bitPattern: byte) }
       start[bytes.count] = 0
       inUse[slot] = true
+      // After the storage exists: the handler must never be the one to create it.
+      if !installed {
+        installHandlers()
+        installed = true
+      }
       return slot
     }
   }
