@@ -43,7 +43,7 @@ struct CPU: ParsableCommand {
   @Option(parsing: .unconditional, help: "Samples per second of CPU time, per thread (1-5000). Go's default is 100.")
   var hz = 100
 
-  @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the profile, then send the program SIGINT.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Stop sampling after this many seconds, write the profile, then send the program SIGINT.",
                              valueName: "seconds"))
   var duration: Seconds?
 

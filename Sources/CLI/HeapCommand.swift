@@ -50,7 +50,7 @@ struct Heap: ParsableCommand {
   /// Go's MemProfileRate: a sample every 512 KiB allocated, on average.
   static let defaultSampleRate = 524_288
 
-  @Option(help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
                              valueName: "seconds"))
   var snapshotEvery: Seconds?
 

@@ -47,7 +47,7 @@ struct Trace: ParsableCommand {
   @Option(help: ArgumentHelp("Also write the run's profile (pprof) to this path.", valueName: "path"))
   var pprof: String?
 
-  @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the trace, then send the program SIGINT.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Stop sampling after this many seconds, write the trace, then send the program SIGINT.",
                              valueName: "seconds"))
   var duration: Seconds?
 
