@@ -104,6 +104,10 @@ struct FakeLauncher: ProcessLauncher {
     #expect(throws: RaceError.noSuchFile(option: "--suppressions", path: "/nonexistent.supp")) {
       try run(FakeLauncher(), suppressions: "/nonexistent.supp")
     }
+    // TSan would end the program with 66 before it ran, as if it had found races.
+    #expect(throws: RaceError.unreadable(option: "--suppressions", path: "/tmp")) {
+      try run(FakeLauncher(), suppressions: "/tmp")
+    }
   }
 }
 

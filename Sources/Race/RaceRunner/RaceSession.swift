@@ -64,8 +64,13 @@ public struct RaceSession: Sendable {
     {
       throw RaceError.noPackage(tests.path)
     }
-    if let suppressions, !files.fileExists(atPath: suppressions) {
+    var isDirectory: ObjCBool = false
+    if let suppressions, !files.fileExists(atPath: suppressions, isDirectory: &isDirectory) {
       throw RaceError.noSuchFile(option: "--suppressions", path: suppressions)
+    }
+    // TSan would stop the program at its start with its own exit code, 66, as if it had found races.
+    if let suppressions, isDirectory.boolValue || !files.isReadableFile(atPath: suppressions) {
+      throw RaceError.unreadable(option: "--suppressions", path: suppressions)
     }
   }
 
