@@ -18,7 +18,8 @@ struct Race: ParsableCommand {
       merged (one entry per pair of racing frames, with a count) and shown on stderr.
 
       Exit status: 0 when clean, 66 when ThreadSanitizer reported anything (even if the \
-      tests passed), otherwise the command's own status.
+      tests passed), 1 when a clean run never started ThreadSanitizer (a build without \
+      it) or ThreadSanitizer itself failed, otherwise the command's own status.
 
       Examples:
         prof race --filter CacheTests --sarif race.sarif

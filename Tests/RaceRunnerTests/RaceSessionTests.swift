@@ -75,6 +75,18 @@ struct FakeLauncher: ProcessLauncher {
     #expect("\(RaceError.notInstrumented("racy"))".contains("swift build -Xswiftc -sanitize=thread"))
   }
 
+  @Test func threadSanitizersOwnFailureIsNotARace() throws {
+    let failed = "ThreadSanitizer: failed to parse suppressions.\nSupported suppression types are:\n- race\n"
+    let outcome = try run(FakeLauncher(logs: [failed, failed], status: 66))
+    #expect(outcome.analysis.runtimeMessages == ["ThreadSanitizer: failed to parse suppressions."])
+    #expect(outcome.exitCode == 1)
+    let text = TextRenderer(paths: SourcePaths(root: "/")).render(outcome.analysis)
+    #expect(text == "prof race: no ThreadSanitizer reports\n"
+      + "prof race: ThreadSanitizer itself failed: ThreadSanitizer: failed to parse suppressions.\n")
+    // A report still makes it 66.
+    #expect(try run(FakeLauncher(logs: [failed, Self.race], status: 66)).exitCode == 66)
+  }
+
   @Test func reportsAnnouncedButUnreadStillCount() throws {
     let outcome = try run(FakeLauncher(logs: ["ThreadSanitizer: reported 2 warnings\n"], status: 1))
     #expect(outcome.analysis.unparsedReports == 2)

@@ -11,9 +11,12 @@ public struct RaceSession: Sendable {
   public struct Outcome: Sendable {
     public var analysis: RaceAnalysis
     public var commandStatus: Int32
-    /// 0 when clean, 66 when TSan reported anything, else the command's failure status.
+    /// 0 when clean, 66 when TSan reported anything, else the command's failure status;
+    /// 1 when TSan failed without a report (it exits 66 then, which would read as races).
     public var exitCode: Int32 {
-      analysis.reportCount + analysis.unparsedReports > 0 ? RaceSession.racesFound : commandStatus
+      if analysis.reportCount + analysis.unparsedReports > 0 { return RaceSession.racesFound }
+      if commandStatus == RaceSession.racesFound && !analysis.runtimeMessages.isEmpty { return 1 }
+      return commandStatus
     }
   }
 
