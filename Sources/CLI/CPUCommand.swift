@@ -58,6 +58,8 @@ struct CPU: ParsableCommand {
 
   @OptionGroup var children: ChildOptions
 
+  @OptionGroup var symbols: SymbolizerOptions
+
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
@@ -76,7 +78,7 @@ struct CPU: ParsableCommand {
     let process = try AgentLibrary.launch(command, settings: settings.merging(followed.settings) { $1 })
 
     let checkpoints = checkpoint.checkpoints()
-    var snapshot = Snapshot(collector: CPUSampleCollector(), symbolizer: Self.symbolizer().map(CachingSymbolizer.init),
+    var snapshot = Snapshot(collector: CPUSampleCollector(), symbolizer: symbols.symbolizer(),
                             hz: hz, comments: ["prof cpu " + target.command.joined(separator: " ")])
     let recording = try AgentRecording.collect(from: process, duration: duration) { record in
       snapshot.collector.consume(record)
@@ -133,12 +135,6 @@ struct CPU: ParsableCommand {
       let (profile, _) = profile(durationNanos: AgentSession.nanos(from: collector.start?.monotonicNanos))
       try AtomicOutputFile(path: path).commit(profile.gzipped())
     }
-  }
-
-  static func symbolizer() -> Symbolizer? {
-    if let symbolizer = LLVMSymbolizer.locate() { return symbolizer }
-    warn("llvm-symbolizer not found (it ships with the Swift toolchain): the profile keeps raw addresses")
-    return nil
   }
 
   private func printSummary(_ collector: CPUSampleCollector, process: TargetProcess) {

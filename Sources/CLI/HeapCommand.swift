@@ -61,6 +61,8 @@ struct Heap: ParsableCommand {
 
   @OptionGroup var children: ChildOptions
 
+  @OptionGroup var symbols: SymbolizerOptions
+
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
@@ -78,7 +80,7 @@ struct Heap: ParsableCommand {
     let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue].merging(followed.settings) { $1 }
     let process = try AgentLibrary.launch(command, settings: settings)
 
-    var snapshot = Snapshot(collector: HeapCollector(), symbolizer: CPU.symbolizer().map(CachingSymbolizer.init),
+    var snapshot = Snapshot(collector: HeapCollector(), symbolizer: symbols.symbolizer(),
                             comments: ["prof heap " + target.command.joined(separator: " ")])
     let writes = DispatchQueue(label: "prof.heap.writes")  // one at a time: they share the symbolizer
     let checkpoints = checkpoint.checkpoints(queue: writes)

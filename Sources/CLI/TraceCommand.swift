@@ -64,6 +64,8 @@ struct Trace: ParsableCommand {
   @Flag(help: "Trace the processes the program starts too (forked or exec'd), each as a process of its own in the same trace.")
   var followChildren = false
 
+  @OptionGroup var symbols: SymbolizerOptions
+
   @OptionGroup var target: TargetOptions
 
   enum Mode: String, ExpressibleByArgument, CaseIterable {
@@ -95,7 +97,7 @@ struct Trace: ParsableCommand {
       timeline.consume(record)
       samples.consume(record)
     }
-    let symbolizer = CPU.symbolizer().map(CachingSymbolizer.init)
+    let symbolizer = symbols.symbolizer()
     var symbolization = SymbolizationWarnings()
     func traced(_ timeline: TimelineCollector, _ samples: CPUSampleCollector, name: String, end: UInt64) -> ChromeTraceBuilder.Process {
       let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, modules: samples.modules, symbolizer: symbolizer)

@@ -66,9 +66,17 @@ public enum ProfHarness {
     return binary
   }
 
+  /// The symbol cache of every prof these tests run (XDG_CACHE_HOME), never the user's.
+  public static let cacheHome: URL = {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prof-tests-cache-\(getpid())")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+  }()
+
   public static func prof(_ arguments: [String], environment: [String: String] = [:],
                    whileRunning: ((Process) -> Void)? = nil) throws -> Run {
-    try run(prof, arguments, environment: environment, whileRunning: whileRunning)
+    try run(prof, arguments, environment: ["XDG_CACHE_HOME": cacheHome.path].merging(environment) { $1 },
+            whileRunning: whileRunning)
   }
 
   public static func pprof(_ arguments: [String]) throws -> Run {
