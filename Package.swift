@@ -24,6 +24,11 @@ let package = Package(
       name: "AgentStream", dependencies: [.product(name: "ProfStreamFormat", package: "Agent")],
       path: "Sources/Capture/AgentStream"
     ),
+    // One recording session: launch, decode once into sinks, checkpoint, follow children.
+    .target(
+      name: "Recording", dependencies: ["AgentStream", "TargetLaunch", "OutputFile"],
+      path: "Sources/Capture/Recording"
+    ),
 
     // Stage 3, symbols: addresses to functions, files and lines; demangling.
     .systemLibrary(name: "CDemangle", path: "Sources/Symbols/CDemangle"),
@@ -37,17 +42,17 @@ let package = Package(
       path: "Sources/Profiles/ProfileBuilder"
     ),
     .target(
-      name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      name: "CPUProfiling", dependencies: ["AgentStream", "Recording", "Pprof", "ProfileBuilder", "Symbolization"],
       path: "Sources/Profiles/CPUProfiling"
     ),
     .target(
-      name: "HeapProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      name: "HeapProfiling", dependencies: ["AgentStream", "Recording", "Pprof", "ProfileBuilder", "Symbolization"],
       path: "Sources/Profiles/HeapProfiling"
     ),
 
     // Stage 5, formats: timelines, other profile formats, and writing files safely.
     .target(
-      name: "ChromeTrace", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      name: "ChromeTrace", dependencies: ["AgentStream", "Recording", "Pprof", "ProfileBuilder", "Symbolization"],
       path: "Sources/Formats/ChromeTrace"
     ),
     .target(name: "OutputFile", path: "Sources/Formats/OutputFile"),
@@ -85,7 +90,7 @@ let package = Package(
       dependencies: [
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ProfAgent", package: "Agent"),
-        "AgentStream", "TargetLaunch", "OutputFile",
+        "AgentStream", "TargetLaunch", "Recording", "OutputFile",
         "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ChromeTrace",
         "ProfileReports", "FlameGraph", "ProfileConversion",
         "BenchFormat", "BenchCompare",

@@ -19,8 +19,11 @@ public enum TerminationStatus: Equatable, Sendable {
   }
 }
 
+/// A failure to start a program, said in one line.
 public struct LaunchError: Error, CustomStringConvertible {
   public let description: String
+
+  public init(description: String) { self.description = description }
 }
 
 /// A child running with the agent preloaded, and the pipe its agent writes to.

@@ -1,0 +1,67 @@
+import CPUProfiling
+import Dispatch
+import Foundation
+import OutputFile
+import Pprof
+import Recording
+import TargetLaunch
+
+extension CPU {
+  func run() throws {
+    let file = try AtomicOutputFile(path: output)
+    let settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)]
+    let session = try RecordingSession.launch(try target.resolve(), settings: settings, timeLimitNanos: duration?.nanoseconds,
+                                              followChildren: children.followChildren)
+    let build = profileBuilder()
+    var collector = CPUSampleCollector()
+    session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: DispatchQueue(label: "prof.checkpoints")) {
+      try build($0, $1).profile.gzipped()
+    })
+    var symbolization = SymbolizationWarnings()
+    let (profile, warnings) = build(collector, session.durationNanos)
+    symbolization.say(warnings)
+    let written = Result { try file.commit(profile.gzipped()) }
+    let status = session.finish()
+    if session.start != nil && session.endReason == nil {
+      let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
+      warn("the program ended without the agent's final flush (killed, crashed, or it closed the agent's stream): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
+    }
+    collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    try written.get()
+    printSummary(collector, targetCPUNanos: session.program.cpuNanos)
+    try ChildProfiles(options: children).write(session.children(CPUSampleCollector.init), beside: output, parent: profile,
+                                               pid: session.program.pid) { child in
+      let (profile, warnings) = build(child.sink, child.durationNanos)
+      symbolization.say(warnings)
+      return (profile, [sampled(child.sink)] + child.sink.signalWarnings(hz: hz, signal: signal))
+    }
+    try status.passThrough()
+  }
+
+  /// Builds a profile from a collector and its duration, with what could not be
+  /// symbolized; checkpoints and the final write share it, one at a time.
+  private func profileBuilder() -> (CPUSampleCollector, Int64) -> (profile: Profile, warnings: [String]) {
+    let symbolizer = locateSymbolizer()
+    let comments = ["prof cpu " + target.command.joined(separator: " ")]
+    return { [hz] collector, durationNanos in
+      CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
+    }
+  }
+
+  private func printSummary(_ collector: CPUSampleCollector, targetCPUNanos: UInt64?) {
+    let totals = collector.totals
+    let used = targetCPUNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
+    if totals.periods > totals.samples * 3 / 2 {
+      warn("the kernel delivered fewer than --hz \(hz) timer signals per thread; each sample counts the periods it covers")
+    }
+    warn("\(sampled(collector))\(used); wrote \(output); view: go tool pprof -http=: \(output)")
+  }
+
+  /// "S samples (D dropped) from T threads, C s CPU sampled"
+  private func sampled(_ collector: CPUSampleCollector) -> String {
+    let totals = collector.totals
+    let seconds = String(format: "%.2f", Double(totals.periods) / Double(hz))
+    let threads = Set(collector.stacks.keys.map(\.tid)).count
+    return "\(totals.samples) samples (\(collector.stats.dropped) dropped) from \(threads) threads, \(seconds) s CPU sampled"
+  }
+}

@@ -1,0 +1,52 @@
+import Dispatch
+import HeapProfiling
+import OutputFile
+import Pprof
+import Recording
+import TargetLaunch
+
+extension Heap {
+  func run() throws {
+    let file = try AtomicOutputFile(path: output)
+    let settings = ["PROF_HEAP_RATE": String(sampleRate), "PROF_UNWIND": unwind.rawValue]
+    let session = try RecordingSession.launch(try target.resolve(), settings: settings, followChildren: children.followChildren)
+    let build = profileBuilder()
+    let render: Checkpoints<HeapCollector>.Render = { try build($0, $1).profile.gzipped() }
+    let writes = DispatchQueue(label: "prof.heap.writes")  // one at a time: they share the symbolizer
+    let snapshots = snapshotEvery.map {
+      Checkpoints(every: $0.nanoseconds, what: "snapshot", queue: writes, path: { [output] in numbered(output, $0) }, render: render)
+    }
+    var collector = HeapCollector()
+    session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: writes, render: render) + (snapshots.map { [$0] } ?? []))
+    var symbolization = SymbolizationWarnings()
+    let (profile, warnings) = build(collector, AgentSession.nanos(from: collector.start?.monotonicNanos))
+    symbolization.say(warnings)
+    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    let written = Result { try file.commit(profile.gzipped()) }
+    let status = session.finish()
+    if collector.start != nil && collector.endReason == nil {
+      warn("the program ended without the agent's final flush (killed, crashed or exec'd): allocations of its last 50 ms may be missing")
+    }
+    try written.get()
+    HeapSummary.lines(collector, profile).forEach(warn)
+    try ChildProfiles(options: children).write(session.children(HeapCollector.init), beside: output, parent: profile,
+                                               pid: session.program.pid) { child in
+      let (profile, warnings) = build(child.sink, child.durationNanos)
+      symbolization.say(warnings)
+      return (profile, HeapSummary.lines(child.sink, profile, topLeaks: 0))
+    }
+    let snapshotsWritten = snapshots?.written ?? 0
+    warn("wrote \(output)\(snapshotsWritten > 0 ? " and \(snapshotsWritten) snapshots" : ""); view: go tool pprof -http=: \(output)")
+    try status.passThrough()
+  }
+
+  /// Builds a profile from a collector and its duration, with what could not be
+  /// symbolized; checkpoints, snapshots and the final write share it, one at a time.
+  private func profileBuilder() -> (HeapCollector, Int64) -> (profile: Profile, warnings: [String]) {
+    let symbolizer = locateSymbolizer()
+    let comments = ["prof heap " + target.command.joined(separator: " ")]
+    return { collector, durationNanos in
+      HeapProfile.build(from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
+    }
+  }
+}
