@@ -105,6 +105,11 @@ let package = Package(
     .testTarget(name: "AgentStreamTests", dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "Agent")]),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
+    .testTarget(
+      name: "RecordingTests",
+      dependencies: ["Recording", "AgentStream", "CPUProfiling", "HeapProfiling", "ChromeTrace", "Pprof", "Symbolization", "ProfTestSupport"],
+      exclude: ["golden"]
+    ),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),
     .testTarget(name: "ProfTraceTests", dependencies: ["prof", "Pprof", "ProfTestSupport"]),
@@ -119,7 +124,7 @@ let package = Package(
     .testTarget(name: "BenchEndToEndTests", dependencies: ["BenchFormat"]),
     // Race tests read their resources from the source tree so that goldens can be updated.
     .target(name: "RaceTestSupport", path: "Tests/RaceTestSupport", exclude: ["sarif-schema-2.1.0.json"]),
-    .testTarget(name: "RaceReportTests", dependencies: ["RaceReport", "RaceTestSupport"], exclude: ["Resources"]),
+    .testTarget(name: "RaceReportTests", dependencies: ["RaceReport", "RaceTestSupport", "ProfTestSupport"], exclude: ["Resources"]),
     .testTarget(name: "RaceRunnerTests", dependencies: ["RaceRunner"]),
     .testTarget(name: "RaceCommandTests", dependencies: ["RaceTestSupport"]),
   ]

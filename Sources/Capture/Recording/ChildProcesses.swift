@@ -17,13 +17,24 @@ public struct ChildRecording<Sink> {
 /// per process image: <pid>.stream, or <pid>.<n>.stream (heap mode) after an exec.
 struct ChildStreams {
   let directory: String
+  /// Whether the directory is this run's own, to remove at the end.
+  private let temporary: Bool
 
+  /// Streams already written to `directory` (tests read recorded ones); kept.
+  init(directory: String) { self.init(directory: directory, temporary: false) }
+
+  private init(directory: String, temporary: Bool) {
+    self.directory = directory
+    self.temporary = temporary
+  }
+
+  /// A new, empty directory for this run.
   init() throws {
     var template = Array((NSTemporaryDirectory() + "/prof-children-XXXXXX").utf8CString)
     guard mkdtemp(&template) != nil else {
       throw LaunchError(description: "cannot create a directory for child processes' streams")
     }
-    directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    self.init(directory: String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), temporary: true)
   }
 
   /// What tells the agent to follow children: it writes their streams here.
@@ -49,5 +60,8 @@ struct ChildStreams {
     return max(0, Int64(lastWrite.timeIntervalSince1970 * 1e9) - Int64(start.realtimeNanos))
   }
 
-  func remove() { try? FileManager.default.removeItem(atPath: directory) }
+  /// Removes the directory if this run created it.
+  func remove() {
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+  }
 }
