@@ -79,7 +79,7 @@ let package = Package(
 
     // ThreadSanitizer front end.
     .target(name: "RaceReport", dependencies: ["Symbolization"], path: "Sources/Race/RaceReport"),
-    .target(name: "RaceRunner", dependencies: ["RaceReport"], path: "Sources/Race/RaceRunner"),
+    .target(name: "RaceRunner", dependencies: ["RaceReport", "TargetLaunch"], path: "Sources/Race/RaceRunner"),
 
     // Linked into the user's program: spans and counters for `prof trace`.
     .target(name: "ProfTrace", path: "Sources/Instrumentation/ProfTrace"),
@@ -90,7 +90,7 @@ let package = Package(
       dependencies: [
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ProfAgent", package: "Agent"),
-        "AgentStream", "TargetLaunch", "Recording", "OutputFile",
+        "TargetLaunch", "Recording", "OutputFile",
         "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ChromeTrace",
         "ProfileReports", "FlameGraph", "ProfileConversion",
         "BenchFormat", "BenchCompare",
@@ -121,11 +121,11 @@ let package = Package(
     .testTarget(name: "BenchStatsTests", dependencies: ["BenchStats"]),
     .testTarget(name: "BenchCompareTests", dependencies: ["BenchCompare", "BenchFormat"]),
     .testTarget(name: "ProfBenchTests", dependencies: ["ProfBench", "BenchFormat"]),
-    .testTarget(name: "BenchEndToEndTests", dependencies: ["BenchFormat"]),
+    .testTarget(name: "BenchEndToEndTests", dependencies: ["BenchFormat", "ProfTestSupport"]),
     // Race tests read their resources from the source tree so that goldens can be updated.
     .target(name: "RaceTestSupport", path: "Tests/RaceTestSupport", exclude: ["sarif-schema-2.1.0.json"]),
     .testTarget(name: "RaceReportTests", dependencies: ["RaceReport", "RaceTestSupport", "ProfTestSupport"], exclude: ["Resources"]),
-    .testTarget(name: "RaceRunnerTests", dependencies: ["RaceRunner"]),
-    .testTarget(name: "RaceCommandTests", dependencies: ["RaceTestSupport"]),
+    .testTarget(name: "RaceRunnerTests", dependencies: ["RaceRunner", "TargetLaunch"]),
+    .testTarget(name: "RaceCommandTests", dependencies: ["RaceTestSupport", "ProfTestSupport"]),
   ]
 )

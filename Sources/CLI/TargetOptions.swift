@@ -13,7 +13,7 @@ struct TargetOptions: ParsableArguments {
   }
 
   func resolve() throws -> ResolvedCommand {
-    try ResolvedCommand(command, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    try ResolvedCommand(command)
   }
 }
 

@@ -1,13 +1,16 @@
 import Glibc
 
-/// The one way prof tells the user something on stderr: "prof: <message>", one
-/// line, written whole (a single write) so that concurrent messages never interleave.
-public func warn(_ message: String) {
-  let line = Array(("prof: " + message + "\n").utf8)
-  line.withUnsafeBytes { bytes in
+/// The one way prof tells the user something on stderr: "prof: <message>".
+public func warn(_ message: String) { say("prof: " + message) }
+
+/// Writes `line` and a newline to stderr in one write, so that messages from
+/// several threads never interleave; a closed stderr loses them, nothing else.
+public func say(_ line: String) {
+  let bytes = Array((line + "\n").utf8)
+  bytes.withUnsafeBytes { buffer in
     var offset = 0
-    while offset < bytes.count {
-      let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+    while offset < buffer.count {
+      let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
       if written < 0 && errno == EINTR { continue }
       if written <= 0 { return }
       offset += written
