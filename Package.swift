@@ -90,7 +90,7 @@ let package = Package(
       dependencies: [
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ProfAgent", package: "Agent"),
-        "TargetLaunch", "Recording", "OutputFile",
+        "AgentStream", "TargetLaunch", "Recording", "OutputFile",
         "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ChromeTrace",
         "ProfileReports", "FlameGraph", "ProfileConversion",
         "BenchFormat", "BenchCompare",
@@ -111,6 +111,8 @@ let package = Package(
       exclude: ["golden"]
     ),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
+    .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
+    .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),
     .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),
     .testTarget(name: "ProfTraceTests", dependencies: ["prof", "Pprof", "ProfTestSupport"]),
     .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof", "ProfTestSupport"]),

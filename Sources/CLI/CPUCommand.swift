@@ -1,5 +1,5 @@
+import AgentStream
 import ArgumentParser
-import CPUProfiling
 
 struct CPU: ParsableCommand {
   static let configuration = CommandConfiguration(

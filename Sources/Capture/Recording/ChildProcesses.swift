@@ -47,8 +47,9 @@ struct ChildStreams {
     return try files.map { String($0.dropLast(".stream".count)) }.sorted().map { name in
       let url = URL(fileURLWithPath: directory + "/" + name + ".stream")
       var sink = makeSink()
-      var stream = RecordStream()
-      stream.feed(try [UInt8](Data(contentsOf: url)), into: &sink, source: "child \(name): ")
+      var stream = RecordStream(source: "child \(name): ")
+      stream.feed(try [UInt8](Data(contentsOf: url)), into: &sink)
+      stream.finish()
       let lastWrite = try url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate
       return ChildRecording(name: name, sink: sink, durationNanos: Self.nanos(from: stream.start, to: lastWrite),
                             start: stream.start)

@@ -7,12 +7,18 @@ struct RecordStream {
   private var decoder = AgentStreamDecoder()
   private(set) var start: StreamStart?
   private(set) var endReason: EndReason?
+  /// True once the stream was malformed: what follows the fault is not read.
+  private(set) var failed = false
+  /// Prefixes messages ("child 123: "), empty for the program itself.
+  private let source: String
+
+  init(source: String = "") { self.source = source }
 
   /// Decodes `bytes` into `sink`, calling `flushed` at the end of each of the
   /// agent's flushes until the stream ends. A malformed stream keeps the records
-  /// before the fault, says so once, and stops decoding.
-  /// `source` prefixes the message ("child 123: "), empty for the program itself.
-  mutating func feed<Sink: RecordSink>(_ bytes: [UInt8], into sink: inout Sink, source: String = "",
+  /// before the fault, says so once (a stream unreadable from its header, as an
+  /// agent of another version, says only why), and stops decoding.
+  mutating func feed<Sink: RecordSink>(_ bytes: [UInt8], into sink: inout Sink,
                                        flushed: (Sink, StreamStart?) -> Void = { _, _ in }) {
     guard !failed else { return }
     decoder.append(bytes)
@@ -27,11 +33,14 @@ struct RecordStream {
         if record.endsFlush && endReason == nil { flushed(sink, start) }
       }
     } catch {
-      warn("\(source)\(error); keeping the records read before it")
+      warn(source + (start == nil ? "\(error)" : "\(error); keeping the records read before it"))
       failed = true
     }
   }
 
-  /// True once the stream was malformed: what follows the fault is not read.
-  private(set) var failed = false
+  /// Says what the stream held that this prof does not read (a newer agent's
+  /// records), once, at its end.
+  func finish() {
+    if let skipped = decoder.skippedSummary { warn(source + skipped) }
+  }
 }

@@ -76,7 +76,8 @@ public final class RecordingSession {
     self.stream = stream
     checkpoints.forEach { $0.finish() }
     finishedNanos = AgentSession.monotonicNanos()
-    if start == nil {
+    stream.finish()
+    if start == nil && !stream.failed {
       warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
     }
   }
