@@ -19,7 +19,7 @@ extension Heap {
     var collector = HeapCollector()
     session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: writes, render: render) + (snapshots.map { [$0] } ?? []))
     var symbolization = SymbolizationWarnings()
-    let (profile, warnings) = build(collector, AgentSession.nanos(from: collector.start?.monotonicNanos))
+    let (profile, warnings) = build(collector, MonotonicClock.nanos(from: collector.start?.monotonicNanos))
     symbolization.say(warnings)
     if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
     let written = Result { try file.commit(profile.gzipped()) }

@@ -34,7 +34,7 @@ public final class Checkpoints<Sink>: @unchecked Sendable {  // mutable state is
     self.path = path
     self.render = render
     self.queue = queue
-    next = AgentSession.monotonicNanos() + intervalNanos
+    next = MonotonicClock.now() + intervalNanos
   }
 
   /// Files written so far.
@@ -43,7 +43,7 @@ public final class Checkpoints<Sink>: @unchecked Sendable {  // mutable state is
   /// Starts a write of `sink` in the background when one is due and none of this
   /// kind is running.
   func offer(_ sink: Sink, durationNanos: Int64) {
-    let now = AgentSession.monotonicNanos()
+    let now = MonotonicClock.now()
     guard now >= next, claim() else { return }
     next = now + intervalNanos
     started += 1

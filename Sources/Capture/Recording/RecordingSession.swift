@@ -57,25 +57,25 @@ public final class RecordingSession {
   public var stoppedEarly: Bool { endReason == .duration || ending == .deadline }
 
   /// Nanoseconds from the agent's start to the end of collection.
-  public var durationNanos: Int64 { AgentSession.nanos(from: start?.monotonicNanos, to: finishedNanos) }
+  public var durationNanos: Int64 { MonotonicClock.nanos(from: start?.monotonicNanos, to: finishedNanos) }
 
   /// Feeds the program's stream to `sink` until the agent finishes, the program
   /// exits or the deadline passes; `checkpoints` are offered a copy of the sink
   /// after each of the agent's flushes, and have finished writing on return.
   /// Signals for prof go on to the program.
   public func record<Sink: RecordSink>(into sink: inout Sink, checkpoints: [Checkpoints<Sink>] = []) {
-    let deadline = timeLimitNanos.map { AgentSession.monotonicNanos() + $0 + 5_000_000_000 }
+    let deadline = timeLimitNanos.map { MonotonicClock.now() + $0 + 5_000_000_000 }
     var stream = RecordStream()
     ending = Self.pump(program, deadlineNanos: deadline) { bytes in
       stream.feed(bytes, into: &sink) { sink, start in
-        let elapsed = AgentSession.nanos(from: start?.monotonicNanos)
+        let elapsed = MonotonicClock.nanos(from: start?.monotonicNanos)
         checkpoints.forEach { $0.offer(sink, durationNanos: elapsed) }
       }
       return stream.endReason != nil
     }
     self.stream = stream
     checkpoints.forEach { $0.finish() }
-    finishedNanos = AgentSession.monotonicNanos()
+    finishedNanos = MonotonicClock.now()
     stream.finish()
     if start == nil && !stream.failed {
       warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
@@ -114,7 +114,7 @@ public final class RecordingSession {
 
   private static func remainingMilliseconds(until deadline: UInt64?) -> Int32 {
     guard let deadline else { return -1 }
-    let now = AgentSession.monotonicNanos()
+    let now = MonotonicClock.now()
     return now >= deadline ? 0 : Int32(min((deadline - now) / 1_000_000 + 1, UInt64(Int32.max)))
   }
 }

@@ -53,11 +53,12 @@ public final class TargetProcess {
     case none
   }
 
-  /// Signals whose default action ends a process and that someone may send prof
-  /// (SIGPIPE and the faults a process raises itself are left alone): prof
-  /// forwards them to the program instead of dying with it orphaned.
+  /// Signals whose default action ends a process and that someone may send prof:
+  /// prof forwards them to the program instead of dying with it orphaned. Left
+  /// alone: SIGPIPE and the faults a process raises itself, and SIGPROF, with
+  /// which prof's own agent (or another profiler) samples prof itself.
   public static let forwardedSignals: [Int32] =
-    [SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR]
+    [SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGIO, SIGPWR]
     + Array(prof_sigrtmin()...prof_sigrtmax())
 
   public let pid: pid_t
@@ -155,12 +156,11 @@ public final class TargetProcess {
       let ready = poll(&polled, nfds_t(polled.count), timeoutMilliseconds)
       if ready < 0 && errno == EINTR { continue }
       if ready <= 0 { return .timeout }
-      break
+      if polled[1].revents != 0, let event = readSignal() { return event }
+      if polled[0].revents != 0 { return readStream() }
+      if polled[2].revents != 0 { return reap() }
+      // Only a signal that is not passed on: wait on.
     }
-    if polled[1].revents != 0, let event = readSignal() { return event }
-    if polled[0].revents != 0 { return readStream() }
-    if polled[2].revents != 0 { return reap() }
-    return .timeout
   }
 
   private func readStream() -> Event {
@@ -178,6 +178,8 @@ public final class TargetProcess {
     guard read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size else {
       return nil
     }
+    // A timer's expiry is a profiler of prof sampling it, not someone asking the program to stop.
+    guard info.ssi_code != SI_TIMER else { return nil }
     return .signal(Int32(info.ssi_signo), fromTerminal: info.ssi_code == SI_KERNEL)
   }
 
