@@ -30,10 +30,8 @@ extension CPU {
     try written.get()
     printSummary(collector, targetCPUNanos: session.program.cpuNanos)
     try ChildProfiles(options: children).write(session.children(CPUSampleCollector.init), beside: output, parent: profile,
-                                               pid: session.program.pid) { child in
-      let (profile, warnings) = build(child.sink, child.durationNanos)
-      symbolization.say(warnings)
-      return (profile, [sampled(child.sink)] + child.sink.signalWarnings(hz: hz, signal: signal))
+                                               pid: session.program.pid, build: build, symbolization: &symbolization) { child, _ in
+      [sampled(child)] + child.signalWarnings(hz: hz, signal: signal)
     }
     try status.passThrough()
   }

@@ -9,18 +9,22 @@ import TargetLaunch
 struct ChildProfiles {
   let options: ChildOptions
 
-  /// Writes each child's profile, made by `profile` with its summary lines, beside
-  /// `output`, and says the lines (the first one with the file's name); with --merge
-  /// then x.merged.pb.gz of `parent` (the process prof launched, `pid`) and every child.
+  /// Writes each child's profile, made by `build` (what it cannot symbolize said
+  /// through `symbolization`), beside `output`, and says its `summary` lines (the
+  /// first one with the file's name); with --merge then x.merged.pb.gz of `parent`
+  /// (the process prof launched, `pid`) and every child.
   func write<Sink>(_ children: [ChildRecording<Sink>], beside output: String, parent: Profile, pid: pid_t,
-                   profile: (ChildRecording<Sink>) -> (profile: Profile, summary: [String])) throws {
+                   build: (Sink, _ durationNanos: Int64) -> (profile: Profile, warnings: [String]),
+                   symbolization: inout SymbolizationWarnings,
+                   summary: (Sink, Profile) -> [String]) throws {
     guard options.followChildren else { return }
     var processes = [(profile: parent, labels: Self.labels(pid: Int64(pid), parent))]
     for child in children {
-      let (built, summary) = profile(child)
+      let (built, warnings) = build(child.sink, child.durationNanos)
+      symbolization.say(warnings)
       let path = numbered(output, child.name)
       try AtomicOutputFile(path: path).commit(built.gzipped())
-      for (index, line) in summary.enumerated() { warn("child \(child.name): \(line)\(index == 0 ? "; wrote \(path)" : "")") }
+      for (index, line) in summary(child.sink, built).enumerated() { warn("child \(child.name): \(line)\(index == 0 ? "; wrote \(path)" : "")") }
       processes.append((built, Self.labels(pid: Int64(child.name.prefix { $0.isNumber }) ?? 0, built)))
     }
     guard options.merge else { return }

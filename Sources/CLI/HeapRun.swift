@@ -19,7 +19,7 @@ extension Heap {
     var collector = HeapCollector()
     session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: writes, render: render) + (snapshots.map { [$0] } ?? []))
     var symbolization = SymbolizationWarnings()
-    let (profile, warnings) = build(collector, MonotonicClock.nanos(from: collector.start?.monotonicNanos))
+    let (profile, warnings) = build(collector, session.durationNanos)
     symbolization.say(warnings)
     if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
     let written = Result { try file.commit(profile.gzipped()) }
@@ -30,10 +30,8 @@ extension Heap {
     try written.get()
     HeapSummary.lines(collector, profile).forEach(warn)
     try ChildProfiles(options: children).write(session.children(HeapCollector.init), beside: output, parent: profile,
-                                               pid: session.program.pid) { child in
-      let (profile, warnings) = build(child.sink, child.durationNanos)
-      symbolization.say(warnings)
-      return (profile, HeapSummary.lines(child.sink, profile, topLeaks: 0))
+                                               pid: session.program.pid, build: build, symbolization: &symbolization) {
+      HeapSummary.lines($0, $1, topLeaks: 0)
     }
     let snapshotsWritten = snapshots?.written ?? 0
     warn("wrote \(output)\(snapshotsWritten > 0 ? " and \(snapshotsWritten) snapshots" : ""); view: go tool pprof -http=: \(output)")

@@ -45,10 +45,7 @@ final class GoldenOutputTests: XCTestCase {
   }
 
   func testHeapProfilesOfTheProgramAndItsChildren() throws {
-    let children = StreamFixtures.directory.appendingPathComponent("children").path
-    let session = StreamFixtures.session(replaying: try StreamFixtures.bytes("heap.stream"), children: children)
-    var collector = HeapCollector()
-    session.record(into: &collector)
+    let (session, collector) = try StreamFixtures.followedHeap()
     func build(_ collector: HeapCollector) -> Profile {
       HeapProfile.build(from: collector, durationNanos: Self.durationNanos, symbolizer: FakeSymbolizer()).profile
     }

@@ -97,11 +97,9 @@ final class RecordingSessionTests: XCTestCase {
   }
 
   func testFollowedChildrenAreDecodedIntoSinksOfTheirOwn() throws {
-    let children = StreamFixtures.directory.appendingPathComponent("children").path
-    let session = StreamFixtures.session(replaying: try StreamFixtures.bytes("heap.stream"), children: children)
-    var parent = HeapCollector()
-    session.record(into: &parent)
+    let (session, _) = try StreamFixtures.followedHeap()
     let recorded = try session.children(HeapCollector.init)
+    let children = StreamFixtures.directory.appendingPathComponent("children").path
     let names = try FileManager.default.contentsOfDirectory(atPath: children).map { String($0.dropLast(".stream".count)) }
     XCTAssertEqual(recorded.map(\.name), names.sorted())
     // follow.c forks a child that leaks 30 blocks, and one that execs itself to leak 40:

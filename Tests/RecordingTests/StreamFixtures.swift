@@ -1,5 +1,6 @@
 import AgentStream
 import Foundation
+import HeapProfiling
 import ProfTestSupport
 import Symbolization
 import TargetLaunch
@@ -27,6 +28,18 @@ enum StreamFixtures {
   static func session(replaying bytes: [UInt8], chunk: Int = 97, children: String? = nil) -> RecordingSession {
     RecordingSession(program: ReplayedProgram(bytes, chunk: chunk), children: children.map(ChildStreams.init(directory:)),
                      timeLimitNanos: nil)
+  }
+}
+
+extension StreamFixtures {
+  /// fixtures/heap/follow.c's recording replayed, its children followed: the session
+  /// (to read the children from) and the program's own collector.
+  static func followedHeap() throws -> (session: RecordingSession, parent: HeapCollector) {
+    let children = directory.appendingPathComponent("children").path
+    let session = session(replaying: try bytes("heap.stream"), children: children)
+    var parent = HeapCollector()
+    session.record(into: &parent)
+    return (session, parent)
   }
 }
 
