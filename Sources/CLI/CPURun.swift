@@ -9,7 +9,8 @@ import TargetLaunch
 extension CPU {
   func run() throws {
     let file = try AtomicOutputFile(path: output)
-    let settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)]
+    let settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.unwind.name: unwind.rawValue,
+                    AgentEnvironment.signal.name: String(signal.number)]
     let session = try RecordingSession.launch(try target.resolve(), settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: children.followChildren)
     let build = profileBuilder()

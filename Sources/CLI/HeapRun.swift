@@ -8,7 +8,7 @@ import TargetLaunch
 extension Heap {
   func run() throws {
     let file = try AtomicOutputFile(path: output)
-    let settings = ["PROF_HEAP_RATE": String(sampleRate), "PROF_UNWIND": unwind.rawValue]
+    let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue]
     let session = try RecordingSession.launch(try target.resolve(), settings: settings, followChildren: children.followChildren)
     let build = profileBuilder()
     let render: Checkpoints<HeapCollector>.Render = { try build($0, $1).profile.gzipped() }

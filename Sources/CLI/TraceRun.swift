@@ -14,8 +14,9 @@ extension Trace {
   func run() throws {
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
-    var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)]
-    if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
+    var settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.clock.name: mode.rawValue,
+                    AgentEnvironment.trace.name: "1", AgentEnvironment.signal.name: String(signal.number)]
+    if heap { settings[AgentEnvironment.heapRate.name] = String(Heap.defaultSampleRate) }
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: followChildren)

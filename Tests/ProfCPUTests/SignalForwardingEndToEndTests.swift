@@ -18,9 +18,7 @@ final class SignalForwardingEndToEndTests: OutputDirectoryTestCase {
     let temporary = directory.appendingPathComponent("tmp")
     try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
     var child: pid_t?
-    // SWIFT_BACKTRACE: the agent loads the Swift runtime into the program (issue 11),
-    // whose crash reporter would catch SIGQUIT and leave sleep running.
-    let settings = ["TMPDIR": temporary.path, "SWIFT_BACKTRACE": "enable=no"]
+    let settings = ["TMPDIR": temporary.path]
     let run = try ProfHarness.prof(arguments + ["--"] + program, environment: environment.merging(settings) { $1 }) { prof in
       child = ProfHarness.child(of: prof.processIdentifier, named: "sleep")
       kill(prof.processIdentifier, signal)

@@ -38,7 +38,7 @@ struct ChildStreams {
   }
 
   /// What tells the agent to follow children: it writes their streams here.
-  var settings: [String: String] { ["PROF_CHILDREN": directory] }
+  var settings: [String: String] { [AgentEnvironment.children.name: directory] }
 
   /// Each stream decoded into a sink of its own, ordered by name. A stream cut
   /// short (its process was killed) keeps the records before the cut.

@@ -27,6 +27,8 @@ struct RecordStream {
         switch record {
         case .start(let start): if self.start == nil { self.start = start }
         case .end(let reason): endReason = reason
+        case .notice(.unwinderUnavailable):
+          warn(source + "libunwind.so.8 could not be loaded in the program, so nothing was recorded: install libunwind (Debian: libunwind8) or use --unwind fp")
         default: break
         }
         sink.consume(record)

@@ -25,13 +25,13 @@ public final class RecordingSession {
   }
 
   /// Starts `command` with the agent preloaded and configured by `settings`.
-  /// `timeLimitNanos`: the agent stops sampling then (PROF_DURATION_NS), and prof
+  /// `timeLimitNanos`: the agent stops sampling then, and prof
   /// stops waiting 5 s later. `followChildren`: the processes it starts are recorded too.
   public static func launch(_ command: ResolvedCommand, settings: [String: String], timeLimitNanos: UInt64? = nil,
                             followChildren: Bool = false) throws -> RecordingSession {
     let children = followChildren ? try ChildStreams() : nil
     var settings = settings.merging(children?.settings ?? [:]) { $1 }
-    if let timeLimitNanos { settings["PROF_DURATION_NS"] = String(timeLimitNanos) }
+    if let timeLimitNanos { settings[AgentEnvironment.durationNanos.name] = String(timeLimitNanos) }
     do {
       let program = try TargetProcess(command: command, environment: AgentLibrary.environment(settings: settings))
       return RecordingSession(program: program, children: children, timeLimitNanos: timeLimitNanos)

@@ -80,7 +80,7 @@ public final class TargetProcess {
     }
     if reading != .none { _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC) }
     var environment = environment
-    if reading == .agentStream { environment["PROF_AGENT_FD"] = String(fds[1]) }
+    if reading == .agentStream { environment[AgentEnvironment.agentFD.name] = String(fds[1]) }
     var handled = sigset_t()
     sigemptyset(&handled)
     for signal in Self.forwardedSignals { sigaddset(&handled, signal) }
