@@ -73,9 +73,9 @@ public final class RecordingSession {
       }
       return stream.endReason != nil
     }
+    finishedNanos = MonotonicClock.now()  // before waiting for checkpoint writes: they are not the program's time
     self.stream = stream
     checkpoints.forEach { $0.finish() }
-    finishedNanos = MonotonicClock.now()
     stream.finish()
     if start == nil && !stream.failed {
       warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
