@@ -1,7 +1,6 @@
 import ArgumentParser
 import BenchCompare
-import Foundation
-import TargetLaunch
+import OutputFile
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -29,8 +28,8 @@ struct Percentage: ExpressibleByArgument {
 
 extension ReportFormat: ExpressibleByArgument {}
 
-/// Prints "prof bench: error: ..." and returns the exit code for bad input.
+/// Says "prof bench: error: ..." and returns the exit code for bad input.
 func benchFailure(_ message: String) -> ExitCode {
-  say("prof bench: error: \(message)")
+  StandardStream.say("prof bench: error: \(message)")
   return ExitCode(1)
 }

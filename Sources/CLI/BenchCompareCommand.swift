@@ -1,7 +1,7 @@
 import ArgumentParser
 import BenchCompare
 import BenchFormat
-import TargetLaunch
+import OutputFile
 
 extension Bench {
   struct Compare: ParsableCommand {
@@ -28,16 +28,16 @@ extension Bench {
     @Argument(help: "The file to check against the baseline.")
     var new: String
 
-    @Option(help: "Smallest relative slowdown that counts, in percent (5 or 5%).")
+    @Option(parsing: .unconditional, help: "Smallest relative slowdown that counts, in percent (5 or 5%).")
     var threshold = Percentage(0.05)
 
-    @Option(help: "Smallest absolute change that counts, in the metric's unit (e.g. ns/op).")
+    @Option(parsing: .unconditional, help: "Smallest absolute change that counts, in the metric's unit (e.g. ns/op).")
     var floor = 0.0
 
-    @Option(help: "Allowed increase of allocs/op and other exact metrics per op.")
+    @Option(parsing: .unconditional, help: "Allowed increase of allocs/op and other exact metrics per op.")
     var allocTolerance = 0.0
 
-    @Option(help: "Significance level for the Holm-adjusted p-values.")
+    @Option(parsing: .unconditional, help: "Significance level for the Holm-adjusted p-values.")
     var alpha = 0.05
 
     @Option(help: "Output format: text, markdown (for a pull-request comment) or json.")
@@ -45,8 +45,9 @@ extension Bench {
 
     func validate() throws {
       guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") }
-      guard floor >= 0, allocTolerance >= 0 else {
-        throw ValidationError("--floor and --alloc-tolerance must not be negative")
+      for (name, value) in [("--floor", floor), ("--alloc-tolerance", allocTolerance)] {
+        guard value.isFinite else { throw ValidationError("\(name) must be a finite number, not \(value)") }
+        guard value >= 0 else { throw ValidationError("\(name) must not be negative") }
       }
     }
 
@@ -63,8 +64,8 @@ extension Bench {
       guard !comparison.tables.isEmpty else {
         throw benchFailure("no benchmark and metric appear in both \(old) and \(new)")
       }
-      comparison.warnings.forEach { say("warning: \($0)") }
-      print(render(comparison, format: format, options: options), terminator: "")
+      comparison.warnings.forEach { StandardStream.say("warning: \($0)") }
+      try StandardStream.output.write(render(comparison, format: format, options: options))
       if !comparison.regressions.isEmpty { throw ExitCode(2) }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchFormat
 import Foundation
+import OutputFile
 import TargetLaunch
 
 extension Bench {
@@ -28,6 +29,7 @@ extension Bench {
     var arguments: [String] = []
 
     func run() throws {
+      let outputFile = try AtomicOutputFile(path: output)
       let swiftBuild = ["swift", "build", "-c", "release", "--package-path", packagePath]
       // Build output goes to stderr so that stdout carries only results.
       try run(swiftBuild + ["--product", product], output: .standardError)
@@ -40,8 +42,8 @@ extension Bench {
       } catch {
         throw benchFailure("\(product) printed malformed results: \(error)")
       }
-      try results.write(to: URL(fileURLWithPath: output))
-      say("saved \(output)")
+      try outputFile.commit([UInt8](results))
+      StandardStream.say("saved \(output)")
     }
 
     /// Runs a command found on PATH that must succeed; returns its standard
@@ -53,10 +55,14 @@ extension Bench {
                                       pipe: output == .standardError ? .none : .standardOutput,
                                       outputToStandardError: output == .standardError)
       var collected = Data()
+      var teeFailure: StandardStream.Failure?
       let status = process.waitForExit { bytes in
-        if output == .tee { FileHandle.standardOutput.write(Data(bytes)) }
+        if output == .tee, teeFailure == nil {
+          do throws(StandardStream.Failure) { try StandardStream.output.write(bytes) } catch { teeFailure = error }
+        }
         collected.append(contentsOf: bytes)
       }
+      if let teeFailure { throw teeFailure }
       guard status.shellStatus == 0 else {
         let failure = benchFailure("\(command.joined(separator: " ")) exited with status \(status.shellStatus)")
         // Killed by a signal (one sent to prof, forwarded): prof ends as the program did.

@@ -34,10 +34,10 @@ struct CPU: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the profile.")
   var output = "cpu.pb.gz"
 
-  @Option(help: "Samples per second of CPU time, per thread (1-5000). Go's default is 100.")
+  @Option(parsing: .unconditional, help: "Samples per second of CPU time, per thread (1-5000). Go's default is 100.")
   var hz = 100
 
-  @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the profile, then send the program SIGINT.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Stop sampling after this many seconds, write the profile, then send the program SIGINT.",
                              valueName: "seconds"))
   var duration: Seconds?
 
@@ -62,4 +62,6 @@ struct CPU: ParsableCommand {
 
 extension SamplingSignal: ExpressibleByArgument {
   public init?(argument: String) { self.init(argument) }
+
+  public var defaultValueDescription: String { name }
 }

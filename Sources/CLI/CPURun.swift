@@ -4,6 +4,7 @@ import Foundation
 import OutputFile
 import Pprof
 import Recording
+import Symbolization
 import TargetLaunch
 
 extension CPU {
@@ -11,7 +12,8 @@ extension CPU {
     let file = try AtomicOutputFile(path: output)
     let settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.unwind.name: unwind.rawValue,
                     AgentEnvironment.signal.name: String(signal.number)]
-    let session = try RecordingSession.launch(try target.resolve(), settings: settings, timeLimitNanos: duration?.nanoseconds,
+    let command = try target.resolve()
+    let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: children.followChildren)
     let build = profileBuilder()
     var collector = CPUSampleCollector()
@@ -25,11 +27,16 @@ extension CPU {
     let status = session.finish()
     if session.start != nil && session.endReason == nil {
       let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
-      warn("the program ended without the agent's final flush (killed, crashed, or it closed the agent's stream): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
+      warn(session.program.missingFinalFlushMessage(lastProgram: collector.modules.first?.path ?? command.path,
+                                                    lost: "samples (\(missing) counted)"))
     }
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    if unwind == .fp {
+      let stacks = collector.stacks.map { ($0.key.frames, $0.value.samples) }
+      FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
+    }
     try written.get()
-    printSummary(collector, targetCPUNanos: session.program.cpuNanos)
+    printSummary(collector, program: session.program)
     try ChildProfiles(options: children).write(session.children(CPUSampleCollector.init), beside: output, parent: profile,
                                                pid: session.program.pid, build: build, symbolization: &symbolization) { child, _ in
       [sampled(child)] + child.signalWarnings(hz: hz, signal: signal)
@@ -47,13 +54,18 @@ extension CPU {
     }
   }
 
-  private func printSummary(_ collector: CPUSampleCollector, targetCPUNanos: UInt64?) {
+  private func printSummary(_ collector: CPUSampleCollector, program: RecordedProgram) {
     let totals = collector.totals
-    let used = targetCPUNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
+    let used = program.cpuNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
+    // Shown when it is at least a tick of the kernel's accounting (10 ms).
+    let childrenWhere = self.children.followChildren ? "in their own profiles" : "not profiled: --follow-children profiles them"
+    let children = program.childrenCPUNanos.flatMap {
+      $0 < 10_000_000 ? nil : String(format: " (its child processes used %.2f s more, ", Double($0) / 1e9) + childrenWhere + ")"
+    } ?? ""
     if totals.periods > totals.samples * 3 / 2 {
       warn("the kernel delivered fewer than --hz \(hz) timer signals per thread; each sample counts the periods it covers")
     }
-    warn("\(sampled(collector))\(used); wrote \(output); view: go tool pprof -http=: \(output)")
+    warn("\(sampled(collector))\(used)\(children); wrote \(output); view: go tool pprof -http=: \(output)")
   }
 
   /// "S samples (D dropped) from T threads, C s CPU sampled"

@@ -36,14 +36,14 @@ struct Heap: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the profile.")
   var output = "heap.pb.gz"
 
-  @Option(help: ArgumentHelp("Mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
                              valueName: "bytes"))
   var sampleRate = Heap.defaultSampleRate
 
   /// Go's MemProfileRate: a sample every 512 KiB allocated, on average.
   static let defaultSampleRate = 524_288
 
-  @Option(help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
                              valueName: "seconds"))
   var snapshotEvery: Seconds?
 

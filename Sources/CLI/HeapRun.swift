@@ -3,13 +3,15 @@ import HeapProfiling
 import OutputFile
 import Pprof
 import Recording
+import Symbolization
 import TargetLaunch
 
 extension Heap {
   func run() throws {
     let file = try AtomicOutputFile(path: output)
     let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue]
-    let session = try RecordingSession.launch(try target.resolve(), settings: settings, followChildren: children.followChildren)
+    let command = try target.resolve()
+    let session = try RecordingSession.launch(command, settings: settings, followChildren: children.followChildren)
     let build = profileBuilder()
     let render: Checkpoints<HeapCollector>.Render = { try build($0, $1).profile.gzipped() }
     let writes = DispatchQueue(label: "prof.heap.writes")  // one at a time: they share the symbolizer
@@ -22,10 +24,14 @@ extension Heap {
     let (profile, warnings) = build(collector, session.durationNanos)
     symbolization.say(warnings)
     if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    if unwind == .fp {
+      let stacks = collector.counts.compactMap { id, counts in collector.buckets[id].map { ($0.frames, counts.allocObjects) } }
+      FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
+    }
     let written = Result { try file.commit(profile.gzipped()) }
     let status = session.finish()
     if collector.start != nil && collector.endReason == nil {
-      warn("the program ended without the agent's final flush (killed, crashed or exec'd): allocations of its last 50 ms may be missing")
+      warn(session.program.missingFinalFlushMessage(lastProgram: command.path, lost: "allocations"))
     }
     try written.get()
     HeapSummary.lines(collector, profile).forEach(warn)

@@ -51,6 +51,7 @@ final class ReplayedProgram: RecordedProgram {
   private(set) var signals: [Int32] = []
   let pid: pid_t = 4242
   let cpuNanos: UInt64? = nil
+  let childrenCPUNanos: UInt64? = nil
 
   init(_ bytes: [UInt8], chunk: Int) {
     remaining = bytes[...]
@@ -65,6 +66,7 @@ final class ReplayedProgram: RecordedProgram {
   }
 
   func drainStream() -> [UInt8] { [] }
+  func missingFinalFlushMessage(lastProgram: String, lost: String) -> String { "" }
   func send(_ signal: Int32) { signals.append(signal) }
   func waitForExit() -> TerminationStatus { .exited(0) }
 }

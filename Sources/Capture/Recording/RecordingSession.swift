@@ -122,8 +122,12 @@ public final class RecordingSession {
 /// What a recording needs of the program it records.
 public protocol RecordedProgram: AnyObject {
   var pid: pid_t { get }
-  /// User plus system CPU time, known once it has exited.
+  /// User plus system CPU time, itself alone, known once it has exited.
   var cpuNanos: UInt64? { get }
+  /// CPU time of the processes it started and waited for, once it has exited.
+  var childrenCPUNanos: UInt64? { get }
+  /// Why the agent's final flush is missing, for the user (see TargetProcess).
+  func missingFinalFlushMessage(lastProgram: String, lost: String) -> String
   func nextEvent(timeoutMilliseconds: Int32) -> TargetProcess.Event
   func drainStream() -> [UInt8]
   func send(_ signal: Int32)
