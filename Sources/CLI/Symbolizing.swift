@@ -1,5 +1,6 @@
 import ArgumentParser
 import Symbolization
+import TargetLaunch
 
 /// How recorded addresses become names: llvm-symbolizer behind the persistent
 /// symbol cache, and an in-memory cache so checkpoints ask only about new addresses.
@@ -15,5 +16,15 @@ struct SymbolizerOptions: ParsableArguments {
     }
     guard !noSymbolCache, let directory = SymbolCache.defaultDirectory() else { return CachingSymbolizer(llvm) }
     return CachingSymbolizer(PersistentSymbolizer(llvm, cache: SymbolCache(directory: directory, producer: llvm.identity)))
+  }
+}
+
+/// Says "cannot symbolize" once per module and run, however many profiles (one
+/// per child process) meet the same module.
+struct SymbolizationWarnings {
+  private var said = Set<String>()
+
+  mutating func say(_ warnings: [String]) {
+    for warning in warnings where said.insert(warning).inserted { warn("cannot symbolize \(warning)") }
   }
 }
