@@ -155,6 +155,16 @@ final class SymbolCacheTests: XCTestCase {
     }
   }
 
+  func testAFIFOOrOversizedFileInTheCacheIsNotRead() throws {
+    let cache = cache(limit: 1000)
+    try FileManager.default.createDirectory(atPath: cache.directory, withIntermediateDirectories: true)
+    XCTAssertEqual(mkfifo(cache.directory + "/01", 0o600), 0)
+    XCTAssertEqual(cache.load(buildID: [1]), [:], "returns at once rather than waiting for a writer")
+    try Data(count: 2000).write(to: URL(fileURLWithPath: cache.directory + "/02"))
+    XCTAssertEqual(cache.load(buildID: [2]), [:])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: cache.directory + "/02"), "dropped")
+  }
+
   func testConcurrentWritersLeaveWholeEntriesWithRightAnswers() throws {
     let binary = try fixtureModules()[0]
     let buildID = try XCTUnwrap(try ELFFile(path: binary).buildID())

@@ -46,8 +46,9 @@ public struct SymbolCache: Sendable {
   /// unreadable, damaged or from another producer (then it is removed).
   public func load(buildID: [UInt8]) -> [UInt64: [SourceFrame]] {
     let path = path(of: buildID)
-    guard let bytes = FileManager.default.contents(atPath: path) else { return [:] }
-    guard let entry = SymbolCacheEntry.decode([UInt8](bytes)), entry.buildID == buildID else {
+    guard let file = try? FileBytes(path: path) else { return [:] }  // regular files only: a FIFO must not hang prof
+    let bytes = file.size <= UInt64(byteLimit) ? try? file.read(at: 0, count: Int(file.size)) : nil
+    guard let bytes, let entry = SymbolCacheEntry.decode(bytes), entry.buildID == buildID else {
       unlink(path)
       return [:]
     }
