@@ -54,6 +54,8 @@ struct CPU: ParsableCommand {
                              valueName: "signal"))
   var signal: SamplingSignal = .profiling
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
   @OptionGroup var checkpoint: CheckpointOptions
 
   @OptionGroup var children: ChildOptions
@@ -70,7 +72,7 @@ struct CPU: ParsableCommand {
     let file = try AtomicOutputFile(path: output)
     let followed = try ChildProcesses(children)
     defer { followed.remove() }
-    var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)]
+    var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)].merging(asyncStacks.settings) { $1 }
     if let duration { settings["PROF_DURATION_NS"] = String(duration.nanoseconds) }
     let process = try AgentLibrary.launch(command, settings: settings.merging(followed.settings) { $1 })
 

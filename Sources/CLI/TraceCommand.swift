@@ -64,6 +64,8 @@ struct Trace: ParsableCommand {
   @Flag(help: "Trace the processes the program starts too (forked or exec'd), each as a process of its own in the same trace.")
   var followChildren = false
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
   @OptionGroup var target: TargetOptions
 
   enum Mode: String, ExpressibleByArgument, CaseIterable {
@@ -81,7 +83,7 @@ struct Trace: ParsableCommand {
     let command = try target.resolve()
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
-    var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)]
+    var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)].merging(asyncStacks.settings) { $1 }
     if let duration { settings["PROF_DURATION_NS"] = String(duration.nanoseconds) }
     if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
     let children = followChildren ? try ChildStreams() : nil

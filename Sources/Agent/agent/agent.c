@@ -67,6 +67,7 @@ static bool read_config(void) {
   const char *unwinder = getenv("PROF_UNWIND");
   prof_config.unwinder = unwinder && strcmp(unwinder, "fp") == 0 ? PROF_UNWIND_FRAME_POINTERS
                                                                  : PROF_UNWIND_LIBUNWIND;
+  prof_config.async_stacks = prof_env_number("PROF_ASYNC_STACKS", 1) == 1;
   if ((prof_config.hz == 0 && !heap) || prof_config.hz > 10000) return false;
   if (prof_config.signal < 1 || prof_config.signal > SIGRTMAX || prof_config.signal == SIGKILL ||
       prof_config.signal == SIGSTOP)
@@ -80,7 +81,7 @@ static bool read_config(void) {
 static void scrub_environment(void) {
   static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND",
                                     "PROF_CLOCK", "PROF_TRACE", "PROF_SIGNAL", "PROF_AGENT_CONTINUES", "PROF_HEAP_RATE",
-                                    "PROF_CHILDREN"};
+                                    "PROF_CHILDREN", "PROF_ASYNC_STACKS"};
   if (prof_children_followed()) {
     unsetenv("PROF_AGENT_FD");
     unsetenv("PROF_AGENT_CONTINUES");
@@ -109,6 +110,8 @@ static void scrub_environment(void) {
 // --- the stream ------------------------------------------------------------
 
 static void copy_record(const struct prof_record_header *record) {
+  // The handler reserves an ASYNC slot before it knows whether it finds contexts.
+  if (record->type == PROF_REC_ASYNC && ((const struct prof_async_record *)record)->count == 0) return;
   prof_output_append(record, record->size);
 }
 

@@ -30,6 +30,7 @@ struct prof_config {
   enum prof_unwinder unwinder;
   uint64_t duration_ns;        // 0: sample until exit
   int signal;                  // the sampling signal: SIGPROF unless --signal chose another
+  bool async_stacks;           // record Swift async contexts with each sample
 };
 
 struct prof_counters {
@@ -85,9 +86,30 @@ void prof_output_append(const void *bytes, size_t length);
 bool prof_output_flush(void);
 void prof_output_begin(void);  // the stream is prof_config.fd, from now on (a forked child: its own)
 
+// async_context.c: Swift async contexts and their resume chains, for the handler.
+#define PROF_ASYNC_MAX_TRIES 8  // distinct candidate values read per sample
+struct prof_async_capture {
+  struct prof_async_entry *entries;  // PROF_ASYNC_MAX_ENTRIES of room
+  uint32_t count;
+  uint32_t tries;
+  uint64_t last_register;
+  uintptr_t stack_low, stack_high;  // contexts are never here
+  pid_t pid;
+  struct {
+    uint64_t value;
+    bool led_somewhere;
+  } tried[PROF_ASYNC_MAX_TRIES];
+};
+void prof_async_begin(struct prof_async_capture *capture, struct prof_async_entry *entries, uintptr_t stack_low,
+                      uintptr_t stack_high);
+void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind,
+                          uint64_t value);  // async-signal-safe; never faults
+
 // unwind.c
 void prof_unwind_init(void);
-uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated);
+// async: NULL, or where the async context candidates of this stack go.
+uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated,
+                     struct prof_async_entry *async, uint32_t *async_count);
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
 

@@ -39,7 +39,7 @@ public enum CPUProfile {
     for (key, totals) in collector.stacks.sorted(by: stackOrder) {
       builder.add(stack: key.frames, values: [Int64(totals.samples), Int64(totals.periods) * period],
                   labels: threadLabels(key.tid, name: collector.threadNames[key.tid]),
-                  syntheticRoot: key.truncated ? truncatedFrame : nil)
+                  syntheticRoot: key.truncated ? truncatedFrame : nil, asyncChains: key.asyncChains)
     }
     if collector.stats.dropped > 0 {
       let count = Int64(collector.stats.dropped)

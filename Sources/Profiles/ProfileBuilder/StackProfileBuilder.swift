@@ -14,6 +14,9 @@ public struct StackProfileBuilder {
   private var addresses: [UInt64] = []  // by location id - 1
   private var syntheticIDs: [String: UInt64] = [:]
   private var samples: [Sample] = []
+  /// Async context chains of samples[index], with where each raw frame went in its
+  /// location ids; resolved once symbols tell which frames are async.
+  private var asyncChains: [Int: (chains: [AsyncChain], positions: [Int?])] = [:]
 
   /// The agent's library, whose frames (thread start trampoline, interposers,
   /// allocation hooks) never appear in what prof writes.
@@ -33,12 +36,25 @@ public struct StackProfileBuilder {
 
   /// Adds a stack of raw pcs, leaf first: the leaf is an exact pc, the others are
   /// return addresses, stepped back by one to land inside the call instruction.
-  public mutating func add(stack: [UInt64], values: [Int64], labels: [Label], syntheticRoot: String? = nil) {
+  /// `asyncChains`: the awaiting callers the agent found (RawSample.asyncChains);
+  /// they go after the stack's innermost async frame.
+  public mutating func add(stack: [UInt64], values: [Int64], labels: [Label], syntheticRoot: String? = nil,
+                           asyncChains: [AsyncChain] = []) {
     var ids: [UInt64] = []
     ids.reserveCapacity(stack.count + 1)
+    var positions: [Int?] = []
     for (index, pc) in stack.enumerated() {
-      if let module = modules.module(containing: pc), hiddenModule(module) { continue }
+      if let module = modules.module(containing: pc), hiddenModule(module) {
+        positions.append(nil)
+        continue
+      }
+      positions.append(ids.count)
       ids.append(locationID(for: index == 0 ? pc : pc - 1))
+    }
+    if !asyncChains.isEmpty {
+      // Resume functions are entry addresses, not return addresses: not stepped back.
+      for chain in asyncChains { for address in chain.resumeFunctions { _ = locationID(for: address) } }
+      self.asyncChains[samples.count] = (asyncChains, positions)
     }
     if let syntheticRoot { ids.append(syntheticID(for: syntheticRoot)) }
     samples.append(Sample(locationIDs: ids, values: values, labels: labels))
@@ -104,15 +120,51 @@ public struct StackProfileBuilder {
       location.lines = [tables.line(for: SourceFrame(symbol: name))]
       locations.append(location)
     }
-    profile.samples = foldLeaves(of: samples, locations, tables.functions)
+    let extended = extendAsyncStacks(samples, locations, tables.functions)
+    profile.samples = foldLeaves(of: extended, locations, tables.functions)
     profile.mappings = mappings
-    profile.locations = locations
+    // Resume functions of chains that were not used stay out.
+    let used = Set(profile.samples.flatMap(\.locationIDs))
+    profile.locations = locations.filter { used.contains($0.id) }
     profile.functions = tables.functions
     return warnings
   }
 }
 
 extension StackProfileBuilder {
+  /// Puts each sample's awaiting callers after its innermost async frame, so that
+  /// the executor frames below stay the root: logical callers up to the task's entry,
+  /// then the thread that ran this piece of it.
+  private func extendAsyncStacks(_ samples: [Sample], _ locations: [Location], _ functions: [Function]) -> [Sample] {
+    guard !asyncChains.isEmpty else { return samples }
+    var symbolOf: [UInt64: String] = [:]  // location id -> its physical function's symbol
+    for location in locations {
+      if let last = location.lines.last { symbolOf[location.id] = functions[Int(last.functionID) - 1].systemName }
+    }
+    var isAsync: [String: Bool] = [:]
+    func isAsyncLocation(_ id: UInt64) -> Bool {
+      guard let symbol = symbolOf[id] else { return false }
+      if let known = isAsync[symbol] { return known }
+      let answer = AsyncStacks.isAsyncFunction(symbol)
+      isAsync[symbol] = answer
+      return answer
+    }
+    var result = samples
+    for (index, pending) in asyncChains {
+      let ids = samples[index].locationIDs
+      guard let frame = pending.positions.indices.first(where: { raw in
+        pending.positions[raw].map { isAsyncLocation(ids[$0]) } ?? false
+      }), let position = pending.positions[frame] else { continue }
+      guard let chain = AsyncStacks.chain(at: frame, among: pending.chains,
+                                          isAsyncCaller: { isAsyncLocation(locationIDs[$0] ?? 0) })
+      else { continue }
+      let callers = chain.resumeFunctions.lazy.map { locationIDs[$0] ?? 0 }.prefix(while: isAsyncLocation)
+        .filter { !AsyncStacks.isThunk(symbolOf[$0] ?? "") }
+      result[index].locationIDs = Array(ids[...position]) + callers + ids[(position + 1)...]
+    }
+    return result
+  }
+
   /// Drops leaf locations whose every line is a folded function; a stack made only
   /// of them keeps its root.
   private func foldLeaves(of samples: [Sample], _ locations: [Location], _ functions: [Function]) -> [Sample] {
