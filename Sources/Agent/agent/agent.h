@@ -94,6 +94,10 @@ struct prof_async_capture {
   uint32_t tries;
   uint64_t last_register;
   uintptr_t stack_low, stack_high;  // contexts are never here
+  // Staged by the unwinder per frame, followed by prof_async_finish.
+  uint64_t registers[PROF_MAX_FRAMES];
+  uint64_t slots[PROF_MAX_FRAMES];
+  uint8_t known[PROF_MAX_FRAMES];  // bit 1 << kind: registers/slots[frame] is set
   pid_t pid;
   struct {
     uint64_t value;
@@ -103,7 +107,9 @@ struct prof_async_capture {
 void prof_async_begin(struct prof_async_capture *capture, struct prof_async_entry *entries, uintptr_t stack_low,
                       uintptr_t stack_high);
 void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind,
-                          uint64_t value);  // async-signal-safe; never faults
+                          uint64_t value);  // async-signal-safe: stages the value only
+void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frames, uint32_t depth);  // reads; never faults
+void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit);  // the writer
 
 // unwind.c
 void prof_unwind_init(void);

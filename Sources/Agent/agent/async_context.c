@@ -8,6 +8,7 @@
 // with the chain it leads to, and prof keeps the one at an async frame.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -41,13 +42,8 @@ static void append(struct prof_async_capture *capture, uint32_t frame, uint32_t 
   capture->entries[capture->count++] = (struct prof_async_entry){frame, kind, value};
 }
 
-void prof_async_begin(struct prof_async_capture *capture, struct prof_async_entry *entries, uintptr_t stack_low,
-                      uintptr_t stack_high) {
-  *capture = (struct prof_async_capture){.entries = entries, .stack_low = stack_low, .stack_high = stack_high};
-}
-
-void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind,
-                          uint64_t value) {
+// Records the candidate and the chain of resume functions it leads to, once per value.
+static void follow(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind, uint64_t value) {
   if (capture->tries == PROF_ASYNC_MAX_TRIES || capture->count + 3 > PROF_ASYNC_MAX_ENTRIES) return;
   if (kind == PROF_ASYNC_REGISTER && value == capture->last_register) return;  // the same run of r14
   if (kind == PROF_ASYNC_REGISTER) capture->last_register = value;
@@ -74,3 +70,54 @@ void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, en
     if (!read_words(capture->pid, words[0], words) || !plausible_code(words[1])) return;
   }
 }
+
+// Where libswift_Concurrency's code is: an async partial function is called by
+// the executor (swift::runJobInEstablishedExecutorContext), so only the frame
+// just above the first executor frame needs its context read. Zero: not known
+// (a static stdlib, or before the first flush): every frame's candidates are tried.
+static _Atomic uintptr_t executor_start, executor_limit;
+
+void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit) {
+  static const char name[] = "/libswift_Concurrency.so";
+  size_t name_len = sizeof name - 1;
+  if (path_len < name_len || memcmp(path + path_len - name_len, name, name_len) != 0) return;
+  atomic_store_explicit(&executor_limit, limit, memory_order_relaxed);
+  atomic_store_explicit(&executor_start, start, memory_order_release);
+}
+
+static bool is_executor(uintptr_t start, uintptr_t limit, uint64_t pc) { return pc >= start && pc < limit; }
+
+void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind,
+                          uint64_t value) {
+  if (frame >= PROF_MAX_FRAMES) return;
+  if (kind == PROF_ASYNC_REGISTER) capture->registers[frame] = value;
+  else capture->slots[frame] = value;
+  capture->known[frame] |= (uint8_t)(1u << kind);
+}
+
+void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frames, uint32_t depth) {
+  uintptr_t start = atomic_load_explicit(&executor_start, memory_order_acquire);
+  uintptr_t limit = atomic_load_explicit(&executor_limit, memory_order_relaxed);
+  uint64_t r14 = 0;
+  bool have_r14 = false;  // fp knows r14 at frame 0 only; callee-saved, it stands until a frame restores another
+  for (uint32_t frame = 0; frame < depth && frame < PROF_MAX_FRAMES; frame++) {
+    if (capture->known[frame] & (1u << PROF_ASYNC_REGISTER)) {
+      have_r14 = true;
+      r14 = capture->registers[frame];
+    }
+    if (start != 0) {
+      bool async_frame = !is_executor(start, limit, frames[frame]) && frame + 1 < depth &&
+                         is_executor(start, limit, frames[frame + 1]);
+      if (!async_frame) continue;
+    }
+    if (capture->known[frame] & (1u << PROF_ASYNC_FRAME_SLOT))
+      follow(capture, frame, PROF_ASYNC_FRAME_SLOT, capture->slots[frame]);
+    if (have_r14) follow(capture, frame, PROF_ASYNC_REGISTER, r14);
+  }
+}
+
+void prof_async_begin(struct prof_async_capture *capture, struct prof_async_entry *entries, uintptr_t stack_low,
+                      uintptr_t stack_high) {
+  *capture = (struct prof_async_capture){.entries = entries, .stack_low = stack_low, .stack_high = stack_high};
+}
+

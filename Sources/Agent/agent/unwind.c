@@ -108,6 +108,9 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
   uint32_t depth = prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS
                        ? unwind_frame_pointers(ucontext, frames, max, truncated, candidates)
                        : unwind_libunwind(ucontext, frames, max, truncated, candidates);
-  if (async) *async_count = capture.count;
+  if (async) {
+    prof_async_finish(&capture, frames, depth);
+    *async_count = capture.count;
+  }
   return depth;
 }
