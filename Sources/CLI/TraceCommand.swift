@@ -99,7 +99,7 @@ struct Trace: ParsableCommand {
     let symbolizer = CPU.symbolizer().map(CachingSymbolizer.init)
     var symbolization = SymbolizationWarnings()
     func traced(_ timeline: TimelineCollector, _ samples: CPUSampleCollector, name: String, end: UInt64) -> ChromeTraceBuilder.Process {
-      let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, modules: samples.modules, symbolizer: symbolizer)
+      let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, asyncChains: timeline.asyncChains, modules: samples.modules, symbolizer: symbolizer)
       symbolization.say(warnings)
       return ChromeTraceBuilder.Process(timeline: timeline, frames: frames, name: name, endMonotonicNanos: end)
     }

@@ -70,6 +70,20 @@ final class AsyncStackEndToEndTests: OutputDirectoryTestCase {
     XCTAssertFalse(traces.contains { $0.frames.contains { $0.contains("handleRequest") } })
   }
 
+  func testTraceTimelinesShowTheAwaitingCallersToo() throws {
+    let program = try ProfHarness.swiftFixture("async", "nested", into: directory, flags: ["-O"])
+    for asyncStacks in ["on", "off"] {
+      let file = output("nested-\(asyncStacks).json")
+      let run = try ProfHarness.prof(["trace", "--async-stacks", asyncStacks, "-o", file, "--", program, "1"])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
+      let events = try XCTUnwrap(json?["traceEvents"] as? [[String: Any]])
+      let names = Set(events.compactMap { $0["name"] as? String })
+      XCTAssertTrue(names.contains { $0.hasPrefix("main.burn") }, "\(asyncStacks): burn is on the timeline")
+      XCTAssertEqual(names.contains("main.handleRequest(Swift.Int) async"), asyncStacks == "on")
+    }
+  }
+
   func testAsyncLetActorHopAndThrowingChainsShowTheirCallers() throws {
     let program = try ProfHarness.swiftFixture("async", "shapes", into: directory, flags: ["-O"])
     let file = output("shapes.pb.gz")

@@ -18,11 +18,15 @@ public struct TraceFrame: Equatable, Sendable {
 /// Symbolization goes through the same builder as pprof output, so a trace and a
 /// profile of one run name every frame alike.
 public enum SymbolizedStacks {
-  public static func resolve(_ stacks: [[UInt64]], modules: [LoadedModule], symbolizer: Symbolizer?)
-    -> (frames: [[TraceFrame]], warnings: [String])
+  /// `asyncChains[index]`: stacks[index]'s awaiting callers, as in pprof output.
+  public static func resolve(_ stacks: [[UInt64]], asyncChains: [[AsyncChain]] = [], modules: [LoadedModule],
+                             symbolizer: Symbolizer?) -> (frames: [[TraceFrame]], warnings: [String])
   {
     var builder = StackProfileBuilder(modules: modules, hiddenModule: StackProfileBuilder.isAgent)
-    for stack in stacks { builder.add(stack: stack, values: [1], labels: []) }
+    for (index, stack) in stacks.enumerated() {
+      builder.add(stack: stack, values: [1], labels: [],
+                  asyncChains: asyncChains.indices.contains(index) ? asyncChains[index] : [])
+    }
     var profile = Profile()
     profile.sampleTypes = [ValueType(type: "samples", unit: "count")]
     let warnings = builder.build(into: &profile, symbolizer: symbolizer)

@@ -83,6 +83,8 @@ public enum CPUProfile {
   ) -> Bool {
     if a.key.tid != b.key.tid { return a.key.tid < b.key.tid }
     if a.key.frames != b.key.frames { return a.key.frames.lexicographicallyPrecedes(b.key.frames) }
-    return !a.key.truncated && b.key.truncated
+    if a.key.truncated != b.key.truncated { return !a.key.truncated }
+    let callers = { (key: CPUSampleCollector.StackKey) in key.asyncChains.flatMap(\.resumeFunctions) }
+    return callers(a.key).lexicographicallyPrecedes(callers(b.key))
   }
 }
