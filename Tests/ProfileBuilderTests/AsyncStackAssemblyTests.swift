@@ -31,7 +31,10 @@ final class AsyncStackAssemblyTests: XCTestCase {
     0x400: "$s4main4spinyS2iF",  // a sync function: its "chain" is not a context's
   ])
 
+  private var symbolizerOverride: TableSymbolizer?
+
   private func functions(of chains: [AsyncChain]) throws -> [String] {
+    let symbolizer = symbolizerOverride ?? self.symbolizer
     var builder = StackProfileBuilder(modules: [module]) { _ in false }
     builder.add(stack: [0x10100, 0x10200, 0x10300], values: [1], labels: [], asyncChains: chains)
     var profile = Profile()
@@ -65,6 +68,15 @@ final class AsyncStackAssemblyTests: XCTestCase {
     XCTAssertEqual(try functions(of: [bogus]).count, 3, "no chain: the machine stack alone")
     let pastTheAsyncFrame = AsyncChain(frame: 2, source: .register, resumeFunctions: chain, reachedEntry: true)
     XCTAssertEqual(try functions(of: [pastTheAsyncFrame]).count, 3, "r14 of a frame outside the async one")
+  }
+
+  func testTheReturningCalleesContextAtAnAwaitResumeEntryDoesNotRepeatTheFrame() throws {
+    var symbolizer = symbolizer
+    symbolizer.table[0x1ff] = "$s4main6middleyS2iYaFTQ1_"  // interrupted in middle's resume partial
+    self.symbolizerOverride = symbolizer
+    let names = try functions(of: [AsyncChain(frame: 0, source: .register, resumeFunctions: chain, reachedEntry: true)])
+    XCTAssertEqual(names.filter { $0 == "$s4main6middleyS2iYaFTQ1_" }.count, 1)
+    XCTAssertEqual(names[2], "$s4main13handleRequestyS2iYaFTQ1_")
   }
 
   func testAsyncFunctionsAreToldFromTheirSymbols() {

@@ -158,7 +158,11 @@ extension StackProfileBuilder {
       guard let chain = AsyncStacks.chain(at: frame, among: pending.chains,
                                           isAsyncCaller: { isAsyncLocation(locationIDs[$0] ?? 0) })
       else { continue }
-      let callers = chain.resumeFunctions.lazy.map { locationIDs[$0] ?? 0 }.prefix(while: isAsyncLocation)
+      // On entry to an await-resume partial, r14 is still the returning callee's
+      // context, whose resume function is this very frame: not a caller.
+      let resumes = chain.resumeFunctions.map { locationIDs[$0] ?? 0 }
+      let own = resumes.first.map { symbolOf[$0] == symbolOf[ids[position]] } ?? false
+      let callers = resumes.dropFirst(own ? 1 : 0).prefix(while: isAsyncLocation)
         .filter { !AsyncStacks.isThunk(symbolOf[$0] ?? "") }
       result[index].locationIDs = Array(ids[...position]) + callers + ids[(position + 1)...]
     }
