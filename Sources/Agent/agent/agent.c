@@ -318,6 +318,7 @@ __attribute__((constructor(102))) static void prof_agent_start(void) {
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   if (!prof_ring_init()) return;
   prof_unwind_init();
+  if (prof_config.async_stacks) prof_async_init();
   write_start_record();
   pthread_atfork(prepare_fork, after_fork_in_parent, restart_in_child);
   if (!prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid)) return;

@@ -109,6 +109,8 @@ void prof_async_begin(struct prof_async_capture *capture, struct prof_async_entr
 void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind,
                           uint64_t value);  // async-signal-safe: stages the value only
 void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frames, uint32_t depth);  // reads; never faults
+void prof_async_init(void);  // finds libswift_Concurrency; not in a handler
+bool prof_async_possible(void);  // async-signal-safe: libswift_Concurrency is loaded
 void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit);  // the writer
 
 // unwind.c

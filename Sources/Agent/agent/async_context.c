@@ -8,6 +8,7 @@
 // with the chain it leads to, and prof keeps the one at an async frame.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <link.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -73,8 +74,8 @@ static void follow(struct prof_async_capture *capture, uint32_t frame, enum prof
 
 // Where libswift_Concurrency's code is: an async partial function is called by
 // the executor (swift::runJobInEstablishedExecutorContext), so only the frame
-// just above the first executor frame needs its context read. Zero: not known
-// (a static stdlib, or before the first flush): every frame's candidates are tried.
+// just above the first executor frame needs its context read. Zero: not loaded
+// (no Swift concurrency, or a static stdlib): nothing is read.
 static _Atomic uintptr_t executor_start, executor_limit;
 
 void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit) {
@@ -84,6 +85,8 @@ void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, 
   atomic_store_explicit(&executor_limit, limit, memory_order_relaxed);
   atomic_store_explicit(&executor_start, start, memory_order_release);
 }
+
+bool prof_async_possible(void) { return atomic_load_explicit(&executor_start, memory_order_relaxed) != 0; }
 
 static bool is_executor(uintptr_t start, uintptr_t limit, uint64_t pc) { return pc >= start && pc < limit; }
 
@@ -95,9 +98,27 @@ void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, en
   capture->known[frame] |= (uint8_t)(1u << kind);
 }
 
+static int note_loaded_module(struct dl_phdr_info *info, size_t size, void *context) {
+  (void)size;
+  (void)context;
+  if (info->dlpi_name == NULL) return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+    if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
+    uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+    prof_async_note_module(info->dlpi_name, strlen(info->dlpi_name), start, start + segment->p_memsz);
+  }
+  return 0;
+}
+
+// At start, so that the first samples have it too; a later dlopen is noted with
+// the module records.
+void prof_async_init(void) { dl_iterate_phdr(note_loaded_module, NULL); }
+
 void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frames, uint32_t depth) {
   uintptr_t start = atomic_load_explicit(&executor_start, memory_order_acquire);
   uintptr_t limit = atomic_load_explicit(&executor_limit, memory_order_relaxed);
+  if (start == 0) return;  // Swift concurrency is not loaded: no frame is async
   uint64_t r14 = 0;
   bool have_r14 = false;  // fp knows r14 at frame 0 only; callee-saved, it stands until a frame restores another
   for (uint32_t frame = 0; frame < depth && frame < PROF_MAX_FRAMES; frame++) {
@@ -105,11 +126,9 @@ void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frame
       have_r14 = true;
       r14 = capture->registers[frame];
     }
-    if (start != 0) {
-      bool async_frame = !is_executor(start, limit, frames[frame]) && frame + 1 < depth &&
-                         is_executor(start, limit, frames[frame + 1]);
-      if (!async_frame) continue;
-    }
+    bool async_frame = !is_executor(start, limit, frames[frame]) && frame + 1 < depth &&
+                       is_executor(start, limit, frames[frame + 1]);
+    if (!async_frame) continue;
     if (capture->known[frame] & (1u << PROF_ASYNC_FRAME_SLOT))
       follow(capture, frame, PROF_ASYNC_FRAME_SLOT, capture->slots[frame]);
     if (have_r14) follow(capture, frame, PROF_ASYNC_REGISTER, r14);

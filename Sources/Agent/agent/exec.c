@@ -33,7 +33,7 @@ static char stream_fd[32];
 
 void prof_exec_remember_environment(void) {
   static const char *names[] = {"LD_PRELOAD", "PROF_HZ", "PROF_UNWIND", "PROF_CLOCK",
-                                "PROF_TRACE", "PROF_SIGNAL", "PROF_CHILDREN"};
+                                "PROF_TRACE", "PROF_SIGNAL", "PROF_CHILDREN", "PROF_ASYNC_STACKS"};
   size_t used = 0;
   for (size_t i = 0; i < sizeof names / sizeof *names && ours_count < OURS_MAX; i++) {
     const char *value = getenv(names[i]);

@@ -46,7 +46,8 @@ static void record_sample(int overruns, void *ucontext) {
   // The ASYNC record is reserved first so that it reaches prof just before its
   // SAMPLE; the writer drops it when it stays empty.
   uint64_t async_ticket = 0;
-  struct prof_async_record *async = prof_config.async_stacks ? prof_ring_reserve(&async_ticket) : NULL;
+  struct prof_async_record *async =
+      prof_config.async_stacks && prof_async_possible() ? prof_ring_reserve(&async_ticket) : NULL;
   if (async) {
     async->header = (struct prof_record_header){PROF_REC_ASYNC, offsetof(struct prof_async_record, entries)};
     async->count = 0;
