@@ -104,6 +104,7 @@ let package = Package(
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),
     .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),
+    .testTarget(name: "AgentTests", dependencies: ["prof", "ProfTestSupport", "TargetLaunch"]),
     .testTarget(name: "ProfTraceTests", dependencies: ["prof", "Pprof", "ProfTestSupport"]),
     .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof", "ProfTestSupport"]),
     .testTarget(name: "FlameGraphTests", dependencies: ["FlameGraph", "ProfileReports", "Pprof", "ProfTestSupport"]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TargetLaunch
 
 /// --async-stacks: whether a Swift async function's frame goes on with the
 /// functions awaiting it (read from the task's async contexts in the target).
@@ -11,6 +12,5 @@ struct AsyncStackOptions: ParsableArguments {
           help: "Follow Swift async functions to the functions awaiting them, up to the task's entry: on or off.")
   var asyncStacks: Switch = .on
 
-  /// The agent's environment variable (Sources/Agent/STREAM.md).
-  var settings: [String: String] { ["PROF_ASYNC_STACKS": asyncStacks == .on ? "1" : "0"] }
+  var settings: [String: String] { [AgentEnvironment.asyncStacks.name: asyncStacks == .on ? "1" : "0"] }
 }

@@ -72,8 +72,9 @@ struct CPU: ParsableCommand {
     let file = try AtomicOutputFile(path: output)
     let followed = try ChildProcesses(children)
     defer { followed.remove() }
-    var settings = ["PROF_HZ": String(hz), "PROF_UNWIND": unwind.rawValue, "PROF_SIGNAL": String(signal.number)].merging(asyncStacks.settings) { $1 }
-    if let duration { settings["PROF_DURATION_NS"] = String(duration.nanoseconds) }
+    var settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.unwind.name: unwind.rawValue,
+                    AgentEnvironment.signal.name: String(signal.number)].merging(asyncStacks.settings) { $1 }
+    if let duration { settings[AgentEnvironment.durationNanos.name] = String(duration.nanoseconds) }
     let process = try AgentLibrary.launch(command, settings: settings.merging(followed.settings) { $1 })
 
     let checkpoints = checkpoint.checkpoints()

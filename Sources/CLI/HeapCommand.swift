@@ -75,7 +75,7 @@ struct Heap: ParsableCommand {
     let file = try AtomicOutputFile(path: output)
     let followed = try ChildProcesses(children)
     defer { followed.remove() }
-    let settings = ["PROF_HEAP_RATE": String(sampleRate), "PROF_UNWIND": unwind.rawValue].merging(followed.settings) { $1 }
+    let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue].merging(followed.settings) { $1 }
     let process = try AgentLibrary.launch(command, settings: settings)
 
     var snapshot = Snapshot(collector: HeapCollector(), symbolizer: CPU.symbolizer().map(CachingSymbolizer.init),

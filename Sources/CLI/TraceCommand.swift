@@ -83,9 +83,10 @@ struct Trace: ParsableCommand {
     let command = try target.resolve()
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
-    var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)].merging(asyncStacks.settings) { $1 }
-    if let duration { settings["PROF_DURATION_NS"] = String(duration.nanoseconds) }
-    if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
+    var settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.clock.name: mode.rawValue,
+                    AgentEnvironment.trace.name: "1", AgentEnvironment.signal.name: String(signal.number)].merging(asyncStacks.settings) { $1 }
+    if let duration { settings[AgentEnvironment.durationNanos.name] = String(duration.nanoseconds) }
+    if heap { settings[AgentEnvironment.heapRate.name] = String(Heap.defaultSampleRate) }
     let children = followChildren ? try ChildStreams() : nil
     defer { children?.remove() }
     let process = try AgentLibrary.launch(command, settings: settings.merging(children?.settings ?? [:]) { $1 })

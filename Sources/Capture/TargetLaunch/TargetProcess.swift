@@ -53,7 +53,7 @@ public final class TargetProcess {
     guard pipe(&fds) == 0 else { throw LaunchError(description: "cannot create a pipe: \(Self.errorText())") }
     _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
     var environment = environment
-    environment["PROF_AGENT_FD"] = String(fds[1])
+    environment[AgentEnvironment.agentFD.name] = String(fds[1])
 
     var handled = sigset_t()
     sigemptyset(&handled)
