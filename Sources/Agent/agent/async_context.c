@@ -37,7 +37,8 @@ static bool plausible_context(const struct prof_async_capture *capture, uint64_t
   return value < capture->stack_low || value >= capture->stack_high;
 }
 
-static bool plausible_code(uint64_t value) { return value >= 0x1000 && value < 0x800000000000ULL; }
+// A resume function is in a module's executable segment (the code map the writer keeps).
+static bool plausible_code(uint64_t value) { return value >= 0x1000 && prof_code_map_is_code(value); }
 
 static void append(struct prof_async_capture *capture, uint32_t frame, uint32_t kind, uint64_t value) {
   capture->entries[capture->count++] = (struct prof_async_entry){frame, kind, value};
