@@ -141,14 +141,16 @@ extension StackProfileBuilder {
     for location in locations {
       if let last = location.lines.last { symbolOf[location.id] = functions[Int(last.functionID) - 1].systemName }
     }
-    var isAsync: [String: Bool] = [:]
-    func isAsyncLocation(_ id: UInt64) -> Bool {
-      guard let symbol = symbolOf[id] else { return false }
-      if let known = isAsync[symbol] { return known }
-      let answer = AsyncStacks.isAsyncFunction(symbol)
-      isAsync[symbol] = answer
+    // Per symbol, once: (async, glue).
+    var kinds: [String: (async: Bool, thunk: Bool)] = [:]
+    func kind(_ id: UInt64) -> (async: Bool, thunk: Bool) {
+      guard let symbol = symbolOf[id] else { return (false, false) }
+      if let known = kinds[symbol] { return known }
+      let answer = (AsyncStacks.isAsyncFunction(symbol), AsyncStacks.isThunk(symbol))
+      kinds[symbol] = answer
       return answer
     }
+    func isAsyncLocation(_ id: UInt64) -> Bool { kind(id).async }
     var result = samples
     for (index, pending) in asyncChains {
       let ids = samples[index].locationIDs
@@ -163,7 +165,7 @@ extension StackProfileBuilder {
       let resumes = chain.resumeFunctions.map { locationIDs[$0] ?? 0 }
       let own = resumes.first.map { symbolOf[$0] == symbolOf[ids[position]] } ?? false
       let callers = resumes.dropFirst(own ? 1 : 0).prefix(while: isAsyncLocation)
-        .filter { !AsyncStacks.isThunk(symbolOf[$0] ?? "") }
+        .filter { !kind($0).thunk }
       result[index].locationIDs = Array(ids[...position]) + callers + ids[(position + 1)...]
     }
     return result
