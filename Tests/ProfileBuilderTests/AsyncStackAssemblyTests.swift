@@ -1,6 +1,6 @@
 import AgentStream
 import Pprof
-import Symbolization
+@testable import Symbolization
 import XCTest
 
 @testable import ProfileBuilder
