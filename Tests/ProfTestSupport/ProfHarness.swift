@@ -115,11 +115,16 @@ public enum ProfHarness {
   }
 
   /// The symbol cache of every prof these tests run (XDG_CACHE_HOME), never the user's.
+  /// Removed when the test process exits.
   public static let cacheHome: URL = {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prof-tests-cache-\(getpid())")
-    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory
+    try? FileManager.default.createDirectory(at: testsCacheHome(), withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: ProfHarness.testsCacheHome()) }
+    return testsCacheHome()
   }()
+
+  private static func testsCacheHome() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("prof-tests-cache-\(getpid())")
+  }
 
   public static func prof(_ arguments: [String], environment: [String: String] = [:],
                    whileRunning: ((Process) -> Void)? = nil) throws -> Run {
