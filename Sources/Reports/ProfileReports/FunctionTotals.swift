@@ -22,7 +22,7 @@ public struct FunctionTotals: Sendable {
     var lastCounted = [Int](repeating: -1, count: count)
     for (sampleNumber, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
-      total += value
+      total.addSaturating(value)
       if filter.keeps(sample, stacks) { add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted) }
     }
   }
@@ -33,10 +33,10 @@ public struct FunctionTotals: Sendable {
     var callee: CallStacks.Frame?
     stacks.forEachFrame(of: sample) { frame in
       let function = Int(frame.function)
-      if isLeaf { flat[function] += value; isLeaf = false }
+      if isLeaf { flat[function].addSaturating(value); isLeaf = false }
       if lastCounted[function] != stamp {
         lastCounted[function] = stamp
-        cum[function] += value
+        cum[function].addSaturating(value)
       }
       // The frame below this one was called from it: record how.
       if let callee {

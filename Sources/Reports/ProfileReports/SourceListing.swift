@@ -31,34 +31,49 @@ public struct SourceListing: Sendable {
       routineOf[index] = routines.count
       routines.append(Routine(name: function.name, file: function.file))
     }
-    var seen: [(routine: Int, line: Int64)] = []
-    for sample in profile.samples {
+    // The last sample that added cum to each routine and line: recursion counts once, in O(frames).
+    var counted = CountedInSample(routineCount: routines.count)
+    for (number, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
-      total += value
+      total.addSaturating(value)
       guard filter.keeps(sample, stacks) else { continue }
-      seen.removeAll(keepingCapacity: true)
       var isLeaf = true
       stacks.forEachFrame(of: sample) { frame in
         defer { isLeaf = false }
         let routine = routineOf[Int(frame.function)]
         guard routine >= 0 else { return }
-        add(value, routine: routine, line: frame.line, isLeaf: isLeaf, seen: &seen)
+        add(value, routine: routine, line: frame.line, isLeaf: isLeaf, sample: number, counted: &counted)
       }
     }
     routines.removeAll { $0.lines.isEmpty }
   }
 
   /// Flat to the leaf; cum once per sample to each routine and to each of its lines.
-  private mutating func add(_ value: Int64, routine: Int, line: Int64, isLeaf: Bool, seen: inout [(routine: Int, line: Int64)]) {
+  private mutating func add(_ value: Int64, routine: Int, line: Int64, isLeaf: Bool, sample: Int,
+                            counted: inout CountedInSample) {
     if isLeaf {
-      routines[routine].flat += value
-      routines[routine].lines[line, default: LineValues()].flat += value
+      routines[routine].flat.addSaturating(value)
+      routines[routine].lines[line, default: LineValues()].flat.addSaturating(value)
     }
-    if !seen.contains(where: { $0.routine == routine }) { routines[routine].cum += value }
-    if !seen.contains(where: { $0 == (routine, line) }) {
-      routines[routine].lines[line, default: LineValues()].cum += value
-      seen.append((routine, line))
+    if counted.routines[routine] != sample {
+      counted.routines[routine] = sample
+      routines[routine].cum.addSaturating(value)
     }
+    if counted.lines.updateValue(sample, forKey: LineKey(routine: routine, line: line)) != sample {
+      routines[routine].lines[line, default: LineValues()].cum.addSaturating(value)
+    }
+  }
+
+  private struct LineKey: Hashable {
+    var routine: Int
+    var line: Int64
+  }
+
+  private struct CountedInSample {
+    var routines: [Int]
+    var lines: [LineKey: Int] = [:]
+
+    init(routineCount: Int) { routines = [Int](repeating: -1, count: routineCount) }
   }
 
   /// The listing as pprof prints it; `source` returns a file's lines, or nil when it cannot be read.
@@ -84,7 +99,7 @@ public struct SourceListing: Sendable {
   private func shownLines(_ routine: Routine, lineCount: Int?) -> [Int64] {
     let sampled = routine.lines.keys.sorted()
     guard let lineCount, let first = sampled.first, let last = sampled.last else { return sampled }
-    let from = max(1, first - Self.context), to = min(Int64(lineCount), last + Self.context)
+    let from = max(1, first.subtractingSaturating(Self.context)), to = min(Int64(lineCount), last.addingSaturating(Self.context))
     return from <= to ? Array(from...to) : sampled
   }
 
