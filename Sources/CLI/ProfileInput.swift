@@ -4,12 +4,13 @@ import Pprof
 import ProfileConversion
 import ProfileReports
 
-/// Reads a pprof file (gzip or raw); any failure is one line naming the file.
+/// Reads a pprof file (gzip or raw) for a report: samples of the same stack and labels
+/// are summed as they are decoded. Any failure is one line naming the file.
 enum ProfileInput {
   static func load(_ path: String) throws -> Profile {
     let bytes = try read(path)
     do {
-      return try Profile(fileBytes: bytes)
+      return try Profile(fileBytes: bytes, samples: .aggregated)
     } catch {
       throw ProfError("\(path): \(error)")
     }
@@ -19,7 +20,7 @@ enum ProfileInput {
   static func loadPprofOrFolded(_ path: String) throws -> Profile {
     let bytes = try read(path)
     do {
-      return try Profile(fileBytes: bytes)
+      return try Profile(fileBytes: bytes, samples: .aggregated)
     } catch .notAProfile where !Gzip.isCompressed(bytes) {
       do {
         return try FoldedStacks.read(String(decoding: bytes, as: UTF8.self))

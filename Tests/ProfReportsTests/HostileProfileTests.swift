@@ -70,4 +70,45 @@ final class HostileProfileTests: OutputDirectoryTestCase {
     XCTAssertEqual(list.stdout.components(separatedBy: "ROUTINE").count - 1, 10)
     XCTAssertEqual(try ProfHarness.prof(["diff", file, file]).status, 0)
   }
+
+  /// A profile of `samples` one-frame samples: the same frame in each, or else each its own
+  /// location id. Written by Python: building 80 MB of protobuf takes a minute in a debug build.
+  private func minimalSamples(_ samples: Int, distinct: Bool) throws -> String {
+    let file = output("minimal-\(samples)-\(distinct).pb.gz")
+    let script = """
+      import gzip, sys
+      def varint(n):
+          out = bytearray()
+          while n >= 0x80: out.append(n & 0x7f | 0x80); n >>= 7
+          return bytes(out + bytes([n]))
+      def field(n, body): return varint(n << 3 | 2) + varint(len(body)) + body
+      def scalar(n, v): return varint(n << 3) + varint(v)
+      def sample(location): return field(2, field(1, varint(location)) + field(2, varint(1)))
+      samples, distinct = int(sys.argv[2]), sys.argv[3] == "1"
+      body = field(1, scalar(1, 1) + scalar(2, 2)) + field(5, scalar(1, 1) + scalar(2, 3)) + field(4, scalar(1, 1) + field(4, scalar(1, 1)))
+      body += b"".join(sample(n + 1) for n in range(samples)) if distinct else sample(1) * samples
+      body += b"".join(field(6, s) for s in [b"", b"samples", b"count", b"main"])
+      open(sys.argv[1], "wb").write(gzip.compress(body, 1))
+      """
+    let run = try ProfHarness.run("/usr/bin/env", ["python3", "-c", script, file, String(samples), distinct ? "1" : "0"])
+    guard run.status == 0 else { throw HarnessError("python3 failed: \(run.stderr)") }
+    return file
+  }
+
+  func testTenMillionSamplesAreReadInUnderAGigabyte() throws {
+    // 117 KB of gzip; before aggregation, prof top took 1.3 GB and aborted under this limit.
+    let file = try minimalSamples(10_000_000, distinct: false)
+    let prof: String = ProfHarness.prof
+    let run = try ProfHarness.run("/bin/sh", ["-c", "ulimit -v 1048576 && exec \"$0\" top \"$1\"", prof, file])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(run.stdout.hasSuffix("  10000000   100%   100%   10000000   100%  main\n"), run.stdout)
+  }
+
+  func testAProfileBeyondTheMemoryBudgetIsOneLine() throws {
+    // 4 million distinct stacks in 6 MB of gzip (their locations are missing too, but the budget is hit first).
+    let file = try minimalSamples(4_000_000, distinct: true)
+    let run = try ProfHarness.prof(["top", file])
+    XCTAssertEqual(run.status, 1)
+    XCTAssertEqual(run.stderr, "Error: \(file): profile too large: holding it would take more than 1024 MiB, prof's limit for one profile\n")
+  }
 }

@@ -54,7 +54,7 @@ public enum Gzip {
         if stream.avail_in == 0 && stream.avail_out != 0 { return Z_BUF_ERROR }
       }
     }
-    if output.count > maximumExpandedSize { throw .invalid("expands beyond \(maximumExpandedSize >> 20) MiB") }
+    if output.count > maximumExpandedSize { throw .tooLarge("expands beyond \(maximumExpandedSize >> 20) MiB") }
     switch status {
     case Z_STREAM_END: return output
     case Z_BUF_ERROR: throw .truncated("gzip stream ends early")
@@ -68,20 +68,21 @@ extension Profile {
   public func gzipped() -> [UInt8] { Gzip.compress(ProfileEncoder.encode(self)) }
 
   /// Reads a profile from file bytes, gzip-compressed or raw.
-  public init(fileBytes: [UInt8]) throws(ProfileFormatError) {
+  public init(fileBytes: [UInt8], samples: ProfileDecoder.Samples = .exact,
+              memoryBudget: Int = ProfileDecoder.defaultMemoryBudget) throws(ProfileFormatError) {
     if Gzip.isCompressed(fileBytes) {
-      self = try ProfileDecoder.decode(Gzip.decompress(fileBytes))
+      self = try ProfileDecoder.decode(Gzip.decompress(fileBytes), samples: samples, memoryBudget: memoryBudget)
       return
     }
     do {
-      self = try ProfileDecoder.decode(fileBytes)
+      self = try ProfileDecoder.decode(fileBytes, samples: samples, memoryBudget: memoryBudget)
     } catch {
       // pprof files are nearly always gzipped: raw bytes that do not parse are most
       // likely some other kind of file, and saying so helps more than a byte offset.
       switch error {
       case .malformed(let detail), .truncated(let detail):
         throw .notAProfile("neither gzip-compressed nor a profile.proto message (\(detail))")
-      case .invalid, .notAProfile:
+      case .invalid, .notAProfile, .tooLarge:
         throw error
       }
     }
