@@ -70,4 +70,15 @@ final class AggregatedDecodingTests: XCTestCase {
     XCTAssertEqual(try ProfileDecoder.decode(same, samples: .aggregated, memoryBudget: 100_000).samples.count, 1)
     XCTAssertThrowsError(try ProfileDecoder.decode(same, samples: .exact, memoryBudget: 100_000))
   }
+
+  func testConcatenatedGzipMembersAreOneStream() throws {
+    let profile = ProfileCodingTests.sampleProfile()
+    let bytes = ProfileEncoder.encode(profile)
+    let split = bytes.count / 2
+    let file = Gzip.compress(Array(bytes[..<split])) + Gzip.compress(Array(bytes[split...]))
+    XCTAssertEqual(try Profile(fileBytes: file), profile)
+    XCTAssertThrowsError(try Profile(fileBytes: file + [0])) { error in
+      XCTAssertEqual(error as? ProfileFormatError, .malformed("bytes after the gzip stream are not another gzip member"))
+    }
+  }
 }

@@ -111,4 +111,35 @@ final class HostileProfileTests: OutputDirectoryTestCase {
     XCTAssertEqual(run.status, 1)
     XCTAssertEqual(run.stderr, "Error: \(file): profile too large: holding it would take more than 1024 MiB, prof's limit for one profile\n")
   }
+
+  /// A pprof file from folded stacks, written by prof.
+  private func profile(folded text: String, _ name: String) throws -> String {
+    let folded = output(name + ".folded"), file = output(name + ".pb.gz")
+    try text.write(toFile: folded, atomically: true, encoding: .utf8)
+    let run = try ProfHarness.prof(["convert", "--to", "pprof", folded, "-o", file])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    return file
+  }
+
+  func testCatastrophicFocusRegexIsLinear() throws {
+    // Swift's backtracking Regex took minutes on this name; RE2, go's engine, is linear.
+    let file = try profile(folded: "main;\(String(repeating: "a", count: 40))b 1\nmain;aaaa 2\n", "focus")
+    for pattern in ["^(a+)+$", "^(a|aa)+$", "(a*)*b$"] {
+      let ours = try ProfHarness.prof(["top", "--focus", pattern, file])
+      XCTAssertEqual(ours.status, 0, ours.stderr)
+      XCTAssertEqual(ours.stdout, try ProfHarness.pprof(["-top", "-focus=" + pattern, file]).stdout, pattern)
+    }
+    let bad = try ProfHarness.prof(["top", "--focus", "(?=a)", file])
+    XCTAssertEqual(bad.stderr, "Error: invalid regular expression \"(?=a)\": invalid or unsupported Perl syntax: (?=\n")
+  }
+
+  func testConcatenatedGzipMembersAreRead() throws {
+    let file = try profile(folded: "main;work 3\nmain 1\n", "members"), joined = output("joined.pb.gz")
+    let split = try ProfHarness.run("/bin/sh", ["-c", "cd \"$2\" && gzip -dc \"$0\" > raw && head -c 20 raw | gzip > a && tail -c +21 raw | gzip > b && cat a b > \"$1\"",
+                                                file, joined, directory.path])
+    XCTAssertEqual(split.status, 0, split.stderr)
+    let ours = try ProfHarness.prof(["top", joined])
+    XCTAssertEqual(ours.status, 0, ours.stderr)
+    XCTAssertEqual(ours.stdout, try ProfHarness.pprof(["-top", joined]).stdout)
+  }
 }

@@ -31,6 +31,8 @@ public enum Gzip {
     return output
   }
 
+  /// gzip members one after another (as `cat a.gz b.gz` makes) are one stream, as
+  /// gzip(1) and Go's gzip.Reader read them; anything else after a member is an error.
   public static func decompress(_ input: [UInt8]) throws(ProfileFormatError) -> [UInt8] {
     var stream = z_stream()
     // windowBits 15 + 32: accept gzip or zlib headers.
@@ -40,6 +42,7 @@ public enum Gzip {
     defer { inflateEnd(&stream) }
     var output: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    var trailingGarbage = false
     let status: Int32 = input.withUnsafeBufferPointer { source in
       stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
       stream.avail_in = uInt(source.count)
@@ -50,6 +53,15 @@ public enum Gzip {
           return inflate(&stream, Z_NO_FLUSH)
         }
         output.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
+        if status == Z_STREAM_END && stream.avail_in > 0 {
+          let next = source.count - Int(stream.avail_in)
+          guard isCompressed(Array(source[next..<min(next + 2, source.count)])) else {
+            trailingGarbage = true
+            return Z_DATA_ERROR
+          }
+          inflateReset(&stream)
+          continue
+        }
         if status != Z_OK || output.count > maximumExpandedSize { return status }
         if stream.avail_in == 0 && stream.avail_out != 0 { return Z_BUF_ERROR }
       }
@@ -58,7 +70,7 @@ public enum Gzip {
     switch status {
     case Z_STREAM_END: return output
     case Z_BUF_ERROR: throw .truncated("gzip stream ends early")
-    default: throw .malformed("gzip data is corrupt")
+    default: throw .malformed(trailingGarbage ? "bytes after the gzip stream are not another gzip member" : "gzip data is corrupt")
     }
   }
 }
