@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Pprof
 import ProfileReports
 
 struct List: ParsableCommand {
@@ -32,10 +31,9 @@ struct List: ParsableCommand {
     let (valueIndex, filter) = try samples.select(profile, stacks)
     let listing = SourceListing(profile, stacks, valueIndex: valueIndex, filter: filter, matching: try FunctionMatcher(regex))
     guard !listing.routines.isEmpty else { throw ProfError("\(file): \(ReportError.noMatch(regex))") }
-    let smallest = listing.routines.flatMap { $0.lines.values.map { ($0.flat != 0 ? $0.flat : $0.cum).saturatingMagnitude } }.filter { $0 > 0 }.min() ?? 0
-    let format = ValueFormat(sampleUnit: profile.sampleTypes[valueIndex].unit, smallest: smallest, largest: listing.total)
-    print(listing.render(format: format) { path in
-      (try? String(contentsOfFile: path, encoding: .utf8)).map { $0.components(separatedBy: "\n") }
+    let workingDirectory = FileManager.default.currentDirectoryPath
+    print(listing.render(format: ValueFormat(autoScaling: profile.sampleTypes[valueIndex].unit)) { path in
+      SourcePath.lines(of: path, workingDirectory: workingDirectory) { try? String(contentsOfFile: $0, encoding: .utf8) }
     }, terminator: "")
   }
 }

@@ -50,6 +50,6 @@ final class HostileValuesTests: XCTestCase {
     var profile = ProfileFixtures.cpu([(["main"], 1)])
     profile.locations[0].lines[0].line = Int64.max
     let listing = SourceListing(profile, CallStacks(profile), valueIndex: 0, matching: try! FunctionMatcher("main"))
-    XCTAssertTrue(listing.render(format: ValueFormat(autoScaling: "count")) { _ in ["only line"] }.contains("ROUTINE"))
+    XCTAssertTrue(listing.render(format: ValueFormat(autoScaling: "count")) { _ in .success(["only line"]) }.contains("ROUTINE"))
   }
 }

@@ -23,7 +23,8 @@ public struct FunctionTotals: Sendable {
     for (sampleNumber, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
       total.addSaturating(value)
-      if filter.keeps(sample, stacks) { add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted) }
+      // Samples of value 0 add nothing, not even how a function was called, as in pprof's graph.
+      if value != 0 && filter.keeps(sample, stacks) { add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted) }
     }
   }
 

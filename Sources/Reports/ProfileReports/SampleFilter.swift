@@ -51,4 +51,7 @@ public struct FunctionMatcher {
   }
 
   public func matches(_ functions: [CallStacks.FunctionInfo]) -> [Bool] { functions.map(matches) }
+
+  /// The name alone: pprof's -list selects functions by name only.
+  public func matchesName(_ name: String) -> Bool { regex.matches(name) }
 }

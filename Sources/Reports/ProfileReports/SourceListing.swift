@@ -1,15 +1,19 @@
 import Pprof
 
-/// pprof's -list: for each function whose name matches, its source lines with
-/// the flat and cum value of the samples at each line.
+/// pprof's -list: for each function whose name matches, and each source file it was
+/// sampled in, its source lines with the flat and cum value of the samples at each
+/// line, as go tool pprof prints them: routines by name, then file.
 public struct SourceListing: Sendable {
   public struct Routine: Sendable, Equatable {
     public var name: String
+    /// "": the function was sampled only where no file is known.
     public var file: String
     public var flat: Int64 = 0
     public var cum: Int64 = 0
     /// Line number -> (flat, cum).
     public var lines: [Int64: LineValues] = [:]
+    /// Where the listing starts: the function's first line, else 5 lines before the first sampled one.
+    var firstLine: Int64 = 0
   }
 
   public struct LineValues: Sendable, Equatable {
@@ -23,71 +27,97 @@ public struct SourceListing: Sendable {
   /// Lines of context shown around the sampled lines.
   public static let context: Int64 = 5
 
+  /// One line of one function in one file: a node of pprof's graph at line granularity.
+  private struct LineKey: Hashable {
+    var function: Int32
+    var file: Int32
+    var line: Int64
+    var startLine: Int64
+  }
+
+  private struct LineNode {
+    var flat: Int64 = 0
+    var cum: Int64 = 0
+    /// The last sample that added to cum: recursion counts once per sample.
+    var lastSample = -1
+  }
+
   public init(_ profile: Profile, _ stacks: CallStacks, valueIndex: Int, filter: SampleFilter = .all,
               matching matcher: FunctionMatcher) {
-    let matched = matcher.matches(stacks.functions)
-    var routineOf = [Int](repeating: -1, count: stacks.functions.count)
-    for (index, function) in stacks.functions.enumerated() where matched[index] {
-      routineOf[index] = routines.count
-      routines.append(Routine(name: function.name, file: function.file))
-    }
-    // The last sample that added cum to each routine and line: recursion counts once, in O(frames).
-    var counted = CountedInSample(routineCount: routines.count)
+    var nodes: [LineKey: LineNode] = [:]
     for (number, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
       total.addSaturating(value)
-      guard filter.keeps(sample, stacks) else { continue }
+      // pprof's graph leaves out samples of value 0, so they show no lines.
+      guard value != 0, filter.keeps(sample, stacks) else { continue }
       var isLeaf = true
       stacks.forEachFrame(of: sample) { frame in
-        defer { isLeaf = false }
-        let routine = routineOf[Int(frame.function)]
-        guard routine >= 0 else { return }
-        add(value, routine: routine, line: frame.line, isLeaf: isLeaf, sample: number, counted: &counted)
+        let key = LineKey(function: frame.function, file: frame.file, line: frame.line, startLine: frame.startLine)
+        var node = nodes[key] ?? LineNode()
+        if isLeaf { node.flat.addSaturating(value) }
+        if node.lastSample != number {
+          node.lastSample = number
+          node.cum.addSaturating(value)
+        }
+        nodes[key] = node
+        isLeaf = false
       }
     }
-    routines.removeAll { $0.lines.isEmpty }
-  }
-
-  /// Flat to the leaf; cum once per sample to each routine and to each of its lines.
-  private mutating func add(_ value: Int64, routine: Int, line: Int64, isLeaf: Bool, sample: Int,
-                            counted: inout CountedInSample) {
-    if isLeaf {
-      routines[routine].flat.addSaturating(value)
-      routines[routine].lines[line, default: LineValues()].flat.addSaturating(value)
+    let matched = stacks.functions.map { matcher.matchesName($0.name) }
+    // As pprof sums a routine: flat and cum of its lines added up; its listing starts
+    // where its first node (by line here; pprof takes them in map order) says.
+    var byFunctionAndFile: [Int32: [Int32: Routine]] = [:]
+    for (key, node) in nodes.sorted(by: { ($0.key.line, $0.key.startLine) < ($1.key.line, $1.key.startLine) })
+    where matched[Int(key.function)] && !stacks.functions[Int(key.function)].isUnsymbolized {
+      let name = stacks.functions[Int(key.function)].name
+      var routine = byFunctionAndFile[key.function, default: [:]][key.file] ?? Routine(name: name, file: stacks.files[Int(key.file)])
+      if routine.lines.isEmpty {
+        routine.firstLine = key.startLine != 0 ? key.startLine : key.line.subtractingSaturating(Self.context)
+      } else {
+        routine.firstLine = min(routine.firstLine, key.startLine != 0 ? key.startLine : key.line.subtractingSaturating(Self.context))
+      }
+      routine.flat.addSaturating(node.flat)
+      routine.cum.addSaturating(node.cum)
+      routine.lines[key.line, default: LineValues()].flat.addSaturating(node.flat)
+      routine.lines[key.line, default: LineValues()].cum.addSaturating(node.cum)
+      byFunctionAndFile[key.function, default: [:]][key.file] = routine
     }
-    if counted.routines[routine] != sample {
-      counted.routines[routine] = sample
-      routines[routine].cum.addSaturating(value)
+    for files in byFunctionAndFile.values {
+      let known = files.values.filter { !$0.file.isEmpty }
+      routines += known.isEmpty ? Array(files.values) : known
     }
-    if counted.lines.updateValue(sample, forKey: LineKey(routine: routine, line: line)) != sample {
-      routines[routine].lines[line, default: LineValues()].cum.addSaturating(value)
-    }
+    routines.sort { $0.name != $1.name ? $0.name < $1.name : $0.file < $1.file }
   }
 
-  private struct LineKey: Hashable {
-    var routine: Int
-    var line: Int64
-  }
-
-  private struct CountedInSample {
-    var routines: [Int]
-    var lines: [LineKey: Int] = [:]
-
-    init(routineCount: Int) { routines = [Int](repeating: -1, count: routineCount) }
-  }
-
-  /// The listing as pprof prints it; `source` returns a file's lines, or nil when it cannot be read.
-  public func render(format: ValueFormat, source: (String) -> [String]?) -> String {
+  /// The listing as pprof prints it, each value in its own best unit; `source` returns a
+  /// file's lines, or why it cannot be read (pprof's "open FILE: no such file or directory").
+  public func render(format: ValueFormat, source: (String) -> Result<[String], SourceUnavailable>) -> String {
     var text = "Total: \(format.format(total))\n"
+    // Each file is read once; as in pprof, a file that failed fails every later routine
+    // in it, even one with no lines to show.
+    var read: [String: Result<[String], SourceUnavailable>] = [:]
     for routine in routines {
+      guard !routine.file.isEmpty else {
+        text += "No source information for \(routine.name)\n"
+        continue
+      }
       text += "ROUTINE ======================== \(routine.name) in \(routine.file)\n"
       text += pad(format.format(routine.flat), 10) + " " + pad(format.format(routine.cum), 10)
         + " (flat, cum) \(percentage(routine.cum, of: total)) of Total\n"
-      let lines = routine.file.isEmpty ? nil : source(routine.file)
-      if lines == nil { text += "    (source not found: \(routine.file.isEmpty ? "no file name in the profile" : routine.file))\n" }
-      for number in shownLines(routine, lineCount: lines?.count) {
+      let range = shownLines(routine)
+      if range != nil && read[routine.file] == nil { read[routine.file] = source(routine.file) }
+      let lines: [String]
+      switch read[routine.file] {
+      case nil: continue
+      case .success(let read): lines = read
+      case .failure(let reason):
+        text += " Error: \(reason.description)\n"
+        continue
+      }
+      guard let range else { continue }
+      for number in range where number <= Int64(lines.count) {
         let values = routine.lines[number] ?? LineValues()
-        let code = lines.flatMap { number >= 1 && number <= Int64($0.count) ? $0[Int(number - 1)] : nil } ?? ""
+        let code = number >= 1 && number <= Int64(lines.count) ? lines[Int(number - 1)] : ""
         text += pad(dot(values.flat, format), 10) + " " + pad(dot(values.cum, format), 10) + " "
           + pad(String(number), 6) + ":" + code + "\n"
       }
@@ -95,13 +125,85 @@ public struct SourceListing: Sendable {
     return text
   }
 
-  /// The sampled lines with context around them; without the file, only the sampled lines.
-  private func shownLines(_ routine: Routine, lineCount: Int?) -> [Int64] {
-    let sampled = routine.lines.keys.sorted()
-    guard let lineCount, let first = sampled.first, let last = sampled.last else { return sampled }
-    let from = max(1, first.subtractingSaturating(Self.context)), to = min(Int64(lineCount), last.addingSaturating(Self.context))
-    return from <= to ? Array(from...to) : sampled
+  /// Why a source file cannot be listed, as pprof says it.
+  public struct SourceUnavailable: Error, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+  }
+
+  /// From the routine's first line to 5 lines past its last sampled one (cut at the file's end).
+  private func shownLines(_ routine: Routine) -> ClosedRange<Int64>? {
+    guard let last = routine.lines.keys.max() else { return nil }
+    let from = max(1, routine.firstLine), to = last.addingSaturating(Self.context)
+    return from <= to ? from...to : nil
   }
 
   private func dot(_ value: Int64, _ format: ValueFormat) -> String { value == 0 ? "." : format.format(value) }
+}
+
+/// Source file names and files as go tool pprof treats them.
+public enum SourcePath {
+  /// The name pprof shows: without a /proc/self/cwd/ prefix, lexically cleaned (Go's filepath.Clean).
+  public static func display(_ path: String) -> String {
+    guard !path.isEmpty else { return "" }
+    var path = Substring(path)
+    for prefix in ["/proc/self/cwd/./", "/proc/self/cwd/"] where path.hasPrefix(prefix) {
+      path = path.dropFirst(prefix.count)
+      break
+    }
+    return clean(String(path))
+  }
+
+  /// Go's filepath.Clean: no empty, "." or "dir/.." elements; ".." kept only at a relative start.
+  static func clean(_ path: String) -> String {
+    let absolute = path.hasPrefix("/")
+    var parts: [Substring] = []
+    for part in path.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
+      if part == ".." {
+        if let last = parts.last, last != ".." { parts.removeLast() } else if !absolute { parts.append(part) }
+      } else {
+        parts.append(part)
+      }
+    }
+    let joined = parts.joined(separator: "/")
+    return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+  }
+
+  /// A source file's lines, found as pprof finds them: a path containing the working
+  /// directory's name is taken relative to it; relative paths are tried in the working
+  /// directory and each of its parents.
+  public static func lines(of path: String, workingDirectory: String,
+                           read: (String) -> String?) -> Result<[String], SourceListing.SourceUnavailable> {
+    var path = path
+    let marker = "/" + (workingDirectory.split(separator: "/").last.map(String.init) ?? "") + "/"
+    if let found = path.range(of: marker) {
+      path = String(path[found.upperBound...])
+    } else {
+      for prefix in ["/proc/self/cwd/./", "/proc/self/cwd/"] where path.hasPrefix(prefix) {
+        path.removeFirst(prefix.count)
+        break
+      }
+    }
+    if path.hasPrefix("/") {
+      guard let text = read(path) else { return .failure(.init("open \(path): no such file or directory")) }
+      return .success(splitLines(text))
+    }
+    var directory = workingDirectory
+    while true {
+      if let text = read(clean(directory + "/" + path)) { return .success(splitLines(text)) }
+      let parent = clean(directory + "/..")
+      if parent == directory { break }
+      directory = parent
+    }
+    return .failure(.init("could not find file \(path) on path \(workingDirectory)"))
+  }
+
+  /// Lines as Go's bufio.Scanner reads them: no final empty line, "\r\n" as one break.
+  static func splitLines(_ text: String) -> [String] {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+      line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+    }
+    if text.hasSuffix("\n") || text.isEmpty { lines.removeLast() }
+    return lines
+  }
 }
