@@ -145,13 +145,15 @@ public struct SourceListing: Sendable {
 public enum SourcePath {
   /// The name pprof shows: without a /proc/self/cwd/ prefix, lexically cleaned (Go's filepath.Clean).
   public static func display(_ path: String) -> String {
-    guard !path.isEmpty else { return "" }
-    var path = Substring(path)
+    path.isEmpty ? "" : clean(withoutWorkingDirectoryPrefix(path))
+  }
+
+  /// Build systems (Bazel) record paths under the compiling process's /proc/self/cwd.
+  private static func withoutWorkingDirectoryPrefix(_ path: String) -> String {
     for prefix in ["/proc/self/cwd/./", "/proc/self/cwd/"] where path.hasPrefix(prefix) {
-      path = path.dropFirst(prefix.count)
-      break
+      return String(path.dropFirst(prefix.count))
     }
-    return clean(String(path))
+    return path
   }
 
   /// Go's filepath.Clean: no empty, "." or "dir/.." elements; ".." kept only at a relative start.
@@ -179,10 +181,7 @@ public enum SourcePath {
     if let found = path.range(of: marker) {
       path = String(path[found.upperBound...])
     } else {
-      for prefix in ["/proc/self/cwd/./", "/proc/self/cwd/"] where path.hasPrefix(prefix) {
-        path.removeFirst(prefix.count)
-        break
-      }
+      path = withoutWorkingDirectoryPrefix(path)
     }
     if path.hasPrefix("/") {
       guard let text = read(path) else { return .failure(.init("open \(path): no such file or directory")) }
