@@ -18,6 +18,7 @@ struct AgentRecording {
                       consume: (AgentRecord) -> Void) throws -> AgentRecording {
     var recording = AgentRecording()
     var decoder = AgentStreamDecoder()
+    var unreadable = false  // said why: no second guess
     let deadline = duration.map { AgentSession.monotonicNanos() + $0.nanoseconds + 5_000_000_000 }
     do {
       recording.ending = try AgentSession.collect(from: process, deadlineNanos: deadline) { bytes in
@@ -33,9 +34,11 @@ struct AgentRecording {
         return recording.endReason != nil
       }
     } catch let failure as AgentStreamDecoder.Failure {
-      warn("\(failure); keeping the samples read before it")
+      warn(recording.start == nil ? "\(failure)" : "\(failure); keeping the samples read before it")
+      unreadable = true
     }
-    if recording.start == nil {
+    if let skipped = decoder.skippedSummary { warn(skipped) }
+    if recording.start == nil && !unreadable {
       warn("the agent sent nothing: the program may have exited before its libraries loaded, or dropped LD_PRELOAD")
     }
     recording.finishedNanos = AgentSession.monotonicNanos()

@@ -94,6 +94,7 @@ struct ChildStreams {
       } catch {
         warn("child \(name): \(error); keeping the records read before it")
       }
+      if let skipped = decoder.skippedSummary { warn("child \(name): \(skipped)") }
       let lastWrite = try url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate
       try body(name, records, Self.durationNanos(records, until: lastWrite))
     }

@@ -22,7 +22,8 @@ struct Trace: ParsableCommand {
 
       --mode cpu samples each thread by its CPU time (only running code shows up). \
       --mode wall samples every thread at a wall-clock rate, blocked ones too, and \
-      adds a state track per thread (Running / Off-CPU), without waking idle threads.
+      adds a state track per thread (Running / Off-CPU; Unsampled where a thread that \
+      blocks the sampling signal ran), without waking idle threads.
 
       prof exits with the program's exit status (128+N if a signal N killed it).
 

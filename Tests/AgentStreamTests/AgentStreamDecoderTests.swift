@@ -5,14 +5,6 @@ import XCTest
 
 /// Streams built from the C structs the agent writes, so layout drift breaks these tests.
 final class AgentStreamDecoderTests: XCTestCase {
-  func bytes<T>(of value: T, size: Int? = nil) -> [UInt8] {
-    var value = value
-    let raw = withUnsafeBytes(of: &value) { Array($0) }
-    return Array(raw.prefix(size ?? raw.count))
-  }
-
-  var header: [UInt8] { bytes(of: PROF_STREAM_MAGIC) + bytes(of: UInt64(PROF_STREAM_VERSION)) }
-
   private func sampleRecord(tid: UInt32, frames: [UInt64]) -> [UInt8] {
     var sample = prof_sample_record()
     sample.header.type = UInt32(PROF_REC_SAMPLE.rawValue)
@@ -60,7 +52,7 @@ final class AgentStreamDecoderTests: XCTestCase {
     thread.header = prof_record_header(type: UInt32(PROF_REC_THREAD.rawValue), size: 32)
     thread.tid = 7
     withUnsafeMutableBytes(of: &thread.name) { $0.copyBytes(from: Array("worker".utf8)) }
-    let stream = header + sampleRecord(tid: 7, frames: [0x1111, 0x2222]) + bytes(of: thread)
+    let stream = streamHeader + sampleRecord(tid: 7, frames: [0x1111, 0x2222]) + bytes(of: thread)
       + moduleRecord(path: "/usr/lib/libfoo.so", buildID: [0xab, 0x01]) + bytes(of: end)
     let expected: [AgentRecord] = [
       .sample(RawSample(tid: 7, weight: 2, monotonicNanos: 99, threadCPUNanos: 0, frames: [0x1111, 0x2222],
@@ -84,7 +76,7 @@ final class AgentStreamDecoderTests: XCTestCase {
 
   func testRejectsImpossibleSizes() {
     var decoder = AgentStreamDecoder()
-    decoder.append(header + bytes(of: prof_record_header(type: 2, size: 12)))
+    decoder.append(streamHeader + bytes(of: prof_record_header(type: 2, size: 12)))
     XCTAssertThrowsError(try decoder.next()) {
       XCTAssertEqual($0 as? AgentStreamDecoder.Failure, .corruptRecord(offset: 16, detail: "size 12"))
     }
@@ -94,14 +86,14 @@ final class AgentStreamDecoderTests: XCTestCase {
     var record = sampleRecord(tid: 1, frames: [1])
     record[MemoryLayout.offset(of: \prof_sample_record.depth)!] = 5  // depth 5 in a record holding one frame
     var decoder = AgentStreamDecoder()
-    decoder.append(header + record)
+    decoder.append(streamHeader + record)
     XCTAssertThrowsError(try decoder.next())
   }
 
   func testAPartialRecordWaitsForMoreBytes() throws {
     var decoder = AgentStreamDecoder()
     let record = sampleRecord(tid: 1, frames: [1, 2, 3])
-    decoder.append(header + record.prefix(20))
+    decoder.append(streamHeader + record.prefix(20))
     XCTAssertNil(try decoder.next())
     XCTAssertEqual(decoder.pendingByteCount, 20)
   }

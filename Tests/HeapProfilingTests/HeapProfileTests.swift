@@ -69,14 +69,15 @@ final class HeapProfileTests: XCTestCase {
     XCTAssertEqual(names(profile.samples[1]), ["main.leak()", "main", "[truncated stack]"])
   }
 
-  func testSampledCountsAreUnbiasedAsGoDoes() {
-    let rate: UInt64 = 512 * 1024
-    let counts = HeapBucketCounts(bucket: 0, allocObjects: 4, allocBytes: 4 * 65536, freeObjects: 1, freeBytes: 65536)
-    let scale = 1 / (1 - exp(-65536.0 / Double(rate)))
-    XCTAssertEqual(HeapProfile.values(counts, rate: rate),
-                   [Int64(4 * scale), Int64(4 * 65536 * scale), Int64(3 * scale), Int64(3 * 65536 * scale)])
-    XCTAssertEqual(HeapProfile.unbiased(objects: 3, bytes: 0, rate: rate).objects, 0, "as Go: no bytes, no estimate")
-    XCTAssertEqual(HeapProfile.unbiased(objects: 3, bytes: 0, rate: 1).objects, 3, "exact mode keeps empty blocks")
+  /// The agent's per-block estimates, not the sampled counts, are the profile's values.
+  func testValuesAreTheAgentsPerBlockEstimates() throws {
+    let estimate = HeapEstimate(allocObjects: 98_304.5, allocBytes: 111_000_000, freeObjects: 16_384.25, freeBytes: 1_048_576)
+    let counts = [HeapBucketCounts(bucket: 0, allocObjects: 14, allocBytes: 3 * 1_048_576 + 11 * 64, freeObjects: 1,
+                                   freeBytes: 64, estimate: estimate)]
+    let profile = HeapProfile.build(from: collector(rate: 512 * 1024, counts), durationNanos: 0, symbolizer: symbolizer).profile
+    XCTAssertEqual(profile.samples.map(\.values), [[98_305, 111_000_000, 81_920, 109_951_424]])
+    XCTAssertEqual(profile.samples[0].labels, [Label(key: "bytes", value: .number(1129, unit: ""))], "mean block size")
+    XCTAssertEqual(profile.period, 512 * 1024)
   }
 
   func testSummaryNamesTotalsPeakAndLeakingStacks() {

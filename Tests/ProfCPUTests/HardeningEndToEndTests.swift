@@ -88,6 +88,18 @@ final class HardeningEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(Double(missed), 100, accuracy: 20, "1 s of blocked CPU at 100 Hz: \(line)")
     let main = try XCTUnwrap(try ProfHarness.top(file).rows.first { $0.name == "main_work" })
     XCTAssertEqual(main.cum, 500, accuracy: 100, "unblocked threads are sampled as usual")
+
+    // The profile itself carries the loss: a frame per blocking thread, with its CPU
+    // time (measured by its CPU clock, not sampled) and its thread label, and a comment.
+    let frame = "[not sampled: thread blocks SIGPROF]"
+    let unsampled = try XCTUnwrap(try ProfHarness.top(file).rows.first { $0.name == frame }, "no \(frame)")
+    XCTAssertEqual(unsampled.flat, 1000, accuracy: 100, "0.6 s + 0.4 s")
+    for (thread, milliseconds) in [("blocker", 600.0), ("holder", 400.0)] {
+      let rows = try ProfHarness.top(file, ["-tagfocus=thread_comm=\(thread)"]).rows
+      XCTAssertEqual(try XCTUnwrap(rows.first { $0.name == frame }, "\(thread): \(rows)").flat, milliseconds, accuracy: 60, thread)
+    }
+    let comments = try ProfHarness.pprof(["-comments", file]).stdout
+    XCTAssertTrue(comments.contains("2 threads blocked SIGPROF, so 1.0"), comments)
   }
 }
 

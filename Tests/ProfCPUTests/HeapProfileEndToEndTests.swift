@@ -96,6 +96,39 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(try top(file, "alloc_space")["call_realloc"]?.flat, 100 * (16 + 4096))
   }
 
+  /// fixtures/heap/mixed_sizes.c: 100,000 x 64 B (kept) and 100 x 1 MiB (freed) from one call site.
+  func testAMixedSizeCallSiteCountsEveryBlock() throws {
+    let program = try cFixture("mixed_sizes")
+    let exact = output("mixed-exact.pb.gz")
+    _ = try heap(["--sample-rate", "1", "--", program], file: exact)
+    XCTAssertEqual(try top(exact, "alloc_objects")["allocate_mixed"]?.flat, 100_100)
+    XCTAssertEqual(try top(exact, "alloc_space")["allocate_mixed"]?.flat, 100_000 * 64 + 100 * 1_048_576)
+    XCTAssertEqual(try top(exact, "inuse_objects")["allocate_mixed"]?.flat, 100_000)
+    XCTAssertEqual(try top(exact, "inuse_space")["allocate_mixed"]?.flat, 100_000 * 64)
+
+    // Each block of s bytes is sampled with probability p = 1 - exp(-s/rate) and
+    // counts 1/p: the estimate's variance is the sum of (1 - p)/p over the blocks.
+    func standardDeviation(_ blocks: [(count: Double, size: Double)], rate: Double) -> Double {
+      blocks.reduce(0) { sum, block in
+        let p = -expm1(-block.size / rate)
+        return sum + block.count * (1 - p) / p
+      }.squareRoot()
+    }
+    for rate in [4096, 512 * 1024] {
+      let file = output("mixed-\(rate).pb.gz")
+      _ = try heap(["--sample-rate", String(rate), "--", program], file: file)
+      let allocated = Double(try XCTUnwrap(try top(file, "alloc_objects")["allocate_mixed"]).flat)
+      let allocatedError = standardDeviation([(100_000, 64), (100, 1_048_576)], rate: Double(rate))
+      XCTAssertEqual(allocated, 100_100, accuracy: 4 * allocatedError, "rate \(rate)")
+      let inUse = Double(try top(file, "inuse_objects")["allocate_mixed"]?.flat ?? 0)
+      XCTAssertEqual(inUse, 100_000, accuracy: 4 * standardDeviation([(100_000, 64)], rate: Double(rate)), "rate \(rate)")
+      // At the default rate 4 standard deviations reach below zero; but a single
+      // sampled 64 B block (missed with probability exp(-12.2)) counts 8192, where
+      // scaling the stack by its mean sampled size, as Go does, gives about 110.
+      XCTAssertGreaterThan(allocated, 8000, "rate \(rate)")
+    }
+  }
+
   func testFramePointerStacksAttributeLikeLibunwind() throws {
     var byFunction: [[String: (flat: Int64, cum: Int64)]] = []
     for unwinder in ["libunwind", "fp"] {

@@ -61,6 +61,30 @@ final class TraceEndToEndTests: XCTestCase {
     XCTAssertGreaterThan(beta["Running", default: 0], beta["Off-CPU", default: 0], "beta computes")
   }
 
+  /// fixtures/hardening/blocked_threads.c: "blocker" (0.6 s CPU) and "holder" (0.4 s,
+  /// then it pauses) block SIGPROF: no sample reaches them, yet their CPU time shows.
+  func testWallTraceShowsThreadsThatBlockTheSignalAsUnsampled() throws {
+    let program = try ProfHarness.cFixture("hardening", "blocked_threads", into: directory)
+    let file = output("blocked.json"), profile = output("blocked.pb.gz")
+    let events = try trace(["--mode", "wall", "--pprof", profile, "--", program], file: file)
+    let names = threadNames(events)
+    for (thread, cpuMilliseconds) in [("blocker", 600.0), ("holder", 400.0)] {
+      let track = try XCTUnwrap(names.first { $0.value == thread + " state" }?.key, "\(thread) has a state track: \(names)")
+      var cpu: [String: Double] = [:]  // milliseconds of CPU time each state stands for
+      for event in events where event["tid"] as? Int == track && event["ph"] as? String == "X" {
+        let percent = try XCTUnwrap(((event["args"] as? [String: Any])?["cpu %"] as? NSNumber)?.doubleValue)
+        cpu[event["name"] as! String, default: 0] += (event["dur"] as! NSNumber).doubleValue / 1000 * percent / 100
+      }
+      XCTAssertEqual(cpu["Unsampled", default: 0], cpuMilliseconds, accuracy: 0.25 * cpuMilliseconds, "\(thread): \(cpu)")
+      XCTAssertLessThan(cpu["Off-CPU", default: 0] + cpu["Running", default: 0], 20, "\(thread): \(cpu)")
+    }
+    let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+    let note = try XCTUnwrap((root["metadata"] as? [String: String])?["prof-unsampled"], "\(root["metadata"] ?? "")")
+    XCTAssertTrue(note.contains("blocker (pid ") && note.contains("holder (pid ") && note.contains("blocks SIGPROF"), note)
+    let rows = try ProfHarness.top(profile).rows
+    XCTAssertNotNil(rows.first { $0.name == "[not sampled: thread blocks SIGPROF]" }, "the --pprof profile too: \(rows)")
+  }
+
   func testWallModeDoesNotWakeABlockedThread() throws {
     // A thread asleep for the whole run counts how often a signal interrupted it.
     let source = output("sleeper.c"), program = output("sleeper")

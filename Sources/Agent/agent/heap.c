@@ -4,8 +4,8 @@
 //
 // Sampling as Go's runtime does (malloc.go, nextSample): each thread counts down the
 // bytes to its next sample, drawn from an exponential distribution with mean
-// sample_rate; only the allocation that crosses zero captures its stack. prof
-// unbiases the counts. Exact totals and the peak come from cheap per-thread counters.
+// sample_rate; only the allocation that crosses zero captures its stack, and its
+// bucket counts what it stands for (prof_heap_estimate). Exact totals and the peak come from cheap per-thread counters.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -134,6 +134,17 @@ static int64_t next_gap(struct heap_thread *t) {
   if (sample_rate == 1) return 0;
   double uniform = (double)((next_random(t) >> 11) + 1) * 0x1p-53;  // in (0, 1]
   return (int64_t)(-log(uniform) * (double)sample_rate);
+}
+
+// A block of s bytes holds a sample point with probability p = 1 - exp(-s/rate): it
+// stands for 1/p blocks and s/p bytes. Per block, not per stack (Go scales a stack
+// by its average size, which undercounts a stack of mixed sizes many times over).
+// An empty block stands for itself: it cannot be sampled but at a thread's start.
+struct prof_heap_estimate prof_heap_estimate(uint64_t size) {
+  if (sample_rate == 1 || size == 0) return (struct prof_heap_estimate){PROF_HEAP_ESTIMATE_ONE, size};
+  double blocks = -1 / expm1(-(double)size / (double)sample_rate);
+  return (struct prof_heap_estimate){(uint64_t)(blocks * PROF_HEAP_ESTIMATE_ONE + 0.5),
+                                     (uint64_t)(blocks * (double)size + 0.5)};
 }
 
 // A thread's first countdown, drawn when it first allocates.

@@ -18,6 +18,14 @@ void prof_heap_fork_parent(void);
 void prof_heap_fork_child(bool following);
 void prof_heap_fork_child_ready(void);   // the child's own writer runs
 
+// heap.c: what one sampled block of `size` bytes stands for, unbiased by its own
+// size (prof_heap_count in prof_stream.h). Also used by heap_table.c.
+struct prof_heap_estimate {
+  uint64_t objects;  // in PROF_HEAP_ESTIMATE_ONE units
+  uint64_t bytes;
+};
+struct prof_heap_estimate prof_heap_estimate(uint64_t size);
+
 // heap_table.c: stacks (buckets) with their counts, and live sampled blocks.
 #define PROF_HEAP_NO_BUCKET UINT32_MAX
 

@@ -25,6 +25,10 @@ struct bucket {
   _Atomic uint64_t alloc_bytes;
   _Atomic uint64_t free_objects;
   _Atomic uint64_t free_bytes;
+  _Atomic uint64_t estimated_alloc_objects;  // unbiased per block: prof_heap_estimate
+  _Atomic uint64_t estimated_alloc_bytes;
+  _Atomic uint64_t estimated_free_objects;
+  _Atomic uint64_t estimated_free_bytes;
   _Atomic bool dirty;  // counts changed since the writer last sent them
 };
 
@@ -137,6 +141,9 @@ void prof_heap_bucket_allocated(uint32_t id, uint64_t size) {
   struct bucket *bucket = &buckets[id];
   atomic_fetch_add_explicit(&bucket->alloc_objects, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&bucket->alloc_bytes, size, memory_order_relaxed);
+  struct prof_heap_estimate estimate = prof_heap_estimate(size);
+  atomic_fetch_add_explicit(&bucket->estimated_alloc_objects, estimate.objects, memory_order_relaxed);
+  atomic_fetch_add_explicit(&bucket->estimated_alloc_bytes, estimate.bytes, memory_order_relaxed);
   mark_dirty(bucket);
 }
 
@@ -144,6 +151,9 @@ void prof_heap_bucket_freed(uint32_t id, uint64_t size) {
   struct bucket *bucket = &buckets[id];
   atomic_fetch_add_explicit(&bucket->free_objects, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&bucket->free_bytes, size, memory_order_relaxed);
+  struct prof_heap_estimate estimate = prof_heap_estimate(size);  // the same as at its allocation
+  atomic_fetch_add_explicit(&bucket->estimated_free_objects, estimate.objects, memory_order_relaxed);
+  atomic_fetch_add_explicit(&bucket->estimated_free_bytes, estimate.bytes, memory_order_relaxed);
   mark_dirty(bucket);
 }
 
@@ -272,6 +282,10 @@ void prof_heap_emit_buckets(void) {
         .alloc_bytes = atomic_load_explicit(&bucket->alloc_bytes, memory_order_relaxed),
         .free_objects = atomic_load_explicit(&bucket->free_objects, memory_order_relaxed),
         .free_bytes = atomic_load_explicit(&bucket->free_bytes, memory_order_relaxed),
+        .estimated_alloc_objects = atomic_load_explicit(&bucket->estimated_alloc_objects, memory_order_relaxed),
+        .estimated_alloc_bytes = atomic_load_explicit(&bucket->estimated_alloc_bytes, memory_order_relaxed),
+        .estimated_free_objects = atomic_load_explicit(&bucket->estimated_free_objects, memory_order_relaxed),
+        .estimated_free_bytes = atomic_load_explicit(&bucket->estimated_free_bytes, memory_order_relaxed),
     };
     if (batch.count == PROF_HEAP_COUNTS_MAX) emit_counts(&batch);
   }
@@ -300,6 +314,10 @@ void prof_heap_tables_reset(void) {
     atomic_store(&bucket->alloc_bytes, 0);
     atomic_store(&bucket->free_objects, 0);
     atomic_store(&bucket->free_bytes, 0);
+    atomic_store(&bucket->estimated_alloc_objects, 0);
+    atomic_store(&bucket->estimated_alloc_bytes, 0);
+    atomic_store(&bucket->estimated_free_objects, 0);
+    atomic_store(&bucket->estimated_free_bytes, 0);
     atomic_store(&bucket->dirty, false);
   }
   memset(prof_heap_live_shards, 0, sizeof prof_heap_live_shards);

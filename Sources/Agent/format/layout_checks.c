@@ -14,7 +14,7 @@ _Static_assert(sizeof(struct prof_trace_record) == 48, "trace record is 48 bytes
 _Static_assert(sizeof(struct prof_rss_record) == 24, "rss record is 24 bytes");
 _Static_assert(sizeof(struct prof_notice_record) == 48, "notice record is 48 bytes");
 _Static_assert(offsetof(struct prof_heap_bucket_record, frames) == 24, "heap bucket frames at 24");
-_Static_assert(sizeof(struct prof_heap_count) == 40, "heap count is 40 bytes");
+_Static_assert(sizeof(struct prof_heap_count) == 72, "heap count is 72 bytes");
 _Static_assert(offsetof(struct prof_heap_counts_record, counts) == 16, "heap counts at 16");
 _Static_assert(sizeof(struct prof_heap_counts_record) <= 65536, "heap counts fit a record");
 _Static_assert(sizeof(struct prof_heap_stats_record) == 72, "heap stats record is 72 bytes");

@@ -1,6 +1,6 @@
 import ProfStreamFormat
 
-/// One record of the agent's stream (Sources/ProfAgent/STREAM.md), as Swift values.
+/// One record of the agent's stream (Sources/Agent/STREAM.md), as Swift values.
 public enum AgentRecord: Equatable, Sendable {
   case start(StreamStart)
   case sample(RawSample)
@@ -20,7 +20,16 @@ public enum AgentNotice: Equatable, Sendable {
   /// The program installed its own handler for the sampling signal.
   case handlerReplaced(signal: Int32)
   /// A thread blocks the sampling signal: it is not sampled.
-  case signalBlocked(signal: Int32, tid: UInt32, name: String, cpuNanos: UInt64)
+  case signalBlocked(SignalBlockingThread)
+}
+
+/// A thread that blocks the sampling signal, so that none of its CPU time is
+/// sampled while it does, and the CPU time it had used when the agent looked.
+public struct SignalBlockingThread: Equatable, Sendable {
+  public var tid: UInt32
+  public var name: String
+  public var signal: SamplingSignal
+  public var cpuNanos: UInt64
 }
 
 /// Wall-clock mode: the thread did not run since the previous tick.

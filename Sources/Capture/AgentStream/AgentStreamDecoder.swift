@@ -2,6 +2,8 @@ import ProfStreamFormat
 
 /// Turns the agent's byte stream, fed in arbitrary chunks, into records. The
 /// layout comes from prof_stream.h, the same header the agent is compiled with.
+/// Records a newer agent added are skipped by their size and counted
+/// (`skippedSummary`), so that this prof reads that agent's stream.
 public struct AgentStreamDecoder {
   public enum Failure: Error, Equatable, CustomStringConvertible {
     case notAnAgentStream
@@ -11,12 +13,16 @@ public struct AgentStreamDecoder {
     public var description: String {
       switch self {
       case .notAnAgentStream: "the agent's stream does not start with its magic number"
-      case .unsupportedVersion(let version): "the agent speaks stream version \(version), prof expects \(PROF_STREAM_VERSION)"
+      case .unsupportedVersion(let version):
+        "the agent speaks stream version \(version), older than the \(AgentStreamDecoder.oldestVersion) this prof reads: "
+          + "its library is a stale build (PROF_AGENT_LIBRARY?); build prof and its agent together"
       case .corruptRecord(let offset, let detail): "corrupt agent record at byte \(offset): \(detail)"
       }
     }
   }
 
+  /// Version 1 predates the written contract (Sources/Agent/STREAM.md, "Versions").
+  public static let oldestVersion = UInt64(PROF_STREAM_VERSION)
   private static let headerSize = 16
   private static let largestRecord = 64 * 1024
 
@@ -24,6 +30,8 @@ public struct AgentStreamDecoder {
   private var position = 0
   private(set) var consumed = 0  // bytes dropped from the front of buffer so far
   private var sawHeader = false
+  /// Records skipped because this prof does not know them, by what they are ("type 42").
+  public private(set) var skipped: [String: Int] = [:]
 
   public init() {}
 
@@ -46,23 +54,38 @@ public struct AgentStreamDecoder {
       guard pendingByteCount >= Self.headerSize else { return nil }
       guard load(UInt64.self, at: position) == PROF_STREAM_MAGIC else { throw .notAnAgentStream }
       let version = load(UInt64.self, at: position + 8)
-      guard version == PROF_STREAM_VERSION else { throw .unsupportedVersion(version) }
+      guard version >= Self.oldestVersion else { throw .unsupportedVersion(version) }
       position += Self.headerSize
       sawHeader = true
     }
-    guard pendingByteCount >= 8 else { return nil }
-    let type = load(UInt32.self, at: position)
-    let size = Int(load(UInt32.self, at: position + 4))
-    guard size >= 8, size % 8 == 0, size <= Self.largestRecord else {
-      throw .corruptRecord(offset: consumed + position, detail: "size \(size)")
+    while pendingByteCount >= 8 {
+      let type = load(UInt32.self, at: position)
+      let size = Int(load(UInt32.self, at: position + 4))
+      guard size >= 8, size % 8 == 0, size <= Self.largestRecord else {
+        throw .corruptRecord(offset: consumed + position, detail: "size \(size)")
+      }
+      guard pendingByteCount >= size else { return nil }
+      let record = try decodeRecord(type: type, at: position, size: size)
+      position += size
+      if let record { return record }
     }
-    guard pendingByteCount >= size else { return nil }
-    let record = try decodeRecord(type: type, at: position, size: size)
-    position += size
-    return record
+    return nil
   }
 
-  private func decodeRecord(type: UInt32, at base: Int, size: Int) throws(Failure) -> AgentRecord {
+  /// One line for the user when records were skipped, else nil.
+  public var skippedSummary: String? {
+    guard !skipped.isEmpty else { return nil }
+    let kinds = skipped.sorted { $0.key < $1.key }.map { "\($0.value) of \($0.key)" }.joined(separator: ", ")
+    return "skipped agent records this prof does not know (\(kinds)): the agent is newer than prof"
+  }
+
+  private mutating func skip(_ what: String) -> AgentRecord? {
+    skipped[what, default: 0] += 1
+    return nil
+  }
+
+  /// nil: a record this prof does not know, skipped and counted.
+  private mutating func decodeRecord(type: UInt32, at base: Int, size: Int) throws(Failure) -> AgentRecord? {
     func require(_ minimum: Int) throws(Failure) {
       if size < minimum { throw .corruptRecord(offset: consumed + base, detail: "type \(type) in \(size) bytes") }
     }
@@ -75,6 +98,7 @@ public struct AgentStreamDecoder {
         realtimeNanos: field(\prof_start_record.realtime_ns, of: base),
         monotonicNanos: field(\prof_start_record.monotonic_ns, of: base)))
     case UInt32(PROF_REC_SAMPLE.rawValue):
+      try require(MemoryLayout.offset(of: \prof_sample_record.frames)!)
       return .sample(try decodeSample(at: base, size: size))
     case UInt32(PROF_REC_THREAD.rawValue):
       try require(MemoryLayout<prof_thread_record>.size)
@@ -82,6 +106,7 @@ public struct AgentStreamDecoder {
       return .thread(tid: field(\prof_thread_record.tid, of: base),
                      name: cString(at: nameOffset, maximum: Int(PROF_THREAD_NAME_LEN)))
     case UInt32(PROF_REC_MODULE.rawValue):
+      try require(MemoryLayout<prof_module_record>.size)
       return .module(try decodeModule(at: base, size: size))
     case UInt32(PROF_REC_STATS.rawValue):
       try require(MemoryLayout<prof_stats_record>.size)
@@ -108,13 +133,20 @@ public struct AgentStreamDecoder {
                               bytes: field(\prof_rss_record.rss_bytes, of: base))
     case UInt32(PROF_REC_NOTICE.rawValue):
       try require(MemoryLayout<prof_notice_record>.size)
-      return .notice(try decodeNotice(at: base))
+      guard let notice = decodeNotice(at: base) else {
+        return skip("notice code \(field(\prof_notice_record.code, of: base))")
+      }
+      return .notice(notice)
     case UInt32(PROF_REC_TRACE.rawValue):
-      return .trace(try decodeTrace(at: base, size: size))
+      try require(MemoryLayout<prof_trace_record>.size)
+      guard let event = try decodeTrace(at: base, size: size) else {
+        return skip("trace kind \(field(\prof_trace_record.kind, of: base))")
+      }
+      return .trace(event)
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue), UInt32(PROF_REC_HEAP_COUNTS.rawValue), UInt32(PROF_REC_HEAP_STATS.rawValue):
       return .heap(try decodeHeap(type: type, at: base, size: size))
     default:
-      throw .corruptRecord(offset: consumed + base, detail: "unknown type \(type)")
+      return skip("type \(type)")
     }
   }
 
@@ -138,7 +170,7 @@ public struct AgentStreamDecoder {
     let fixed = MemoryLayout<prof_module_record>.size
     let buildIDLength = Int(field(\prof_module_record.build_id_len, of: base))
     let pathLength = Int(field(\prof_module_record.path_len, of: base))
-    guard size >= fixed, fixed + buildIDLength + pathLength <= size else {
+    guard fixed + buildIDLength + pathLength <= size else {
       throw .corruptRecord(offset: consumed + base, detail: "module names overrun the record")
     }
     let idStart = base + fixed
@@ -151,29 +183,28 @@ public struct AgentStreamDecoder {
       path: String(decoding: buffer[pathStart..<(pathStart + pathLength)], as: UTF8.self))
   }
 
-  private func decodeNotice(at base: Int) throws(Failure) -> AgentNotice {
+  private func decodeNotice(at base: Int) -> AgentNotice? {
     let valuesOffset = base + MemoryLayout.offset(of: \prof_notice_record.values)!
     let signal = Int32(truncatingIfNeeded: load(UInt64.self, at: valuesOffset))
     switch field(\prof_notice_record.code, of: base) {
     case UInt32(PROF_NOTICE_HANDLER_REPLACED.rawValue):
       return .handlerReplaced(signal: signal)
     case UInt32(PROF_NOTICE_SIGNAL_BLOCKED.rawValue):
-      return .signalBlocked(
-        signal: signal, tid: field(\prof_notice_record.tid, of: base),
+      return .signalBlocked(SignalBlockingThread(
+        tid: field(\prof_notice_record.tid, of: base),
         name: cString(at: base + MemoryLayout.offset(of: \prof_notice_record.name)!, maximum: Int(PROF_THREAD_NAME_LEN)),
-        cpuNanos: load(UInt64.self, at: valuesOffset + 8))
-    case let code:
-      throw .corruptRecord(offset: consumed + base, detail: "unknown notice \(code)")
+        signal: SamplingSignal(number: signal), cpuNanos: load(UInt64.self, at: valuesOffset + 8)))
+    default:
+      return nil
     }
   }
 
-  private func decodeTrace(at base: Int, size: Int) throws(Failure) -> TraceEvent {
+  /// nil: a kind of event this prof does not know.
+  private func decodeTrace(at base: Int, size: Int) throws(Failure) -> TraceEvent? {
     let fixed = MemoryLayout<prof_trace_record>.size
     let nameLength = Int(field(\prof_trace_record.name_len, of: base))
-    guard size >= fixed, fixed + nameLength <= size,
-          let kind = TraceEvent.Kind(rawValue: field(\prof_trace_record.kind, of: base)) else {
-      throw .corruptRecord(offset: consumed + base, detail: "trace event")
-    }
+    guard fixed + nameLength <= size else { throw .corruptRecord(offset: consumed + base, detail: "trace event") }
+    guard let kind = TraceEvent.Kind(rawValue: field(\prof_trace_record.kind, of: base)) else { return nil }
     return TraceEvent(
       tid: field(\prof_trace_record.tid, of: base), kind: kind,
       monotonicNanos: field(\prof_trace_record.monotonic_ns, of: base),

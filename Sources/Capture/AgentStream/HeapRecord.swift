@@ -21,16 +21,38 @@ public struct HeapBucket: Equatable, Sendable {
   }
 }
 
-/// Sampled, not yet unbiased, cumulative since the start: the latest one wins.
+/// Cumulative since the start: the latest one wins. The sampled blocks, and what
+/// they stand for.
 public struct HeapBucketCounts: Equatable, Sendable {
   public var bucket: UInt32
   public var allocObjects: UInt64
   public var allocBytes: UInt64
   public var freeObjects: UInt64
   public var freeBytes: UInt64
+  public var estimate: HeapEstimate
 
-  public init(bucket: UInt32, allocObjects: UInt64, allocBytes: UInt64, freeObjects: UInt64, freeBytes: UInt64) {
+  /// `estimate` nil: every block was recorded (rate 1), the counts are exact.
+  public init(bucket: UInt32, allocObjects: UInt64, allocBytes: UInt64, freeObjects: UInt64, freeBytes: UInt64,
+              estimate: HeapEstimate? = nil) {
     self.bucket = bucket
+    self.allocObjects = allocObjects
+    self.allocBytes = allocBytes
+    self.freeObjects = freeObjects
+    self.freeBytes = freeBytes
+    self.estimate = estimate ?? HeapEstimate(allocObjects: Double(allocObjects), allocBytes: allocBytes,
+                                              freeObjects: Double(freeObjects), freeBytes: freeBytes)
+  }
+}
+
+/// The blocks and bytes a bucket's sampled blocks stand for, each unbiased by its own
+/// size when the agent recorded it (prof_heap_count in prof_stream.h).
+public struct HeapEstimate: Equatable, Sendable {
+  public var allocObjects: Double
+  public var allocBytes: UInt64
+  public var freeObjects: Double
+  public var freeBytes: UInt64
+
+  public init(allocObjects: Double, allocBytes: UInt64, freeObjects: Double, freeBytes: UInt64) {
     self.allocObjects = allocObjects
     self.allocBytes = allocBytes
     self.freeObjects = freeObjects
@@ -58,6 +80,7 @@ extension AgentStreamDecoder {
     switch type {
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue):
       let framesOffset = MemoryLayout.offset(of: \prof_heap_bucket_record.frames)!
+      guard size >= framesOffset else { throw corrupt("heap bucket in \(size) bytes") }
       let depth = Int(field(\prof_heap_bucket_record.depth, of: base))
       guard depth <= Int(PROF_MAX_FRAMES), framesOffset + 8 * depth <= size else {
         throw corrupt("heap bucket of depth \(depth) in \(size) bytes")
@@ -69,6 +92,7 @@ extension AgentStreamDecoder {
     case UInt32(PROF_REC_HEAP_COUNTS.rawValue):
       let countsOffset = MemoryLayout.offset(of: \prof_heap_counts_record.counts)!
       let stride = MemoryLayout<prof_heap_count>.stride
+      guard size >= countsOffset else { throw corrupt("heap counts in \(size) bytes") }
       let count = Int(field(\prof_heap_counts_record.count, of: base))
       guard count <= Int(PROF_HEAP_COUNTS_MAX), countsOffset + stride * count <= size else {
         throw corrupt("\(count) heap counts in \(size) bytes")
@@ -90,9 +114,19 @@ extension AgentStreamDecoder {
   }
 
   private func decodeCount(at base: Int) -> HeapBucketCounts {
+    // Objects in 1/PROF_HEAP_ESTIMATE_ONE units: below 2^53, exact as a Double.
+    func objects(_ path: KeyPath<prof_heap_count, UInt64>) -> Double {
+      Double(field(path, of: base)) / Double(PROF_HEAP_ESTIMATE_ONE)
+    }
+    let estimate = HeapEstimate(
+      allocObjects: objects(\prof_heap_count.estimated_alloc_objects),
+      allocBytes: field(\prof_heap_count.estimated_alloc_bytes, of: base),
+      freeObjects: objects(\prof_heap_count.estimated_free_objects),
+      freeBytes: field(\prof_heap_count.estimated_free_bytes, of: base))
     return HeapBucketCounts(
       bucket: field(\prof_heap_count.bucket, of: base),
       allocObjects: field(\prof_heap_count.alloc_objects, of: base), allocBytes: field(\prof_heap_count.alloc_bytes, of: base),
-      freeObjects: field(\prof_heap_count.free_objects, of: base), freeBytes: field(\prof_heap_count.free_bytes, of: base))
+      freeObjects: field(\prof_heap_count.free_objects, of: base), freeBytes: field(\prof_heap_count.free_bytes, of: base),
+      estimate: estimate)
   }
 }

@@ -8,7 +8,8 @@ import AgentStream
 ///   - its ProfTrace spans, instants and flows ("<thread> spans"): user spans have
 ///     exact begin and end times that straddle sampled slices, so sharing a track
 ///     with them would break nesting,
-///   - in wall-clock mode, its state, Running or Off-CPU ("<thread> state").
+///   - in wall-clock mode, its state ("<thread> state"): Running, Off-CPU, or
+///     Unsampled where it ran but blocked the sampling signal.
 /// Times count from the first process's start: every process reads the same
 /// monotonic clock.
 public struct ChromeTraceBuilder {
@@ -81,6 +82,8 @@ public struct ChromeTraceBuilder {
     }
     var traceMetadata = [("prof-mode", options.mode == .wall ? "wall" : "cpu"), ("prof-hz", String(options.hz))]
     traceMetadata += notes.map { ("prof-note", $0) }
+    let unsampled = processes.flatMap { ProcessTracks.unsampledThreads($0) }
+    if !unsampled.isEmpty { traceMetadata.append(("prof-unsampled", unsampled.joined(separator: "; "))) }
     return (writer.finish(metadata: traceMetadata), notes)
   }
 
@@ -142,7 +145,19 @@ private struct ProcessTracks {
     self.origin = origin
     pid = Int(process.timeline.start?.pid ?? 0)
     endNanos = process.endMonotonicNanos > origin ? process.endMonotonicNanos - origin : 0
-    tids = Set(process.timeline.ticks.keys).union(process.timeline.events.map(\.tid)).sorted()
+    // Wall mode: a thread that blocks the sampling signal has a state track even
+    // when the agent never recorded a tick of it.
+    let blocking = options.mode == .wall ? Array(process.timeline.blockingThreads.keys) : []
+    tids = Set(process.timeline.ticks.keys).union(process.timeline.events.map(\.tid)).union(blocking).sorted()
+  }
+
+  /// "blocker (pid 12, tid 34) blocks SIGPROF: 0.60 s of CPU time unsampled", per thread.
+  static func unsampledThreads(_ process: ChromeTraceBuilder.Process) -> [String] {
+    process.timeline.blockingThreads.values.sorted { $0.tid < $1.tid }.map { thread in
+      let pid = process.timeline.start?.pid ?? 0
+      let seconds = String(format: "%.2f", Double(thread.cpuNanos) / 1e9)
+      return "\(thread.name) (pid \(pid), tid \(thread.tid)) blocks \(thread.signal.name): \(seconds) s of CPU time unsampled"
+    }
   }
 
   private var periodNanos: UInt64 { 1_000_000_000 / UInt64(max(options.hz, 1)) }
@@ -222,29 +237,75 @@ private struct ProcessTracks {
 
   // MARK: thread states (wall mode)
 
+  private enum ThreadState: String {
+    case running = "Running"
+    case offCPU = "Off-CPU"
+    /// It ran, but no sample says where: it blocked the sampling signal.
+    case unsampled = "Unsampled"
+  }
+
+  /// More CPU time than an idle tick allows (the agent's IDLE_SLACK_NS, wall.c, is
+  /// 20 µs per tick). A thread that blocks the signal leaves no record of the ticks
+  /// at which it ran, so more than that before an idle tick is time it ran unsampled.
+  /// (Another thread can show it too, when a queued signal waits for a busy CPU.)
+  private static let idleSlackNanos: UInt64 = 50_000
+
+  private func stateSlice(_ tid: UInt32, _ state: ThreadState, from start: UInt64, to end: UInt64, cpu: UInt64) -> ChromeEvent {
+    let wall = max(end - start, 1)
+    return ChromeEvent(phase: .complete, name: state.rawValue, category: "state",
+                       tid: Int(tid) + ChromeTraceBuilder.stateTrackOffset, nanos: start, durationNanos: end - start,
+                       arguments: [("cpu %", .number((Double(cpu) * 1000 / Double(wall)).rounded() / 10))])
+  }
+
   private func stateTrack(_ tid: UInt32) -> [ChromeEvent] {
     let ticks = (process.timeline.ticks[tid] ?? []).sorted { $0.nanos < $1.nanos }
+    let blocking = process.timeline.blockingThreads[tid]
     var events: [ChromeEvent] = []
-    var run: (running: Bool, start: UInt64, end: UInt64, cpu: UInt64)?
+    var run: (state: ThreadState, start: UInt64, end: UInt64, cpu: UInt64)?
     func flush() {
-      guard let run else { return }
-      let wall = max(run.end - run.start, 1)
-      events.append(ChromeEvent(phase: .complete, name: run.running ? "Running" : "Off-CPU", category: "state",
-                                tid: Int(tid) + ChromeTraceBuilder.stateTrackOffset, nanos: run.start, durationNanos: run.end - run.start,
-                                arguments: [("cpu %", .number((Double(run.cpu) * 1000 / Double(wall)).rounded() / 10))]))
+      if let run { events.append(stateSlice(tid, run.state, from: run.start, to: run.end, cpu: run.cpu)) }
     }
     for (before, after) in zip(ticks, ticks.dropFirst()) {
       let start = relative(before.nanos), end = relative(after.nanos)
       let cpu = after.threadCPUNanos >= before.threadCPUNanos ? after.threadCPUNanos - before.threadCPUNanos : 0
-      let running = cpu * 2 >= end - start  // on a CPU for most of the interval
-      if let current = run, current.running == running {
-        run = (running, current.start, end, current.cpu + cpu)
+      let state: ThreadState
+      if blocking != nil && after.stack == nil && cpu > Self.idleSlackNanos {
+        state = .unsampled  // it ran, yet the agent's last visit found it idle: its visits while it ran left no sample
+      } else {
+        state = cpu * 2 < end - start ? .offCPU : .running  // on a CPU for most of the interval, or not
+      }
+      if let current = run, current.state == state {
+        run = (state, current.start, end, current.cpu + cpu)
       } else {
         flush()
-        run = (running, start, end, cpu)
+        run = (state, start, end, cpu)
       }
     }
     flush()
+    if let blocking { events += unsampledEdges(blocking, ticks: ticks) }
+    return events
+  }
+
+  /// The CPU time a thread that blocks the sampling signal used outside its ticks:
+  /// before the first (its CPU clock then) and after the last (the agent's last
+  /// report of it, less the clock at that tick), each placed beside its tick as if
+  /// it ran without a pause: the least wall time it took. No ticks at all: the whole
+  /// recording.
+  private func unsampledEdges(_ thread: SignalBlockingThread, ticks: [TimelineCollector.Tick]) -> [ChromeEvent] {
+    let processStart = relative(process.timeline.start?.monotonicNanos ?? origin)
+    guard let first = ticks.first, let last = ticks.last else {
+      return [stateSlice(thread.tid, .unsampled, from: processStart, to: max(endNanos, processStart + 1), cpu: thread.cpuNanos)]
+    }
+    var events: [ChromeEvent] = []
+    let before = first.threadCPUNanos, firstTick = relative(first.nanos)
+    if before > Self.idleSlackNanos {
+      events.append(stateSlice(thread.tid, .unsampled, from: max(processStart, firstTick - min(before, firstTick)), to: firstTick, cpu: before))
+    }
+    let after = thread.cpuNanos > last.threadCPUNanos ? thread.cpuNanos - last.threadCPUNanos : 0
+    if after > Self.idleSlackNanos {
+      let lastTick = relative(last.nanos)
+      events.append(stateSlice(thread.tid, .unsampled, from: lastTick, to: lastTick + after, cpu: after))
+    }
     return events
   }
 

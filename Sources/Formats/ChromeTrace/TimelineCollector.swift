@@ -20,6 +20,8 @@ public struct TimelineCollector {
   public private(set) var residentSetSizes: [(nanos: UInt64, bytes: UInt64)] = []
   /// Heap bytes in use (with `prof trace --heap`), at the agent's flushes.
   public private(set) var heapInUse: [(nanos: UInt64, bytes: Int64)] = []
+  /// Threads that block the sampling signal, by tid: the agent's last word on each.
+  public private(set) var blockingThreads: [UInt32: SignalBlockingThread] = [:]
   private var stackIndices: [[UInt64]: Int] = [:]
 
   public init() {}
@@ -39,6 +41,7 @@ public struct TimelineCollector {
       // The agent writes a flush's RSS record just before its heap totals, so
       // that record's time is when these totals were read.
       if let flush = residentSetSizes.last?.nanos { heapInUse.append((flush, stats.inUseBytes)) }
+    case .notice(.signalBlocked(let thread)): blockingThreads[thread.tid] = thread
     case .module, .stats, .end, .heap, .notice: break
     }
   }

@@ -32,21 +32,33 @@ public enum CPUProfile {
     profile.timeNanos = Int64(collector.start?.realtimeNanos ?? 0)
     profile.durationNanos = durationNanos
     profile.comments = comments + [agentCost(collector.stats), accounting(collector.stats)]
+      + [collector.blockedThreadsSummary(hz: hz)].compactMap { $0 }
 
     var builder = StackProfileBuilder(modules: collector.modules, hiddenModule: StackProfileBuilder.isAgent)
     // Sorted so that the same run always gives the same file.
     for (key, totals) in collector.stacks.sorted(by: stackOrder) {
       builder.add(stack: key.frames, values: [Int64(totals.samples), Int64(totals.periods) * period],
-                  labels: threadLabels(key.tid, collector.threadNames),
+                  labels: threadLabels(key.tid, name: collector.threadNames[key.tid]),
                   syntheticRoot: key.truncated ? truncatedFrame : nil)
     }
     if collector.stats.dropped > 0 {
       let count = Int64(collector.stats.dropped)
       builder.addSynthetic(frame: droppedFrame, values: [count, count * period])
     }
+    // Losses are visible in every view, as Go charges lost samples to a frame of their own.
+    for thread in collector.blockingThreads.values.sorted(by: { $0.tid < $1.tid }) {
+      let unsampled = collector.unsampledNanos(thread, hz: hz)
+      guard unsampled > 0 else { continue }
+      builder.addSynthetic(frame: notSampledFrame(thread.signal),
+                           values: [Int64(collector.missedSamples(thread, hz: hz)), Int64(clamping: unsampled)],
+                           labels: threadLabels(thread.tid, name: collector.threadNames[thread.tid] ?? thread.name))
+    }
     let warnings = builder.build(into: &profile, symbolizer: symbolizer)
     return (profile, warnings)
   }
+
+  /// The frame that carries the CPU time of a thread that blocks the sampling signal.
+  public static func notSampledFrame(_ signal: SamplingSignal) -> String { "[not sampled: thread blocks \(signal.name)]" }
 
   /// The agent's own cost, measured in its handler: `go tool pprof -comments` shows it.
   static func agentCost(_ stats: AgentStats) -> String {
@@ -60,8 +72,8 @@ public enum CPUProfile {
     "agent accounting: \(stats.taken) signals taken, \(stats.samples) samples written, \(stats.dropped) dropped"
   }
 
-  private static func threadLabels(_ tid: UInt32, _ names: [UInt32: String]) -> [Label] {
-    [Label(key: "thread_comm", value: .string(names[tid] ?? "")),
+  private static func threadLabels(_ tid: UInt32, name: String?) -> [Label] {
+    [Label(key: "thread_comm", value: .string(name ?? "")),
      Label(key: "tid", value: .number(Int64(tid), unit: ""))]
   }
 

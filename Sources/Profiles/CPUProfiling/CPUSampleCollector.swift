@@ -22,8 +22,8 @@ public struct CPUSampleCollector {
   public private(set) var endReason: EndReason?
   /// The program installed its own handler for the sampling signal.
   public private(set) var handlerReplaced = false
-  /// Threads that block the sampling signal, by tid: their name and CPU time.
-  public private(set) var blockingThreads: [UInt32: (name: String, cpuNanos: UInt64)] = [:]
+  /// Threads that block the sampling signal, by tid: the agent's last word on each.
+  public private(set) var blockingThreads: [UInt32: SignalBlockingThread] = [:]
   /// Samples taken, and timer periods they stand for: a thread's CPU timer fires at
   /// the kernel's tick at most, so one late sample can cover several periods.
   public struct Totals: Equatable {
@@ -63,7 +63,7 @@ public struct CPUSampleCollector {
     case .stats(let stats): currentImage = stats
     case .end(let reason): endReason = reason
     case .notice(.handlerReplaced): handlerReplaced = true
-    case .notice(.signalBlocked(_, let tid, let name, let cpuNanos)): blockingThreads[tid] = (name, cpuNanos)
+    case .notice(.signalBlocked(let thread)): blockingThreads[thread.tid] = thread
     }
   }
 

@@ -7,7 +7,9 @@ import Symbolization
 /// Shapes a heap profile exactly as Go's runtime/pprof (protomem.go) does: sample
 /// types alloc_objects, alloc_space, inuse_objects, inuse_space; period space/bytes
 /// = the sampling rate; a numeric label `bytes` with the average block size; no
-/// default sample type, so pprof shows inuse_space. Values are unbiased.
+/// default sample type, so pprof shows inuse_space. Values are unbiased, each block
+/// by its own size, by the agent (HeapEstimate); Go scales a stack by its average
+/// size instead, which counts a stack of mixed sizes far too few objects.
 public enum HeapProfile {
   public static let sampleTypes = [
     ValueType(type: "alloc_objects", unit: "count"), ValueType(type: "alloc_space", unit: "bytes"),
@@ -34,33 +36,31 @@ public enum HeapProfile {
     // By bucket id, so that the same run always gives the same file.
     for (id, counts) in collector.counts.sorted(by: { $0.key < $1.key }) where counts.allocObjects > 0 {
       guard let bucket = collector.buckets[id] else { continue }
-      builder.add(stack: bucket.frames, values: values(counts, rate: rate),
-                  labels: [Label(key: "bytes", value: .number(Int64(counts.allocBytes / counts.allocObjects), unit: ""))],
+      builder.add(stack: bucket.frames, values: values(counts.estimate),
+                  labels: [Label(key: "bytes", value: .number(averageBlockSize(counts.estimate), unit: ""))],
                   syntheticRoot: bucket.truncated ? StackProfileBuilder.truncatedFrame : nil)
     }
     let warnings = builder.build(into: &profile, symbolizer: symbolizer)
     return (profile, warnings)
   }
 
-  /// alloc_objects, alloc_space, inuse_objects, inuse_space of one stack, unbiased.
-  static func values(_ counts: HeapBucketCounts, rate: UInt64) -> [Int64] {
-    let alloc = unbiased(objects: counts.allocObjects, bytes: counts.allocBytes, rate: rate)
-    let inUse = unbiased(objects: counts.allocObjects &- counts.freeObjects,
-                         bytes: counts.allocBytes &- counts.freeBytes, rate: rate)
-    return [alloc.objects, alloc.bytes, inUse.objects, inUse.bytes]
+  /// alloc_objects, alloc_space, inuse_objects, inuse_space of one stack.
+  static func values(_ estimate: HeapEstimate) -> [Int64] {
+    [count(estimate.allocObjects), count(estimate.allocBytes),
+     count(estimate.allocObjects - estimate.freeObjects), count(estimate.allocBytes &- estimate.freeBytes)]
   }
 
-  /// Go's scaleHeapSample: a block of s bytes is sampled with probability
-  /// 1 - exp(-s/rate), so each sampled one stands for 1/(1 - exp(-s/rate)) blocks.
-  /// Rate 1 recorded every block: counts are exact, zero-sized blocks included.
-  static func unbiased(objects: UInt64, bytes: UInt64, rate: UInt64) -> (objects: Int64, bytes: Int64) {
-    guard objects > 0, objects < UInt64(Int64.max), bytes < UInt64(Int64.max) else { return (0, 0) }
-    if rate <= 1 { return (Int64(objects), Int64(bytes)) }
-    guard bytes > 0 else { return (0, 0) }
-    let average = Double(bytes) / Double(objects)
-    let scale = 1 / (1 - exp(-average / Double(rate)))
-    return (Int64(Double(objects) * scale), Int64(Double(bytes) * scale))
+  /// The `bytes` label: the mean size of the blocks the stack allocated.
+  static func averageBlockSize(_ estimate: HeapEstimate) -> Int64 {
+    estimate.allocObjects > 0 ? count(Double(estimate.allocBytes) / estimate.allocObjects) : 0
   }
+
+  /// Rounded to a whole count; 0 for what a corrupt stream makes negative or huge.
+  private static func count(_ value: Double) -> Int64 {
+    value >= 0 && value < 0x1p62 ? Int64(value.rounded()) : 0
+  }
+
+  private static func count(_ value: UInt64) -> Int64 { value < UInt64(Int64.max) ? Int64(value) : 0 }
 
   /// Allocation entry points that would otherwise be the leaf of every stack: the
   /// Swift runtime's and C++'s operator new. Their callers are what users look for.

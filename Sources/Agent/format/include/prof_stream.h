@@ -1,12 +1,12 @@
 // The stream the agent writes to prof: a header, then records. Specified in
-// Sources/ProfAgent/STREAM.md. Host byte order: writer and reader share a machine.
+// Sources/Agent/STREAM.md. Host byte order: writer and reader share a machine.
 #ifndef PROF_STREAM_H
 #define PROF_STREAM_H
 
 #include <stdint.h>
 
 #define PROF_STREAM_MAGIC 0x3154525346524f50ULL /* "PROFSTR1" little-endian */
-#define PROF_STREAM_VERSION 1
+#define PROF_STREAM_VERSION 2
 #define PROF_MAX_FRAMES 128
 #define PROF_THREAD_NAME_LEN 16
 
@@ -153,7 +153,13 @@ struct prof_heap_bucket_record {
   uint64_t frames[PROF_MAX_FRAMES];
 };
 
-// Cumulative sampled counts of one bucket, not yet unbiased; the last one wins.
+// The estimated_* fields count objects in these units: 1/65536 of an object.
+#define PROF_HEAP_ESTIMATE_ONE 65536u
+
+// Cumulative counts of one bucket; the last one wins. The first four count the
+// sampled blocks; the estimated_* ones unbias each block by its own size when it
+// is recorded: a block of s bytes, sampled with probability p = 1 - exp(-s/rate),
+// stands for 1/p blocks and s/p bytes (exactly 1 and s at rate 1).
 struct prof_heap_count {
   uint32_t bucket;
   uint32_t reserved;
@@ -161,9 +167,13 @@ struct prof_heap_count {
   uint64_t alloc_bytes;   // requested sizes
   uint64_t free_objects;
   uint64_t free_bytes;
+  uint64_t estimated_alloc_objects;  // in PROF_HEAP_ESTIMATE_ONE units
+  uint64_t estimated_alloc_bytes;
+  uint64_t estimated_free_objects;   // in PROF_HEAP_ESTIMATE_ONE units
+  uint64_t estimated_free_bytes;
 };
 
-#define PROF_HEAP_COUNTS_MAX 1024
+#define PROF_HEAP_COUNTS_MAX 512
 
 // The buckets whose counts changed since the previous flush.
 struct prof_heap_counts_record {
@@ -174,7 +184,7 @@ struct prof_heap_counts_record {
 };
 
 // Exact totals of every allocation (sampled or not), cumulative; the last one wins.
-// Each thread publishes its share every 128 calls or 64 KiB of change, and when it
+// Each thread publishes its share every 1024 calls or 64 KiB of change, and when it
 // exits: at any moment a live thread may hold back that much.
 struct prof_heap_stats_record {
   struct prof_record_header header;

@@ -1,7 +1,7 @@
 import Glibc
 
-/// The signal that interrupts threads for their stacks: SIGPROF unless the user
-/// picks another because the program needs SIGPROF itself.
+/// The signal that interrupts threads for their stacks (PROF_SIGNAL): SIGPROF unless
+/// the user picks another because the program needs SIGPROF itself.
 public struct SamplingSignal: Equatable, Sendable {
   public let number: Int32
 
@@ -10,7 +10,8 @@ public struct SamplingSignal: Equatable, Sendable {
   private static let named: [(String, Int32)] = [("PROF", SIGPROF), ("VTALRM", SIGVTALRM), ("USR1", SIGUSR1), ("USR2", SIGUSR2)]
   private static var realTime: ClosedRange<Int32> { __libc_current_sigrtmin()...__libc_current_sigrtmax() }
 
-  private init(number: Int32) { self.number = number }
+  /// The signal as the agent reports it, whatever its number.
+  public init(number: Int32) { self.number = number }
 
   /// "SIGPROF", "PROF", "SIGRTMIN+3", "RTMAX-1" or a number: SIGPROF, SIGVTALRM,
   /// SIGUSR1, SIGUSR2 or a real-time signal (the ones nothing else means anything by).
@@ -35,6 +36,7 @@ public struct SamplingSignal: Equatable, Sendable {
   /// SIGPROF, SIGRTMIN+3, ...
   public var name: String {
     if let (name, _) = Self.named.first(where: { $0.1 == number }) { return "SIG" + name }
+    guard Self.realTime.contains(number) else { return "signal \(number)" }
     let offset = number - Self.realTime.lowerBound
     return offset == 0 ? "SIGRTMIN" : "SIGRTMIN+\(offset)"
   }
