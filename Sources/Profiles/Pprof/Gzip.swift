@@ -9,6 +9,15 @@ public enum Gzip {
     bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
   }
 
+  /// The size a gzip member's trailer gives (ISIZE, the size mod 2^32), believed only as
+  /// far as deflate can expand (1032:1) and the expansion limit: one allocation instead of
+  /// a doubling array, whose last copy briefly holds one and a half times the data.
+  private static func expectedSize(_ input: [UInt8]) -> Int {
+    guard isCompressed(input), input.count >= 18 else { return 0 }
+    let trailer = input.suffix(4).reversed().reduce(0) { $0 << 8 | Int($1) }
+    return min(trailer, input.count * 1032, maximumExpandedSize)
+  }
+
   public static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
     var stream = z_stream()
     // windowBits 15 + 16 asks zlib for a gzip header and trailer.
@@ -41,6 +50,7 @@ public enum Gzip {
     }
     defer { inflateEnd(&stream) }
     var output: [UInt8] = []
+    output.reserveCapacity(expectedSize(input))
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     var trailingGarbage = false
     let status: Int32 = input.withUnsafeBufferPointer { source in
