@@ -7,9 +7,10 @@ struct List: ParsableCommand {
     commandName: "list",
     abstract: "Print the source of matching functions with per-line values, like go tool pprof -list.",
     discussion: """
-      REGEX is matched against function (demangled) and file names. Source files are \
-      read from the paths in the profile; when one is missing, only the sampled line \
-      numbers are printed.
+      REGEX (RE2 syntax, as go tool pprof's) is matched against function names \
+      (demangled). The output is go tool pprof -list's: one routine per function and \
+      source file, sources found as pprof finds them (relative paths in the current \
+      directory and its parents); a missing file is one error line.
 
       Examples:
         prof list 'hotLoop' cpu.pb.gz

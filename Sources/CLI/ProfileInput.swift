@@ -53,10 +53,10 @@ struct SampleOptions: ParsableArguments {
                              valueName: "name"))
   var sampleIndex: String?
 
-  @Option(help: ArgumentHelp("Only samples with a function or file name matching this regular expression.", valueName: "regex"))
+  @Option(help: ArgumentHelp("Only samples with a function or file name matching this regular expression (RE2 syntax).", valueName: "regex"))
   var focus: String?
 
-  @Option(help: ArgumentHelp("Leave out samples with a function or file name matching this regular expression.", valueName: "regex"))
+  @Option(help: ArgumentHelp("Leave out samples with a function or file name matching this regular expression (RE2 syntax).", valueName: "regex"))
   var ignore: String?
 
   /// The filters as pprof lists them above a report.

@@ -15,7 +15,6 @@ struct SampleAggregator {
   private var hashes: [Int] = []
   /// Open addressing: entry index, or -1 for an empty slot. Never more than half full.
   private var slots = [Int32](repeating: -1, count: 1 << 10)
-  private(set) var sampleCount = 0
 
   var entryCount: Int { hashes.count }
 
@@ -43,7 +42,6 @@ struct SampleAggregator {
 
   /// Adds one sample; returns whether its key is new (the caller charges its memory).
   mutating func add(_ key: Key, values sampleValues: [Int64], scratch: inout [UInt64]) -> Bool {
-    sampleCount += 1
     scratch.removeAll(keepingCapacity: true)
     key.write(into: &scratch)
     let hash = scratch.withUnsafeBytes { bytes in
