@@ -27,7 +27,10 @@ let package = Package(
 
     // Stage 3, symbols: addresses to functions, files and lines; demangling.
     .systemLibrary(name: "CDemangle", path: "Sources/Symbols/CDemangle"),
-    .target(name: "Symbolization", dependencies: ["CDemangle"], path: "Sources/Symbols/Symbolization"),
+    .target(name: "Demangle", dependencies: ["CDemangle"], path: "Sources/Symbols/Demangle"),
+    .target(
+      name: "Symbolization", dependencies: ["AgentStream", "Demangle"], path: "Sources/Symbols/Symbolization"
+    ),
 
     // Stage 4, profiles: the pprof model and the builders that turn raw stacks into it.
     .systemLibrary(name: "CZlib", path: "Sources/Profiles/CZlib"),
@@ -47,13 +50,13 @@ let package = Package(
 
     // Stage 5, formats: timelines, other profile formats, and writing files safely.
     .target(
-      name: "ChromeTrace", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      name: "ChromeTrace", dependencies: ["AgentStream", "Symbolization"],
       path: "Sources/Formats/ChromeTrace"
     ),
     .target(name: "OutputFile", path: "Sources/Formats/OutputFile"),
 
     // Stage 6, reports on any pprof file.
-    .target(name: "ProfileReports", dependencies: ["Pprof", "Symbolization"], path: "Sources/Reports/ProfileReports"),
+    .target(name: "ProfileReports", dependencies: ["Pprof", "Demangle"], path: "Sources/Reports/ProfileReports"),
     .target(name: "FlameGraph", dependencies: ["Pprof", "ProfileReports"], path: "Sources/Reports/FlameGraph"),
     .target(
       name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"],
@@ -64,16 +67,16 @@ let package = Package(
     // the user's benchmark executable; `prof bench compare` needs only the format and statistics.
     .target(
       name: "ProfBench",
-      dependencies: ["BenchFormat", "CAllocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["BenchFormat", "CAllocCounter", "OutputFile", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       path: "Sources/Bench/ProfBench"
     ),
     .target(name: "CAllocCounter", path: "Sources/Bench/CAllocCounter"),
-    .target(name: "BenchFormat", path: "Sources/Bench/BenchFormat"),
+    .target(name: "BenchFormat", dependencies: ["OutputFile"], path: "Sources/Bench/BenchFormat"),
     .target(name: "BenchStats", path: "Sources/Bench/BenchStats"),
     .target(name: "BenchCompare", dependencies: ["BenchFormat", "BenchStats"], path: "Sources/Bench/BenchCompare"),
 
     // ThreadSanitizer front end.
-    .target(name: "RaceReport", dependencies: ["Symbolization"], path: "Sources/Race/RaceReport"),
+    .target(name: "RaceReport", dependencies: ["Demangle"], path: "Sources/Race/RaceReport"),
     .target(name: "RaceRunner", dependencies: ["RaceReport"], path: "Sources/Race/RaceRunner"),
 
     // Linked into the user's program: spans and counters for `prof trace`.
@@ -97,13 +100,16 @@ let package = Package(
     // Tests. End-to-end targets depend on "prof" so that the binary (and the agent) is built.
     .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
     .testTarget(name: "PprofTests", dependencies: ["Pprof"]),
+    .testTarget(name: "OutputFileTests", dependencies: ["OutputFile"]),
     .testTarget(name: "AgentStreamTests", dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "Agent")]),
-    .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
+    .testTarget(name: "DemangleTests", dependencies: ["Demangle"]),
+    .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization", "AgentStream"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),
     .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),
+    .testTarget(name: "AgentTests", dependencies: ["prof", "ProfTestSupport", "TargetLaunch"]),
     .testTarget(name: "ProfTraceTests", dependencies: ["prof", "Pprof", "ProfTestSupport"]),
     .testTarget(name: "ProfileReportsTests", dependencies: ["ProfileReports", "Pprof", "ProfTestSupport"]),
     .testTarget(name: "FlameGraphTests", dependencies: ["FlameGraph", "ProfileReports", "Pprof", "ProfTestSupport"]),

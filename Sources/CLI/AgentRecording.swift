@@ -27,6 +27,8 @@ struct AgentRecording {
           switch record {
           case .start(let start): if recording.start == nil { recording.start = start }
           case .end(let reason): recording.endReason = reason
+          case .notice(.unwinderUnavailable):
+            warn("libunwind.so.8 could not be loaded in the program, so nothing was recorded: install libunwind (Debian: libunwind8) or use --unwind fp")
           default: break
           }
           consume(record)

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import OutputFile
 import Pprof
+import TargetLaunch
 
 /// --follow-children and --merge: what prof cpu and prof heap do with the processes
 /// the program starts.
@@ -77,7 +78,7 @@ struct ChildStreams {
   }
 
   /// What tells the agent to follow children: it writes their streams here.
-  var settings: [String: String] { ["PROF_CHILDREN": directory] }
+  var settings: [String: String] { [AgentEnvironment.children.name: directory] }
 
   /// Calls `body` with each stream's name (pid or pid.n), records and duration,
   /// ordered by name. A stream cut short (its process was killed) keeps the records

@@ -43,14 +43,14 @@ struct Heap: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the profile.")
   var output = "heap.pb.gz"
 
-  @Option(help: ArgumentHelp("Mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
                              valueName: "bytes"))
   var sampleRate = Heap.defaultSampleRate
 
   /// Go's MemProfileRate: a sample every 512 KiB allocated, on average.
   static let defaultSampleRate = 524_288
 
-  @Option(help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
                              valueName: "seconds"))
   var snapshotEvery: Seconds?
 
@@ -75,7 +75,7 @@ struct Heap: ParsableCommand {
     let file = try AtomicOutputFile(path: output)
     let followed = try ChildProcesses(children)
     defer { followed.remove() }
-    let settings = ["PROF_HEAP_RATE": String(sampleRate), "PROF_UNWIND": unwind.rawValue].merging(followed.settings) { $1 }
+    let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue].merging(followed.settings) { $1 }
     let process = try AgentLibrary.launch(command, settings: settings)
 
     var snapshot = Snapshot(collector: HeapCollector(), symbolizer: CPU.symbolizer().map(CachingSymbolizer.init),
@@ -95,10 +95,14 @@ struct Heap: ParsableCommand {
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    if unwind == .fp {
+      let stacks = collector.counts.compactMap { id, counts in collector.buckets[id].map { ($0.frames, counts.allocObjects) } }
+      FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
+    }
     let written = Result { try file.commit(profile.gzipped()) }
     let status = process.waitForExit()
     if collector.start != nil && collector.endReason == nil {
-      warn("the program ended without the agent's final flush (killed, crashed or exec'd): allocations of its last 50 ms may be missing")
+      warn(process.missingFinalFlushMessage(lastProgram: command.path, lost: "allocations"))
     }
     try written.get()
     HeapSummary.lines(collector, profile).forEach(warn)

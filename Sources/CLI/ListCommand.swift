@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OutputFile
 import ProfileReports
 
 struct List: ParsableCommand {
@@ -33,8 +34,8 @@ struct List: ParsableCommand {
     let listing = SourceListing(profile, stacks, valueIndex: valueIndex, filter: filter, matching: try FunctionMatcher(regex))
     guard !listing.routines.isEmpty else { throw ProfError("\(file): \(ReportError.noMatch(regex))") }
     let workingDirectory = FileManager.default.currentDirectoryPath
-    print(listing.render(format: ValueFormat(autoScaling: profile.sampleTypes[valueIndex].unit)) { path in
+    try StandardStream.output.write(listing.render(format: ValueFormat(autoScaling: profile.sampleTypes[valueIndex].unit)) { path in
       SourcePath.lines(of: path, workingDirectory: workingDirectory) { try? String(contentsOfFile: $0, encoding: .utf8) }
-    }, terminator: "")
+    })
   }
 }

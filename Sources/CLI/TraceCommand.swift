@@ -38,7 +38,7 @@ struct Trace: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the trace; gzipped when the name ends in .gz.")
   var output = "trace.json"
 
-  @Option(help: "Samples per second per thread (1-5000).")
+  @Option(parsing: .unconditional, help: "Samples per second per thread (1-5000).")
   var hz = 100
 
   @Option(help: "cpu: sample by each thread's CPU time. wall: sample every thread at a wall-clock rate.")
@@ -47,11 +47,11 @@ struct Trace: ParsableCommand {
   @Option(help: ArgumentHelp("Also write the run's profile (pprof) to this path.", valueName: "path"))
   var pprof: String?
 
-  @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the trace, then send the program SIGINT.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Stop sampling after this many seconds, write the trace, then send the program SIGINT.",
                              valueName: "seconds"))
   var duration: Seconds?
 
-  @Option(help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
   var maxSize: Int?
 
   @Flag(help: "Also track the heap, as prof heap does at its default rate, and add a heap-in-use counter.")
@@ -81,9 +81,10 @@ struct Trace: ParsableCommand {
     let command = try target.resolve()
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
-    var settings = ["PROF_HZ": String(hz), "PROF_CLOCK": mode.rawValue, "PROF_TRACE": "1", "PROF_SIGNAL": String(signal.number)]
-    if let duration { settings["PROF_DURATION_NS"] = String(duration.nanoseconds) }
-    if heap { settings["PROF_HEAP_RATE"] = String(Heap.defaultSampleRate) }
+    var settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.clock.name: mode.rawValue,
+                    AgentEnvironment.trace.name: "1", AgentEnvironment.signal.name: String(signal.number)]
+    if let duration { settings[AgentEnvironment.durationNanos.name] = String(duration.nanoseconds) }
+    if heap { settings[AgentEnvironment.heapRate.name] = String(Heap.defaultSampleRate) }
     let children = followChildren ? try ChildStreams() : nil
     defer { children?.remove() }
     let process = try AgentLibrary.launch(command, settings: settings.merging(children?.settings ?? [:]) { $1 })

@@ -55,9 +55,9 @@ final class StreamContractTests: XCTestCase {
 
   /// Every PROF_* variable the agent's sources name, and only those, has a row.
   func testEnvironmentTableListsExactlyTheVariablesTheAgentReads() throws {
-    let sourceDirectory = Self.agentDirectory.appendingPathComponent("agent")
+    // The agent's sources and prof_env.h, where the names are defined.
     var read = Set<String>()
-    let files = FileManager.default.enumerator(at: sourceDirectory, includingPropertiesForKeys: nil)!
+    let files = FileManager.default.enumerator(at: Self.agentDirectory, includingPropertiesForKeys: nil)!
     for case let file as URL in files where ["c", "h"].contains(file.pathExtension) {
       let source = try String(contentsOf: file, encoding: .utf8)
       for row in try matches(#""(PROF_[A-Z_]+)[="]"#, in: source) { read.insert(row[0]) }

@@ -3,6 +3,7 @@
 #ifndef PROF_AGENT_INTERNAL_H
 #define PROF_AGENT_INTERNAL_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -24,12 +25,15 @@ enum prof_clock { PROF_CLOCK_CPU, PROF_CLOCK_WALL };
 
 struct prof_config {
   int fd;                      // where the stream goes (a pipe to prof)
-  unsigned hz;                 // samples per second (of CPU or wall time) per thread
+  unsigned hz;                 // samples per second (of CPU or wall time) per thread; 0: none
   enum prof_clock clock;
   bool tracing;                // timelines: thread CPU clocks in samples, ProfTrace events
   enum prof_unwinder unwinder;
-  uint64_t duration_ns;        // 0: sample until exit
+  uint64_t duration_ns;        // 0: record until exit
   int signal;                  // the sampling signal: SIGPROF unless --signal chose another
+  uint64_t heap_sample_rate;   // heap mode: mean bytes between samples; 0: not heap mode
+  bool continuing;             // this image took over the stream of the image that exec'd it
+  char children_directory[PATH_MAX - 32];  // --follow-children; empty otherwise
 };
 
 struct prof_counters {
@@ -52,23 +56,55 @@ static inline bool prof_is_agent_thread(pid_t tid) { return tid == prof_writer_t
 // Tags the ticker's SIGPROFs (sigqueue value) so stray signals are told apart.
 #define PROF_WALL_SIGNAL_TAG 0x70726f66
 
-uint64_t prof_now_ns(clockid_t clock);  // async-signal-safe
+static inline uint64_t prof_now_ns(clockid_t clock) {  // async-signal-safe
+  struct timespec now;
+  clock_gettime(clock, &now);
+  return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
 
 // Any thread's CPU clock id, built from its tid (Linux's MAKE_THREAD_CPUCLOCK with
 // CPUCLOCK_SCHED), as async-profiler does.
 static inline clockid_t prof_thread_cpu_clock(pid_t tid) { return (clockid_t)((~(unsigned)tid << 3) | 6); }
-unsigned long long prof_env_number(const char *name, unsigned long long fallback);
+
+// lifecycle.c: start, the writer, the end, fork, exec. A subsystem takes part
+// through hooks, any of which may be NULL, registered from a constructor of
+// priority 101 (the lifecycle starts at 102).
+struct prof_subsystem {
+  void (*start)(void);            // the stream and its writer run
+  void (*append_records)(void);   // each flush, drain lock held; also from a fatal signal: async-signal-safe
+  void (*before_end)(void);       // the last flush follows: final records into the ring
+  void (*stop)(void);             // the stream has ended
+  void (*fork_prepare)(void);
+  void (*fork_parent)(void);
+  void (*fork_child)(bool followed);  // single-threaded, before a followed child's writer starts
+  void (*child_started)(void);        // a followed child's writer runs
+};
+void prof_lifecycle_register(const struct prof_subsystem *subsystem);  // hooks.c
+extern const struct prof_subsystem *prof_subsystems[];
+extern size_t prof_subsystem_count;
 int prof_flush_before_exec(void);  // the stream fd when the next image continues it, else -1
 void prof_exec_failed(void);       // after prof_flush_before_exec returned a stream
 uint64_t prof_remaining_duration_ns(void);
-void prof_exec_remember_environment(void);  // exec.c: before the environment is scrubbed
-void prof_flush_on_fatal_signal(void);   // async-signal-safe; skips if the writer is flushing
-void prof_flush_on_fatal_signals(void);  // crash.c: installs the handlers that call it
 
+// config.c: the environment prof set (prof_env.h).
+bool prof_config_read(void);              // false: dormant
+uint64_t prof_config_requested_heap_rate(void);  // heap mode's rate from the environment, before it is read
+void prof_config_scrub_environment(void);  // the program's children do not inherit the agent
+
+// agent_thread.c
 bool prof_start_agent_thread(void *(*main)(void *), const char *name, _Atomic pid_t *tid);
 
+// signal_context.c: every handler, and what they share with thread context.
+pid_t prof_current_tid(void);               // async-signal-safe
+void prof_forget_current_tid(void);         // a forked child's thread has a new tid
+void prof_take_sample(int overruns, void *ucontext);  // async-signal-safe
+bool prof_sampling_handler_install(struct sigaction *replaced);
+const struct sigaction *prof_program_action(void);  // the program's action for the sampling signal
+void prof_program_action_set(const struct sigaction *action);
+int prof_real_sigaction(int signal, const struct sigaction *action, struct sigaction *old);
+void prof_fatal_handlers_install(void (*flush)(void));  // flush: async-signal-safe, before the program dies
+
 // children.c: --follow-children (PROF_CHILDREN=DIR), whatever the mode.
-void prof_children_configure(void);
 bool prof_children_followed(void);
 int prof_children_open_stream(void);  // this process image's own file in DIR; -1 unless following
 
@@ -86,25 +122,31 @@ bool prof_output_flush(void);
 void prof_output_begin(void);  // the stream is prof_config.fd, from now on (a forked child: its own)
 
 // unwind.c
-void prof_unwind_init(void);
+bool prof_unwind_init(void);  // false: libunwind is needed and could not be loaded
+extern int (*prof_unwind_backtrace)(void **frames, int max);  // libunwind's, once loaded
 uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated);
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
 
-// sampler.c: timers, the SIGPROF handler, thread lifecycle.
-bool prof_sampler_start(void);
-void prof_sampler_restart_in_child(void);  // a followed forked child: sample its one thread afresh
-void prof_sampler_emit_live_threads(void);
-void prof_for_each_task(void (*visit)(pid_t));  // no malloc: safe on the way out
-size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size);  // no malloc
+// tasks.c: the process's threads under /proc, without malloc: safe on the way out.
+void prof_for_each_task(void (*visit)(pid_t));
+size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size);
 void prof_read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]);
-bool prof_sampler_start_wall_ticker(void);     // wall.c
+
+// wall.c: wall-clock mode's ticker, started by the sampler (a lifecycle subsystem).
+bool prof_sampler_start_wall_ticker(void);
 void prof_wall_sample_taken(pid_t tid);        // async-signal-safe: the handler is done
 
 // signals.c: the sampling signal's handler stays ours whatever the program installs.
-bool prof_signal_install(void (*handler)(int, siginfo_t *, void *));
-void prof_signal_chain(int signal, siginfo_t *info, void *context);  // async-signal-safe
+bool prof_signal_install(void);
 void prof_signal_report_if_blocked(pid_t tid);
+void prof_emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value);  // async-signal-safe
+
+// code_map.c: the modules' code, for the frame-pointer walk in the handler.
+struct dl_phdr_info;
+void prof_code_map_add(const struct dl_phdr_info *info, const char *path);  // the writer, as modules appear
+bool prof_code_map_is_code(uintptr_t address);  // async-signal-safe; true while nothing is known
+bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
 
 // modules.c
 void prof_modules_emit_if_changed(void);

@@ -12,22 +12,15 @@
 
 #include "agent.h"
 
-static char directory[PATH_MAX];  // empty unless --follow-children
-
-void prof_children_configure(void) {
-  const char *path = getenv("PROF_CHILDREN");
-  if (path && strlen(path) < sizeof directory - 32) strcpy(directory, path);
-}
-
-bool prof_children_followed(void) { return directory[0] != 0; }
+bool prof_children_followed(void) { return prof_config.children_directory[0] != 0; }
 
 // DIR/PID.stream; an image exec'd by a process that already has one takes PID.N.stream.
 int prof_children_open_stream(void) {
   if (!prof_children_followed()) return -1;
   char path[PATH_MAX];
   for (int image = 0; image < 100; image++) {
-    if (image == 0) snprintf(path, sizeof path, "%s/%d.stream", directory, (int)getpid());
-    else snprintf(path, sizeof path, "%s/%d.%d.stream", directory, (int)getpid(), image);
+    if (image == 0) snprintf(path, sizeof path, "%s/%d.stream", prof_config.children_directory, (int)getpid());
+    else snprintf(path, sizeof path, "%s/%d.%d.stream", prof_config.children_directory, (int)getpid(), image);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0 || errno != EEXIST) return fd;
   }

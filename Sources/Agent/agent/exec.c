@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "prof_env.h"
 
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 
@@ -31,9 +32,10 @@ static size_t ours_count;
 static char duration[64];
 static char stream_fd[32];
 
-void prof_exec_remember_environment(void) {
-  static const char *names[] = {"LD_PRELOAD", "PROF_HZ", "PROF_UNWIND", "PROF_CLOCK",
-                                "PROF_TRACE", "PROF_SIGNAL", "PROF_CHILDREN"};
+// Before the lifecycle (constructor 102) scrubs them from the program's environment.
+__attribute__((constructor(101))) static void remember_environment(void) {
+  static const char *names[] = {"LD_PRELOAD",     PROF_ENV_HZ,     PROF_ENV_UNWIND,  PROF_ENV_CLOCK,
+                                PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_CHILDREN};
   size_t used = 0;
   for (size_t i = 0; i < sizeof names / sizeof *names && ours_count < OURS_MAX; i++) {
     const char *value = getenv(names[i]);
@@ -63,12 +65,12 @@ static char *const *continued(char *const *environment, int stream, char **out) 
   for (size_t i = 0; environment && environment[i]; i++)
     if (!is_ours(environment[i])) out[n++] = environment[i];
   for (size_t i = 0; i < ours_count; i++) out[n++] = ours[i];
-  snprintf(stream_fd, sizeof stream_fd, "PROF_AGENT_FD=%d", stream);
+  snprintf(stream_fd, sizeof stream_fd, PROF_ENV_AGENT_FD "=%d", stream);
   out[n++] = stream_fd;
-  out[n++] = "PROF_AGENT_CONTINUES=1";
+  out[n++] = PROF_ENV_AGENT_CONTINUES "=1";
   uint64_t remaining = prof_remaining_duration_ns();
   if (remaining) {
-    snprintf(duration, sizeof duration, "PROF_DURATION_NS=%llu", (unsigned long long)remaining);
+    snprintf(duration, sizeof duration, PROF_ENV_DURATION_NS "=%llu", (unsigned long long)remaining);
     out[n++] = duration;
   }
   out[n] = NULL;

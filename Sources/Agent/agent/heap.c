@@ -8,13 +8,10 @@
 // bucket counts what it stands for (prof_heap_estimate). Exact totals and the peak come from cheap per-thread counters.
 #define _GNU_SOURCE
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 #include "agent.h"
 #include "heap.h"
@@ -57,17 +54,7 @@ struct heap_totals {
 static __thread struct heap_thread me __attribute__((tls_model("initial-exec")));
 static struct heap_totals totals;
 static _Atomic bool tracking;
-static bool heap_mode;
-static uint64_t sample_rate = 1;
 static pthread_key_t thread_exit_key;  // its destructor publishes an exiting thread's totals
-
-// --- configuration ---------------------------------------------------------
-
-bool prof_heap_configure(void) {
-  sample_rate = prof_env_number("PROF_HEAP_RATE", 0);
-  heap_mode = sample_rate > 0;
-  return heap_mode;
-}
 
 // --- exact totals and the peak ---------------------------------------------
 
@@ -129,22 +116,26 @@ static uint64_t next_random(struct heap_thread *t) {
   return t->random;
 }
 
-// Bytes until the next sample: exponential with mean sample_rate; 0 records everything.
-static int64_t next_gap(struct heap_thread *t) {
-  if (sample_rate == 1) return 0;
-  double uniform = (double)((next_random(t) >> 11) + 1) * 0x1p-53;  // in (0, 1]
-  return (int64_t)(-log(uniform) * (double)sample_rate);
+// ln(x) for x in (0, 1], without libm: linking libm would load it into every target,
+// dormant or not (~350 KB RSS). x = m * 2^e with m in [1, 2); ln(m) = 2 atanh(s) with
+// s = (m - 1) / (m + 1) <= 1/3, whose series converges to 1e-10 in nine terms.
+static double natural_log(double x) {
+  uint64_t bits;
+  __builtin_memcpy(&bits, &x, sizeof bits);
+  int exponent = (int)((bits >> 52) & 0x7ff) - 1023;
+  bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+  double m;
+  __builtin_memcpy(&m, &bits, sizeof m);
+  double s = (m - 1) / (m + 1), s2 = s * s, term = s, sum = 0;
+  for (int k = 1; k <= 17; k += 2, term *= s2) sum += term / k;
+  return 2 * sum + exponent * 0.69314718055994530942;
 }
 
-// A block of s bytes holds a sample point with probability p = 1 - exp(-s/rate): it
-// stands for 1/p blocks and s/p bytes. Per block, not per stack (Go scales a stack
-// by its average size, which undercounts a stack of mixed sizes many times over).
-// An empty block stands for itself: it cannot be sampled but at a thread's start.
-struct prof_heap_estimate prof_heap_estimate(uint64_t size) {
-  if (sample_rate == 1 || size == 0) return (struct prof_heap_estimate){PROF_HEAP_ESTIMATE_ONE, size};
-  double blocks = -1 / expm1(-(double)size / (double)sample_rate);
-  return (struct prof_heap_estimate){(uint64_t)(blocks * PROF_HEAP_ESTIMATE_ONE + 0.5),
-                                     (uint64_t)(blocks * (double)size + 0.5)};
+// Bytes until the next sample: exponential with mean sample_rate; 0 records everything.
+static int64_t next_gap(struct heap_thread *t) {
+  if (prof_heap_sample_rate == 1) return 0;
+  double uniform = (double)((next_random(t) >> 11) + 1) * 0x1p-53;  // in (0, 1]
+  return (int64_t)(-natural_log(uniform) * (double)prof_heap_sample_rate);
 }
 
 // A thread's first countdown, drawn when it first allocates.
@@ -157,13 +148,14 @@ static bool draw_first_gap(struct heap_thread *t, size_t size) {
 // The allocation's stack, leaf first, from libunwind or (--unwind fp) frame
 // pointers. Inlined into tracked_rarely: the stack's one agent frame, which prof hides.
 static inline __attribute__((always_inline)) uint32_t capture_stack(uint64_t *frames, bool *truncated) {
-  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS) {
+  // Frame pointers also before the agent's constructor has loaded libunwind.
+  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS || prof_unwind_backtrace == NULL) {
     uint32_t cut;
     uint32_t depth = prof_unwind_callers(frames, PROF_MAX_FRAMES, &cut);
     *truncated = cut;
     return depth;
   }
-  int depth = unw_backtrace((void **)frames, PROF_MAX_FRAMES + 1);
+  int depth = prof_unwind_backtrace((void **)frames, PROF_MAX_FRAMES + 1);
   *truncated = depth > PROF_MAX_FRAMES;
   return *truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0);
 }
@@ -260,15 +252,41 @@ static void *tracked_realloc(void *block, size_t size) {
   return tracked_resize(block, size);
 }
 
+#define COLD __attribute__((noinline))
+
+enum { UNDECIDED, DECIDING, DECIDED };
+static _Atomic int decision;  // whether this process tracks, from its first hook call on
+
+static bool begin_tracking(uint64_t rate) {
+  if (!prof_heap_tables_init() || pthread_key_create(&thread_exit_key, on_thread_exit) != 0) return false;
+  prof_heap_sample_rate = rate;
+  atomic_store(&tracking, true);
+  return true;
+}
+
+// The first call of any hook. Libraries' constructors run before the agent's and
+// may allocate, so heap mode starts here, from the first malloc, whatever the
+// constructor order; the lifecycle's start finds it running. A second thread
+// arriving while the first decides is not tracked for that one call.
+static COLD bool decide_at_first_call(void) {
+  int undecided = UNDECIDED;
+  if (!atomic_compare_exchange_strong(&decision, &undecided, DECIDING)) return atomic_load(&tracking);
+  uint64_t rate = prof_config_requested_heap_rate();
+  if (rate > 0) begin_tracking(rate);
+  atomic_store(&decision, DECIDED);
+  return atomic_load(&tracking);
+}
+
 static inline bool is_tracking(void) {
-  return __builtin_expect(atomic_load_explicit(&tracking, memory_order_relaxed), 0);
+  if (__builtin_expect(atomic_load_explicit(&tracking, memory_order_relaxed), 0)) return true;
+  return __builtin_expect(atomic_load_explicit(&decision, memory_order_relaxed) == UNDECIDED, 0) &&
+         decide_at_first_call();
 }
 
 // --- the interposed family -------------------------------------------------
 
-// Each hook, dormant, is a load, a branch and a tail call; the rare parts of the
-// tracked paths are out of line.
-#define COLD __attribute__((noinline))
+// Each hook, dormant, is two loads, a branch and a tail call; the rare parts of
+// the tracked paths are out of line.
 
 static COLD void *tracked_malloc(size_t size) { return tracked(__libc_malloc(size), size); }
 
@@ -350,18 +368,19 @@ PROF_INTERPOSE void *pvalloc(size_t size) {
 
 void prof_heap_ignore_this_thread(void) { me.guard++; }
 
-void prof_heap_start(void) {
-  if (!heap_mode || !prof_heap_tables_init() || pthread_key_create(&thread_exit_key, on_thread_exit) != 0) return;
-  prof_flush_on_fatal_signals();
-  atomic_store(&tracking, true);
+void prof_heap_heed_this_thread(void) { me.guard--; }
+
+static void start(void) {
+  if (!atomic_load(&tracking) && prof_config.heap_sample_rate > 0) begin_tracking(prof_config.heap_sample_rate);
+  atomic_store(&decision, DECIDED);
 }
 
-void prof_heap_stop(void) { atomic_store(&tracking, false); }
+static void stop(void) { atomic_store(&tracking, false); }
 
 static void append_stats(void) {
   struct prof_heap_stats_record stats = {
       .header = {PROF_REC_HEAP_STATS, sizeof stats},
-      .sample_rate = sample_rate,
+      .sample_rate = prof_heap_sample_rate,
       .allocations = atomic_load(&totals.allocations),
       .allocated_bytes = atomic_load(&totals.allocated_bytes),
       .frees = atomic_load(&totals.frees),
@@ -374,8 +393,8 @@ static void append_stats(void) {
 }
 
 // The flushing thread publishes its own totals first: at exit that is the last thread.
-void prof_heap_emit(void) {
-  if (!heap_mode) return;
+static void append_records(void) {
+  if (prof_config.heap_sample_rate == 0) return;
   me.guard++;
   publish(&me);
   prof_heap_emit_buckets();
@@ -388,14 +407,14 @@ void prof_heap_emit(void) {
 // all, must not re-enter the hooks (other libraries' atfork handlers allocate).
 static __thread bool holds_tables_for_fork __attribute__((tls_model("initial-exec")));
 
-void prof_heap_fork_prepare(void) {
+static void fork_prepare(void) {
   if (!is_tracking() || !prof_children_followed()) return;
   me.guard++;
   prof_heap_tables_lock();
   holds_tables_for_fork = true;
 }
 
-void prof_heap_fork_parent(void) {
+static void fork_parent(void) {
   if (!holds_tables_for_fork) return;
   holds_tables_for_fork = false;
   prof_heap_tables_unlock();
@@ -417,13 +436,13 @@ static void reset_totals(void) {
 }
 
 // A followed child counts from zero on its own stream; any other child stops tracking.
-// The guard stays up until prof_heap_fork_child_ready, once the child's writer runs.
-void prof_heap_fork_child(bool following) {
+// The guard stays up until child_started, once the child's writer runs.
+static void fork_child(bool following) {
   bool held = holds_tables_for_fork;
   holds_tables_for_fork = false;
   if (held) prof_heap_tables_unlock();
   if (!following || !held) {
-    prof_heap_stop();
+    stop();
     if (held) me.guard--;
     return;
   }
@@ -431,6 +450,13 @@ void prof_heap_fork_child(bool following) {
   reset_totals();
 }
 
-void prof_heap_fork_child_ready(void) {
+static void child_started(void) {
   if (is_tracking()) me.guard--;
+}
+
+__attribute__((constructor(101))) static void register_heap(void) {
+  static const struct prof_subsystem heap = {
+      .start = start, .append_records = append_records, .stop = stop, .fork_prepare = fork_prepare,
+      .fork_parent = fork_parent, .fork_child = fork_child, .child_started = child_started};
+  prof_lifecycle_register(&heap);
 }

@@ -7,24 +7,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-// heap.c: called by agent.c.
-bool prof_heap_configure(void);       // reads PROF_HEAP_*; true in heap mode
-void prof_heap_start(void);           // begins tracking allocations
-void prof_heap_stop(void);            // the stream has ended: stop tracking
-void prof_heap_emit(void);            // writer or final flush: append heap records
+// heap.c: a subsystem of the lifecycle (its hooks), and for the agent's threads:
 void prof_heap_ignore_this_thread(void);  // the agent's own threads are never tracked
-void prof_heap_fork_prepare(void);
-void prof_heap_fork_parent(void);
-void prof_heap_fork_child(bool following);
-void prof_heap_fork_child_ready(void);   // the child's own writer runs
+void prof_heap_heed_this_thread(void);    // undoes one prof_heap_ignore_this_thread
 
-// heap.c: what one sampled block of `size` bytes stands for, unbiased by its own
-// size (prof_heap_count in prof_stream.h). Also used by heap_table.c.
+// heap_estimate.c: what one sampled block of `size` bytes stands for, unbiased by
+// its own size (prof_heap_count in prof_stream.h), at prof_heap_sample_rate.
 struct prof_heap_estimate {
   uint64_t objects;  // in PROF_HEAP_ESTIMATE_ONE units
   uint64_t bytes;
 };
 struct prof_heap_estimate prof_heap_estimate(uint64_t size);
+extern uint64_t prof_heap_sample_rate;  // mean bytes between samples; heap.c sets it when tracking starts
 
 // heap_table.c: stacks (buckets) with their counts, and live sampled blocks.
 #define PROF_HEAP_NO_BUCKET UINT32_MAX

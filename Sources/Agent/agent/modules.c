@@ -52,6 +52,10 @@ static int emit_module(struct dl_phdr_info *info, size_t size, void *context) {
   if (build_id_len > 64) build_id_len = 0;
   memcpy(payload, build_id, build_id_len);
   size_t path_len = module_path(info, payload + build_id_len, 4096);
+  char path[4096 + 1];
+  memcpy(path, payload + build_id_len, path_len);
+  path[path_len] = 0;
+  prof_code_map_add(info, path);
   size_t unpadded = sizeof *record + build_id_len + path_len;
   uint32_t record_size = (uint32_t)((unpadded + 7) & ~(size_t)7);
   memset((char *)record + unpadded, 0, record_size - unpadded);

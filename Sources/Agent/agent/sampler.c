@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,8 +21,6 @@
 #endif
 
 struct thread_state {
-  pid_t tid;
-  bool in_handler;
   bool has_timer;
   timer_t timer;
 };
@@ -34,72 +31,12 @@ static pthread_key_t exit_key;  // its destructor runs when a thread we started 
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static int (*real_pthread_setname_np)(pthread_t, const char *);
 
-static pid_t current_tid(void) {
-  if (self.tid == 0) self.tid = (pid_t)syscall(SYS_gettid);
-  return self.tid;
-}
-
-// --- the handler -----------------------------------------------------------
-
-static void record_sample(int overruns, void *ucontext) {
-  uint64_t started = prof_now_ns(CLOCK_MONOTONIC);
-  uint64_t ticket;
-  struct prof_sample_record *sample = prof_ring_reserve(&ticket);
-  if (sample == NULL) {
-    atomic_fetch_add_explicit(&prof_counters.dropped, 1, memory_order_relaxed);
-    return;
-  }
-  sample->header.type = PROF_REC_SAMPLE;
-  sample->tid = (uint32_t)current_tid();
-  sample->weight = 1 + (uint32_t)(overruns > 0 ? overruns : 0);
-  sample->monotonic_ns = started;
-  sample->thread_cpu_ns = prof_config.tracing ? prof_now_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
-  sample->depth = prof_unwind(ucontext, sample->frames, PROF_MAX_FRAMES, &sample->truncated);
-  sample->header.size = (uint32_t)(offsetof(struct prof_sample_record, frames) + 8 * sample->depth);
-  prof_ring_publish(ticket);
-  atomic_fetch_add_explicit(&prof_counters.samples, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&prof_counters.frames, sample->depth, memory_order_relaxed);
-  atomic_fetch_add_explicit(&prof_counters.handler_ns, prof_now_ns(CLOCK_MONOTONIC) - started,
-                            memory_order_relaxed);
-}
-
-// Every signal of ours ends up counted as a sample or as dropped.
-static void take_sample(int overruns, void *ucontext) {
-  atomic_fetch_add_explicit(&prof_counters.taken, 1, memory_order_relaxed);
-  if (self.in_handler) {
-    atomic_fetch_add_explicit(&prof_counters.dropped, 1, memory_order_relaxed);
-    return;
-  }
-  self.in_handler = true;
-  record_sample(overruns, ucontext);
-  if (prof_config.clock == PROF_CLOCK_WALL) prof_wall_sample_taken(current_tid());
-  self.in_handler = false;
-}
-
-// Ours: our timers' signals in cpu mode, the ticker's tagged ones in wall mode.
-static bool is_our_signal(const siginfo_t *info) {
-  if (prof_config.clock == PROF_CLOCK_CPU) return info->si_code == SI_TIMER;
-  return info->si_code == SI_QUEUE && info->si_value.sival_int == PROF_WALL_SIGNAL_TAG &&
-         info->si_pid == getpid();
-}
-
-static void on_sigprof(int signal, siginfo_t *info, void *ucontext) {
-  int saved_errno = errno;
-  if (!is_our_signal(info)) {
-    atomic_fetch_add_explicit(&prof_counters.foreign_signals, 1, memory_order_relaxed);
-    prof_signal_chain(signal, info, ucontext);
-  } else if (atomic_load_explicit(&prof_sampling, memory_order_relaxed)) {
-    take_sample(info->si_overrun, ucontext);
-  }  // else stopped: late signals from timers still armed are ignored
-  errno = saved_errno;
-}
-
 // --- timers ----------------------------------------------------------------
 
 // The first expiry is random in (0, period] so that threads shorter than one
 // period are still sampled in proportion to their CPU time.
 static struct timespec first_expiry(uint64_t period_ns) {
-  uint64_t seed = prof_now_ns(CLOCK_MONOTONIC) ^ ((uint64_t)current_tid() << 32);
+  uint64_t seed = prof_now_ns(CLOCK_MONOTONIC) ^ ((uint64_t)prof_current_tid() << 32);
   seed ^= seed >> 33;
   seed *= 0xff51afd7ed558ccdULL;
   seed ^= seed >> 33;
@@ -143,49 +80,7 @@ static void emit_thread(pid_t tid, const char *name) {
 static void emit_current_thread(void) {
   char name[PROF_THREAD_NAME_LEN] = {0};
   prctl(PR_GET_NAME, name);
-  emit_thread(current_tid(), name);
-}
-
-// Reads /proc/self/task/TID/LEAF with plain syscalls (this also runs on the way
-// out of _exit) into text, NUL-terminated; returns its length, 0 if unreadable.
-size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size) {
-  char path[64] = "/proc/self/task/";
-  char digits[16];
-  int count = 0;
-  do digits[count++] = (char)('0' + tid % 10); while ((tid /= 10) > 0);
-  size_t length = strlen(path);
-  while (count > 0) path[length++] = digits[--count];
-  path[length++] = '/';
-  strncpy(path + length, leaf, sizeof path - length - 1);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, text, size - 1);
-  close(fd);
-  text[n > 0 ? n : 0] = 0;
-  return n > 0 ? (size_t)n : 0;
-}
-
-void prof_read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]) {
-  memset(name, 0, PROF_THREAD_NAME_LEN);
-  size_t n = prof_read_task_file(tid, "comm", name, PROF_THREAD_NAME_LEN);
-  if (n > 0 && name[n - 1] == '\n') name[n - 1] = 0;
-}
-
-// Calls visit for every thread of the process, via getdents64 (no malloc).
-void prof_for_each_task(void (*visit)(pid_t)) {
-  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  char buffer[4096];
-  long n;
-  while ((n = syscall(SYS_getdents64, fd, buffer, sizeof buffer)) > 0) {
-    for (long offset = 0; offset < n;) {
-      struct dirent64 *entry = (struct dirent64 *)(buffer + offset);
-      offset += entry->d_reclen;
-      pid_t tid = (pid_t)atoi(entry->d_name);
-      if (tid > 0) visit(tid);
-    }
-  }
-  close(fd);
+  emit_thread(prof_current_tid(), name);
 }
 
 static void emit_named_task(pid_t tid) {
@@ -194,13 +89,10 @@ static void emit_named_task(pid_t tid) {
   if (name[0]) emit_thread(tid, name);  // empty: it exited meanwhile; keep what we had
 }
 
-// At the end: every live thread's final name, and which of them block our signal.
 static void emit_final_task_state(pid_t tid) {
   emit_named_task(tid);
   if (sampler_started && !prof_is_agent_thread(tid)) prof_signal_report_if_blocked(tid);
 }
-
-void prof_sampler_emit_live_threads(void) { prof_for_each_task(emit_final_task_state); }
 
 // --- thread lifecycle ------------------------------------------------------
 
@@ -215,7 +107,7 @@ static void take_overdue_sample(void) {
   if (timer_gettime(self.timer, &left) != 0 || left.it_value.tv_sec != 0 || left.it_value.tv_nsec != 1) return;
   ucontext_t context;
   getcontext(&context);
-  take_sample(0, &context);
+  prof_take_sample(0, &context);
 }
 
 static void on_thread_exit(void *unused) {
@@ -224,20 +116,20 @@ static void on_thread_exit(void *unused) {
   if (self.has_timer) timer_delete(self.timer);
   self.has_timer = false;
   emit_current_thread();  // the final name, after any renaming
-  prof_signal_report_if_blocked(current_tid());
+  prof_signal_report_if_blocked(prof_current_tid());
 }
 
 static void start_sampling_current_thread(void) {
   prof_unwind_thread_started();
   if (prof_config.clock == PROF_CLOCK_CPU)
-    self.has_timer = arm_timer(current_tid(), CLOCK_THREAD_CPUTIME_ID, &self.timer);
+    self.has_timer = arm_timer(prof_current_tid(), CLOCK_THREAD_CPUTIME_ID, &self.timer);
   pthread_setspecific(exit_key, &self);  // any non-NULL value: the destructor runs
   emit_current_thread();
 }
 
 static void adopt_existing_task(pid_t tid) {
   timer_t timer;
-  if (tid == current_tid() || prof_is_agent_thread(tid)) return;
+  if (tid == prof_current_tid() || prof_is_agent_thread(tid)) return;
   if (prof_config.clock == PROF_CLOCK_CPU) arm_timer(tid, prof_thread_cpu_clock(tid), &timer);
   emit_named_task(tid);
 }
@@ -270,7 +162,7 @@ PROF_INTERPOSE int pthread_setname_np(pthread_t thread, const char *name) {
   int result = real_pthread_setname_np(thread, name);
   if (result == 0 && pthread_equal(thread, pthread_self()) &&
       atomic_load_explicit(&prof_sampling, memory_order_relaxed))
-    emit_thread(current_tid(), name);
+    emit_thread(prof_current_tid(), name);
   return result;
 }
 
@@ -286,18 +178,33 @@ static bool sample_every_thread(void) {
   return prof_config.clock == PROF_CLOCK_CPU || prof_sampler_start_wall_ticker();
 }
 
-bool prof_sampler_start(void) {
-  if (pthread_key_create(&exit_key, on_thread_exit) != 0) return false;
-  if (!prof_signal_install(on_sigprof)) return false;
+static void start(void) {
+  if (prof_config.hz == 0 || pthread_key_create(&exit_key, on_thread_exit) != 0) return;
+  if (!prof_signal_install()) return;
   sampler_started = true;
-  return sample_every_thread();
+  sample_every_thread();
 }
 
-// Runs in the fork child handler, single-threaded. The handler and the exit key
-// were inherited; timers were not, and the forking thread has a new tid.
-void prof_sampler_restart_in_child(void) {
+// At the end: every live thread's final name, and which of them block our signal.
+static void before_end(void) { prof_for_each_task(emit_final_task_state); }
+
+// A followed forked child, its writer running. The handler and the exit key were
+// inherited; timers were not, and the forking thread has a new tid.
+static void child_started(void) {
   self = (struct thread_state){0};
   if (!sampler_started) return;
   atomic_store(&prof_ticker_tid, 0);
   sample_every_thread();
+}
+
+// Every forked child: the forking thread has a new tid.
+static void fork_child(bool followed) {
+  (void)followed;
+  prof_forget_current_tid();
+}
+
+__attribute__((constructor(101))) static void register_sampler(void) {
+  static const struct prof_subsystem sampler = {
+      .start = start, .before_end = before_end, .fork_child = fork_child, .child_started = child_started};
+  prof_lifecycle_register(&sampler);
 }

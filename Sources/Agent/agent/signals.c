@@ -1,36 +1,25 @@
 // The sampling signal (SIGPROF unless --signal chose another) and programs that
-// want it too. The agent's handler stays installed: a program that installs its
-// own is told it succeeded, its handler is remembered and gets the signals our
-// timers did not send, and prof is told so the user can pick another signal.
-// Threads that block the signal are never sampled: they are reported with the CPU
-// time they used, from which prof says how many samples are missing.
+// want it too, in thread context (the handlers are in signal_context.c). The
+// agent's handler stays installed: a program that installs its own is told it
+// succeeded, its action is remembered and gets the signals our timers did not
+// send, and prof is told so the user can pick another signal. Threads that block
+// the signal are never sampled: they are reported with the CPU time they used,
+// from which prof says how many samples are missing.
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
 
-static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static _Atomic bool installed;
-// The program's action for our signal. A change fills the slot not in use and then
-// publishes it, so the handler never reads a half-written action.
-static struct sigaction program_actions[2];
-static struct sigaction *_Atomic program_action;
 static _Atomic bool replacement_reported;
-
-// Resolved on first use: another preloaded library's constructor may call first.
-static int call_real_sigaction(int signal, const struct sigaction *action, struct sigaction *old) {
-  if (real_sigaction == NULL) real_sigaction = dlsym(RTLD_NEXT, "sigaction");
-  return real_sigaction(signal, action, old);
-}
 
 static bool is_function(const struct sigaction *action) {
   return action->sa_handler != SIG_DFL && action->sa_handler != SIG_IGN;
 }
 
-static void emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value) {
+void prof_emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value) {
   uint64_t ticket;
   struct prof_notice_record *notice = prof_ring_reserve(&ticket);  // may run in a handler
   if (notice == NULL) return;
@@ -45,38 +34,22 @@ static void emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value) {
 }
 
 static void remember_program_action(const struct sigaction *action) {
-  struct sigaction *current = atomic_load(&program_action);
-  struct sigaction *next = current == &program_actions[0] ? &program_actions[1] : &program_actions[0];
-  *next = *action;
-  atomic_store(&program_action, next);
+  prof_program_action_set(action);
   if (is_function(action) && !atomic_exchange(&replacement_reported, true))
-    emit_notice(PROF_NOTICE_HANDLER_REPLACED, 0, 0);
+    prof_emit_notice(PROF_NOTICE_HANDLER_REPLACED, 0, 0);
 }
 
-bool prof_signal_install(void (*handler)(int, siginfo_t *, void *)) {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_sigaction = handler;
-  action.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-  sigemptyset(&action.sa_mask);
+bool prof_signal_install(void) {
   struct sigaction before;
-  if (call_real_sigaction(prof_config.signal, &action, &before) != 0) return false;
+  if (!prof_sampling_handler_install(&before)) return false;
   remember_program_action(&before);  // a library's constructor may have been first
   atomic_store(&installed, true);
   return true;
 }
 
-void prof_signal_chain(int signal, siginfo_t *info, void *context) {
-  const struct sigaction *action = atomic_load(&program_action);
-  if (action == NULL || !is_function(action)) return;  // the default would kill: ignored, as before
-  if (action->sa_flags & SA_SIGINFO) action->sa_sigaction(signal, info, context);
-  else action->sa_handler(signal);
-}
-
 PROF_INTERPOSE int sigaction(int signal, const struct sigaction *action, struct sigaction *old) {
-  if (!atomic_load(&installed) || signal != prof_config.signal)
-    return call_real_sigaction(signal, action, old);
-  if (old) *old = *atomic_load(&program_action);
+  if (!atomic_load(&installed) || signal != prof_config.signal) return prof_real_sigaction(signal, action, old);
+  if (old) *old = *prof_program_action();
   if (action) remember_program_action(action);
   return 0;
 }
@@ -106,5 +79,5 @@ void prof_signal_report_if_blocked(pid_t tid) {
   if (!blocks_our_signal(tid)) return;
   struct timespec cpu;
   uint64_t cpu_ns = clock_gettime(prof_thread_cpu_clock(tid), &cpu) == 0 ? (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec : 0;
-  emit_notice(PROF_NOTICE_SIGNAL_BLOCKED, tid, cpu_ns);
+  prof_emit_notice(PROF_NOTICE_SIGNAL_BLOCKED, tid, cpu_ns);
 }

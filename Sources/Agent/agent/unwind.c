@@ -3,6 +3,7 @@
 // heap mode's allocation hook.
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <ucontext.h>
@@ -13,15 +14,41 @@
 static __thread uintptr_t stack_low __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stack_high __attribute__((tls_model("initial-exec")));
 
-void prof_unwind_init(void) {
+// libunwind is opened, not linked: a dormant agent and --unwind fp never load it,
+// and RTLD_LOCAL keeps its symbols (it exports `backtrace`) out of the program's way.
+// libunwind.h renames the API per architecture (unw_step is _ULx86_64_step); the
+// names are looked up through the same macros.
+#define NAME_OF(function) NAME_TEXT(function)
+#define NAME_TEXT(function) #function
+#define LOOK_UP(handle, function) ((__typeof__(&function))dlsym(handle, NAME_OF(function)))
+
+static struct {
+  __typeof__(&unw_init_local2) init_local2;
+  __typeof__(&unw_step) step;
+  __typeof__(&unw_get_reg) get_reg;
+} libunwind;
+int (*prof_unwind_backtrace)(void **frames, int max);
+
+bool prof_unwind_init(void) {
+  if (prof_config.unwinder != PROF_UNWIND_LIBUNWIND) return true;
+  void *handle = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  if (handle == NULL) return false;
+  __typeof__(&unw_set_caching_policy) set_caching_policy = LOOK_UP(handle, unw_set_caching_policy);
+  unw_addr_space_t *local_space = dlsym(handle, NAME_OF(unw_local_addr_space));
+  libunwind.init_local2 = LOOK_UP(handle, unw_init_local2);
+  libunwind.step = LOOK_UP(handle, unw_step);
+  libunwind.get_reg = LOOK_UP(handle, unw_get_reg);
+  int (*backtrace)(void **, int) = LOOK_UP(handle, unw_backtrace);
+  if (!set_caching_policy || !local_space || !libunwind.init_local2 || !libunwind.step || !libunwind.get_reg ||
+      !backtrace)
+    return false;
   // Per-thread caches keep libunwind free of locks in the handler; one unwind here
   // runs its one-time initialisation outside signal context.
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-  unw_context_t context;
-  unw_cursor_t cursor;
-  unw_getcontext(&context);
-  unw_init_local(&cursor, &context);
-  unw_step(&cursor);
+  set_caching_policy(*local_space, UNW_CACHE_PER_THREAD);
+  void *frames[4];
+  backtrace(frames, 4);
+  prof_unwind_backtrace = backtrace;
+  return true;
 }
 
 void prof_unwind_thread_started(void) {
@@ -39,13 +66,13 @@ void prof_unwind_thread_started(void) {
 static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t max,
                                  uint32_t *truncated) {
   unw_cursor_t cursor;
-  if (unw_init_local2(&cursor, context, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
+  if (libunwind.init_local2(&cursor, context, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
   uint32_t depth = 0;
   for (;;) {
     unw_word_t ip;
-    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+    if (libunwind.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
     frames[depth++] = ip;
-    int stepped = unw_step(&cursor);
+    int stepped = libunwind.step(&cursor);
     if (stepped <= 0) break;
     if (depth == max) {
       *truncated = 1;
@@ -57,7 +84,9 @@ static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t
 
 // Follows saved rbp links from `frame`, appending return addresses after `depth`
 // frames. Sound only for code built with frame pointers (SwiftPM builds and the
-// Swift runtime are); every load is checked against this thread's stack first.
+// Swift runtime are); every load is checked against this thread's stack first, and
+// the walk ends at the first "return address" outside the modules' code: past a
+// frame without a frame pointer, rbp is any value and the chain is garbage.
 static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t depth, uint32_t max,
                                     uint32_t *truncated) {
   if (stack_high == 0) return depth;  // bounds unknown: reading would be a guess
@@ -65,7 +94,7 @@ static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t 
     if (frame < stack_low || frame > stack_high - 16 || (frame & 7) != 0) return depth;
     const uintptr_t *slots = (const uintptr_t *)frame;
     uintptr_t return_address = slots[1];
-    if (return_address == 0) return depth;
+    if (return_address == 0 || !prof_code_map_is_code(return_address)) return depth;
     frames[depth++] = return_address;
     if (slots[0] <= frame) return depth;  // frames grow upward; anything else is garbage
     frame = slots[0];
@@ -76,8 +105,17 @@ static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t 
 
 static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uint32_t max,
                                       uint32_t *truncated) {
-  frames[0] = (uint64_t)context->uc_mcontext.gregs[REG_RIP];
-  return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, 1, max, truncated);
+  uintptr_t pc = (uintptr_t)context->uc_mcontext.gregs[REG_RIP];
+  uintptr_t sp = (uintptr_t)context->uc_mcontext.gregs[REG_RSP];
+  frames[0] = pc;
+  uint32_t depth = 1;
+  // A PLT stub pushes no frame: its caller's return address is at the stack
+  // pointer, and rbp is still the caller's frame, which the walk goes on from.
+  if (prof_code_map_is_plt(pc) && stack_high != 0 && sp >= stack_low && sp <= stack_high - 8 && max > 1) {
+    uintptr_t return_address = *(const uintptr_t *)sp;
+    if (prof_code_map_is_code(return_address)) frames[depth++] = return_address;
+  }
+  return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, depth, max, truncated);
 }
 
 // Not in a signal handler: the first call on a thread may allocate (its stack

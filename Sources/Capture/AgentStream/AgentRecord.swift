@@ -21,6 +21,8 @@ public enum AgentNotice: Equatable, Sendable {
   case handlerReplaced(signal: Int32)
   /// A thread blocks the sampling signal: it is not sampled.
   case signalBlocked(SignalBlockingThread)
+  /// libunwind could not be loaded in the target: the agent recorded nothing.
+  case unwinderUnavailable
 }
 
 /// A thread that blocks the sampling signal, so that none of its CPU time is

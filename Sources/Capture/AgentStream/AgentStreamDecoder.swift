@@ -194,6 +194,8 @@ public struct AgentStreamDecoder {
         tid: field(\prof_notice_record.tid, of: base),
         name: cString(at: base + MemoryLayout.offset(of: \prof_notice_record.name)!, maximum: Int(PROF_THREAD_NAME_LEN)),
         signal: SamplingSignal(number: signal), cpuNanos: load(UInt64.self, at: valuesOffset + 8)))
+    case UInt32(PROF_NOTICE_UNWINDER_UNAVAILABLE.rawValue):
+      return .unwinderUnavailable
     default:
       return nil
     }

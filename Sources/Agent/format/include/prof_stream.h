@@ -131,6 +131,8 @@ enum prof_notice_code {
   // A thread blocks the sampling signal, so it is not sampled. tid and name are the
   // thread's; values[0]: the signal, values[1]: the thread's CPU time (ns) so far.
   PROF_NOTICE_SIGNAL_BLOCKED = 2,
+  // libunwind (libunwind.so.8) could not be loaded: the agent records nothing.
+  PROF_NOTICE_UNWINDER_UNAVAILABLE = 3,
 };
 
 // Something the program did that affects the profile; prof turns it into a warning.

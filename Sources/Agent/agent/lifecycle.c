@@ -1,7 +1,8 @@
-// Start-up, the writer thread and shutdown. The agent is inert unless prof set
-// PROF_AGENT_FD: a stray LD_PRELOAD of this library does nothing.
+// The agent's life: start, the writer thread, the end of the stream, fork, exec
+// and death by signal. The agent is inert unless prof set PROF_AGENT_FD: a stray
+// LD_PRELOAD of this library does nothing. Subsystems (sampler, heap, ...) take part
+// through the hooks they register, never by name.
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -15,7 +16,6 @@
 
 #define FLUSH_INTERVAL_NS 50000000u  // what a SIGKILLed target can lose at most
 
-struct prof_config prof_config = {.fd = -1, .hz = 100};
 struct prof_counters prof_counters;
 _Atomic bool prof_sampling;
 _Atomic pid_t prof_writer_tid;
@@ -25,86 +25,11 @@ static atomic_flag drain_lock = ATOMIC_FLAG_INIT;
 static _Atomic bool started;   // the writer runs: there is a stream to finish
 static _Atomic bool finished;
 static uint64_t started_ns;
+static pid_t owner;  // the process whose stream this is: not a vfork child sharing our memory
 
-uint64_t prof_now_ns(clockid_t clock) {
-  struct timespec now;
-  clock_gettime(clock, &now);
-  return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
-// --- configuration ---------------------------------------------------------
-
-unsigned long long prof_env_number(const char *name, unsigned long long fallback) {
-  const char *text = getenv(name);
-  if (text == NULL || *text == 0) return fallback;
-  char *end;
-  unsigned long long value = strtoull(text, &end, 10);
-  return *end == 0 ? value : fallback;
-}
-
-// prof's pipe; with --follow-children, an exec'd descendant's own file.
-static int stream_fd(void) {
-  if (getenv("PROF_AGENT_FD") == NULL) return prof_children_open_stream();
-  return (int)prof_env_number("PROF_AGENT_FD", (unsigned long long)-1);
-}
-
-static bool heap_mode;
-static pid_t owner;      // the process whose stream this is: not a vfork child sharing our memory
-static bool continuing;  // this image took over the stream of the image that exec'd it
-
-static bool read_config(void) {
-  bool heap = heap_mode = prof_heap_configure();
-  prof_children_configure();
-  continuing = prof_env_number("PROF_AGENT_CONTINUES", 0) == 1;
-  prof_config.fd = stream_fd();
-  if (prof_config.fd < 0) return false;
-  prof_config.hz = (unsigned)prof_env_number("PROF_HZ", heap ? 0 : 100);  // heap mode: no CPU samples
-  prof_config.duration_ns = prof_env_number("PROF_DURATION_NS", 0);
-  const char *clock = getenv("PROF_CLOCK");
-  prof_config.clock = clock && strcmp(clock, "wall") == 0 ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
-  prof_config.tracing = prof_env_number("PROF_TRACE", 0) == 1;
-  prof_config.signal = (int)prof_env_number("PROF_SIGNAL", SIGPROF);
-  const char *unwinder = getenv("PROF_UNWIND");
-  prof_config.unwinder = unwinder && strcmp(unwinder, "fp") == 0 ? PROF_UNWIND_FRAME_POINTERS
-                                                                 : PROF_UNWIND_LIBUNWIND;
-  if ((prof_config.hz == 0 && !heap) || prof_config.hz > 10000) return false;
-  if (prof_config.signal < 1 || prof_config.signal > SIGRTMAX || prof_config.signal == SIGKILL ||
-      prof_config.signal == SIGSTOP)
-    return false;
-  return fcntl(prof_config.fd, F_SETFD, FD_CLOEXEC) == 0;
-}
-
-// Children the target spawns must not inherit the agent: drop our variables and
-// our entry of LD_PRELOAD. Followed children keep them, but not this image's
-// stream: theirs is a file of their own, with its own header.
-static void scrub_environment(void) {
-  static const char *variables[] = {"PROF_AGENT_FD", "PROF_HZ", "PROF_DURATION_NS", "PROF_UNWIND",
-                                    "PROF_CLOCK", "PROF_TRACE", "PROF_SIGNAL", "PROF_AGENT_CONTINUES", "PROF_HEAP_RATE",
-                                    "PROF_CHILDREN"};
-  if (prof_children_followed()) {
-    unsetenv("PROF_AGENT_FD");
-    unsetenv("PROF_AGENT_CONTINUES");
-    return;
-  }
-  for (size_t i = 0; i < sizeof variables / sizeof *variables; i++) unsetenv(variables[i]);
-  Dl_info self;
-  const char *preload = getenv("LD_PRELOAD");
-  if (preload == NULL || !dladdr((void *)scrub_environment, &self) || self.dli_fname == NULL) return;
-  const char *our_name = strrchr(self.dli_fname, '/') ? strrchr(self.dli_fname, '/') + 1 : self.dli_fname;
-  char kept[4096] = "";
-  char copy[4096];
-  strncpy(copy, preload, sizeof copy - 1);
-  copy[sizeof copy - 1] = 0;
-  char *cursor = copy;
-  for (char *entry; (entry = strsep(&cursor, ": ")) != NULL;) {
-    const char *base = strrchr(entry, '/') ? strrchr(entry, '/') + 1 : entry;
-    if (*entry == 0 || strcmp(base, our_name) == 0) continue;
-    if (kept[0]) strncat(kept, ":", sizeof kept - strlen(kept) - 1);
-    strncat(kept, entry, sizeof kept - strlen(kept) - 1);
-  }
-  if (kept[0]) setenv("LD_PRELOAD", kept, 1);
-  else unsetenv("LD_PRELOAD");
-}
+#define EACH_HOOK(hook, ...)                                \
+  for (size_t i = 0; i < prof_subsystem_count; i++)         \
+    if (prof_subsystems[i]->hook) prof_subsystems[i]->hook(__VA_ARGS__)
 
 // --- the stream ------------------------------------------------------------
 
@@ -154,7 +79,7 @@ static void unlock_drain(void) { atomic_flag_clear_explicit(&drain_lock, memory_
 static void flush_records(void) {
   prof_ring_drain(copy_record);
   if (prof_config.tracing) append_rss();
-  prof_heap_emit();
+  EACH_HOOK(append_records);
   append_stats();
   if (!prof_output_flush()) atomic_store(&prof_sampling, false);
 }
@@ -171,18 +96,20 @@ static void finish(enum prof_end_reason reason) {
   if (!atomic_load(&started) || atomic_exchange(&finished, true)) return;
   atomic_store(&prof_sampling, false);
   lock_drain();
-  prof_sampler_emit_live_threads();
+  EACH_HOOK(before_end);
   drain_and_flush();
   struct prof_end_record end = {{PROF_REC_END, sizeof end}, reason, 0};
   prof_output_append(&end, sizeof end);
   prof_output_flush();
   unlock_drain();
-  prof_heap_stop();
+  EACH_HOOK(stop);
 }
 
-// Without the modules: the crash may have happened inside the loader, holding its lock.
-void prof_flush_on_fatal_signal(void) {
-  if (!atomic_load(&started) || atomic_load(&finished)) return;
+// The program is about to die of a signal. Async-signal-safe; without the modules,
+// since the crash may have happened inside the loader, holding its lock; skipped if
+// the writer is flushing (that thread is frozen halfway through a record).
+static void flush_before_death(void) {
+  if (!atomic_load(&started) || atomic_load(&finished) || getpid() != owner) return;
   if (atomic_flag_test_and_set_explicit(&drain_lock, memory_order_acquire)) return;
   flush_records();
   unlock_drain();
@@ -197,7 +124,7 @@ int prof_flush_before_exec(void) {
   if (!atomic_load(&started) || atomic_load(&finished) || getpid() != owner) return -1;
   lock_drain();
   if (!atomic_load(&finished)) drain_and_flush();
-  if (heap_mode || atomic_load(&finished)) {
+  if (prof_config.heap_sample_rate > 0 || atomic_load(&finished)) {
     unlock_drain();
     return -1;
   }
@@ -215,7 +142,6 @@ uint64_t prof_remaining_duration_ns(void) {
 static void *writer_main(void *unused) {
   (void)unused;
   atomic_store(&prof_writer_tid, (pid_t)syscall(SYS_gettid));
-  prof_heap_ignore_this_thread();
   const struct timespec interval = {0, FLUSH_INTERVAL_NS};
   while (!atomic_load(&finished)) {
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, NULL);
@@ -230,24 +156,6 @@ static void *writer_main(void *unused) {
   return NULL;
 }
 
-// The agent's threads run with every signal blocked: the handler never interrupts
-// the writer while it holds the drain lock. They are created with the real
-// pthread_create, and started before sampling so that the sampler can skip them.
-bool prof_start_agent_thread(void *(*main)(void *), const char *name, _Atomic pid_t *tid) {
-  int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
-      dlsym(RTLD_NEXT, "pthread_create");
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  pthread_t thread;
-  bool started = create && create(&thread, NULL, main, NULL) == 0;
-  pthread_sigmask(SIG_SETMASK, &previous, NULL);
-  if (!started) return false;
-  pthread_setname_np(thread, name);
-  while (atomic_load(tid) == 0) sched_yield();  // the thread stores its own tid first
-  return true;
-}
-
 static void write_start_record(void) {
   struct prof_start_record start = {
       .header = {PROF_REC_START, sizeof start},
@@ -257,7 +165,7 @@ static void write_start_record(void) {
       .monotonic_ns = started_ns,
   };
   uint64_t magic[2] = {PROF_STREAM_MAGIC, PROF_STREAM_VERSION};
-  if (!continuing) prof_output_append(magic, sizeof magic);
+  if (!prof_config.continuing) prof_output_append(magic, sizeof magic);
   prof_output_append(&start, sizeof start);
   prof_modules_emit_if_changed();  // now: a crash's last flush cannot ask the loader
   prof_output_flush();
@@ -267,11 +175,11 @@ static void write_start_record(void) {
 // is not halfway through a flush (or inside the loader) when the process is copied.
 static void prepare_fork(void) {
   if (prof_children_followed()) lock_drain();
-  prof_heap_fork_prepare();
+  EACH_HOOK(fork_prepare);
 }
 
 static void after_fork_in_parent(void) {
-  prof_heap_fork_parent();
+  EACH_HOOK(fork_parent);
   if (prof_children_followed()) unlock_drain();
 }
 
@@ -284,14 +192,14 @@ static void restart_in_child(void) {
   close(prof_config.fd);  // prof sees the parent's stream end when the parent's image does
   bool live = atomic_load(&started) && !atomic_load(&finished);
   int fd = live ? prof_children_open_stream() : -1;
-  prof_heap_fork_child(fd >= 0);
+  EACH_HOOK(fork_child, fd >= 0);
   if (fd < 0) {
     atomic_store(&finished, true);
     return;
   }
   unlock_drain();  // taken by prepare_fork
   prof_config.fd = fd;
-  continuing = false;  // a new file: it starts with the header, even if this image continued prof's pipe
+  prof_config.continuing = false;  // a new file: it starts with the header, even if this image continued prof's pipe
   prof_config.duration_ns = prof_remaining_duration_ns();  // --duration counts from the run's start
   owner = getpid();
   prof_ring_reset();
@@ -302,25 +210,33 @@ static void restart_in_child(void) {
   write_start_record();
   atomic_store(&prof_writer_tid, 0);
   prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid);
-  prof_sampler_restart_in_child();
-  prof_heap_fork_child_ready();
+  EACH_HOOK(child_started);
 }
 
-__attribute__((constructor(102))) static void prof_agent_start(void) {
-  if (!read_config()) return;
+static void start_agent(void) {
+  if (!prof_config_read()) return;
   prof_output_begin();
   owner = getpid();
-  prof_exec_remember_environment();
-  scrub_environment();
+  prof_config_scrub_environment();
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   if (!prof_ring_init()) return;
-  prof_unwind_init();
+  bool can_unwind = prof_unwind_init();
   write_start_record();
+  if (!can_unwind) prof_emit_notice(PROF_NOTICE_UNWINDER_UNAVAILABLE, 0, 0);
   pthread_atfork(prepare_fork, after_fork_in_parent, restart_in_child);
   if (!prof_start_agent_thread(writer_main, "prof-writer", &prof_writer_tid)) return;
   atomic_store(&started, true);
-  if (prof_config.hz > 0) prof_sampler_start();
-  prof_heap_start();
+  if (!can_unwind) return;  // dormant; the stream says why
+  prof_fatal_handlers_install(flush_before_death);
+  EACH_HOOK(start);
+}
+
+// Heap mode may already track (heap.c): what the agent allocates while it starts
+// (dlopen, pthread_atfork, setenv) is not the program's.
+__attribute__((constructor(102))) static void prof_agent_start(void) {
+  prof_heap_ignore_this_thread();
+  start_agent();
+  prof_heap_heed_this_thread();
 }
 
 __attribute__((destructor)) static void prof_agent_stop(void) { finish(PROF_END_EXIT); }

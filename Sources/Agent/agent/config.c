@@ -1,0 +1,89 @@
+// The agent's configuration: the environment prof set (prof_env.h), read once at
+// start; and the environment the program's own children see.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "prof_env.h"
+
+struct prof_config prof_config = {.fd = -1, .hz = 100};
+
+static unsigned long long env_number(const char *name, unsigned long long fallback) {
+  const char *text = getenv(name);
+  if (text == NULL || *text == 0) return fallback;
+  char *end;
+  unsigned long long value = strtoull(text, &end, 10);
+  return *end == 0 ? value : fallback;
+}
+
+static bool env_is(const char *name, const char *value) {
+  const char *text = getenv(name);
+  return text && strcmp(text, value) == 0;
+}
+
+// prof's pipe; with --follow-children, an exec'd descendant's own file.
+static int stream_fd(void) {
+  if (getenv(PROF_ENV_AGENT_FD) == NULL) return prof_children_open_stream();
+  return (int)env_number(PROF_ENV_AGENT_FD, (unsigned long long)-1);
+}
+
+// Heap mode's rate, before the configuration is read: see heap.c.
+uint64_t prof_config_requested_heap_rate(void) {
+  if (getenv(PROF_ENV_AGENT_FD) == NULL && getenv(PROF_ENV_CHILDREN) == NULL) return 0;
+  return env_number(PROF_ENV_HEAP_RATE, 0);
+}
+
+bool prof_config_read(void) {
+  const char *children = getenv(PROF_ENV_CHILDREN);
+  if (children && strlen(children) < sizeof prof_config.children_directory)
+    strcpy(prof_config.children_directory, children);
+  prof_config.heap_sample_rate = env_number(PROF_ENV_HEAP_RATE, 0);
+  bool heap = prof_config.heap_sample_rate > 0;
+  prof_config.continuing = env_number(PROF_ENV_AGENT_CONTINUES, 0) == 1;
+  prof_config.fd = stream_fd();
+  if (prof_config.fd < 0) return false;
+  prof_config.hz = (unsigned)env_number(PROF_ENV_HZ, heap ? 0 : 100);  // heap mode: no CPU samples
+  prof_config.duration_ns = env_number(PROF_ENV_DURATION_NS, 0);
+  prof_config.clock = env_is(PROF_ENV_CLOCK, "wall") ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
+  prof_config.tracing = env_number(PROF_ENV_TRACE, 0) == 1;
+  prof_config.signal = (int)env_number(PROF_ENV_SIGNAL, SIGPROF);
+  prof_config.unwinder = env_is(PROF_ENV_UNWIND, "fp") ? PROF_UNWIND_FRAME_POINTERS : PROF_UNWIND_LIBUNWIND;
+  if ((prof_config.hz == 0 && !heap) || prof_config.hz > 10000) return false;
+  if (prof_config.signal < 1 || prof_config.signal > SIGRTMAX || prof_config.signal == SIGKILL ||
+      prof_config.signal == SIGSTOP)
+    return false;
+  return fcntl(prof_config.fd, F_SETFD, FD_CLOEXEC) == 0;
+}
+
+// Children the target spawns must not inherit the agent: drop our variables and
+// our entry of LD_PRELOAD. Followed children keep them, but not this image's
+// stream: theirs is a file of their own, with its own header.
+void prof_config_scrub_environment(void) {
+  static const char *variables[] = PROF_ENV_ALL;
+  if (prof_children_followed()) {
+    unsetenv(PROF_ENV_AGENT_FD);
+    unsetenv(PROF_ENV_AGENT_CONTINUES);
+    return;
+  }
+  for (size_t i = 0; i < sizeof variables / sizeof *variables; i++) unsetenv(variables[i]);
+  Dl_info self;
+  const char *preload = getenv("LD_PRELOAD");
+  if (preload == NULL || !dladdr((void *)prof_config_scrub_environment, &self) || self.dli_fname == NULL) return;
+  const char *our_name = strrchr(self.dli_fname, '/') ? strrchr(self.dli_fname, '/') + 1 : self.dli_fname;
+  char kept[4096] = "";
+  char copy[4096];
+  strncpy(copy, preload, sizeof copy - 1);
+  copy[sizeof copy - 1] = 0;
+  char *cursor = copy;
+  for (char *entry; (entry = strsep(&cursor, ": ")) != NULL;) {
+    const char *base = strrchr(entry, '/') ? strrchr(entry, '/') + 1 : entry;
+    if (*entry == 0 || strcmp(base, our_name) == 0) continue;
+    if (kept[0]) strncat(kept, ":", sizeof kept - strlen(kept) - 1);
+    strncat(kept, entry, sizeof kept - strlen(kept) - 1);
+  }
+  if (kept[0]) setenv("LD_PRELOAD", kept, 1);
+  else unsetenv("LD_PRELOAD");
+}
