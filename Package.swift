@@ -44,6 +44,10 @@ let package = Package(
       name: "HeapProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
       path: "Sources/Profiles/HeapProfiling"
     ),
+    .target(
+      name: "ContentionProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      path: "Sources/Profiles/ContentionProfiling"
+    ),
 
     // Stage 5, formats: timelines, other profile formats, and writing files safely.
     .target(
@@ -86,7 +90,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ProfAgent", package: "Agent"),
         "AgentStream", "TargetLaunch", "OutputFile",
-        "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ChromeTrace",
+        "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ContentionProfiling", "ChromeTrace",
         "ProfileReports", "FlameGraph", "ProfileConversion",
         "BenchFormat", "BenchCompare",
         "RaceReport", "RaceRunner",
@@ -102,6 +106,7 @@ let package = Package(
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
+    .testTarget(name: "ProfContentionTests", dependencies: ["prof", "ProfTestSupport", "Pprof"]),
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),
     .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),

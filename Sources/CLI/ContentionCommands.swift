@@ -1,0 +1,135 @@
+import AgentStream
+import ArgumentParser
+import ContentionProfiling
+import Foundation
+import OutputFile
+import Pprof
+import Symbolization
+import TargetLaunch
+
+struct Block: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "block",
+    abstract: "Record where a program's threads wait for each other; write Go's block profile.",
+    discussion: """
+      Runs COMMAND with prof's agent preloaded, which wraps pthread_mutex_lock (so \
+      NSLock, NSRecursiveLock and NIOLock), pthread_rwlock_*, pthread_cond_wait and \
+      sem_wait, with their timed forms. A lock is tried first; only an acquisition \
+      that blocks is timed, with the stack of the thread that waited. The profile has \
+      Go's sample types contentions/count and delay/nanoseconds.
+
+      --rate is Go's SetBlockProfileRate: waits of at least that many ns are all \
+      recorded, shorter ones with probability delay/rate and then unbiased. 1 (the \
+      default, as go test -blockprofile) records every wait.
+
+      prof exits with the program's exit status (128+N if a signal N killed it).
+
+      Examples:
+        prof block -- .build/release/myserver
+        prof block --rate 10000 -o block.pb.gz -- ./tool
+        go tool pprof -top block.pb.gz
+      """
+  )
+
+  @Option(name: .shortAndLong, help: "Where to write the profile.")
+  var output = "block.pb.gz"
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Waits of at least this many ns are all recorded, shorter ones sampled; 1 records every wait.", valueName: "ns"))
+  var rate = 1
+
+  @OptionGroup var contention: ContentionOptions
+
+  func validate() throws {
+    guard (1...(1 << 40)).contains(rate) else { throw ValidationError("--rate must be between 1 ns and 2^40 ns") }
+  }
+
+  func run() throws {
+    try contention.record(.block, into: output, setting: [AgentEnvironment.blockRate.name: String(rate)])
+  }
+}
+
+struct Mutex: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mutex",
+    abstract: "Record which code holds the locks others wait for; write Go's mutex profile.",
+    discussion: """
+      Runs COMMAND with prof's agent preloaded, which wraps the pthread mutex and \
+      read-write lock calls (so NSLock, NSRecursiveLock and NIOLock). As Go's mutex \
+      profile since Go 1.22, the time threads wait for a lock is charged to the stack \
+      of the thread that releases it: a lock held 1 s while 5 threads waited reports \
+      5 s at the holder's unlock. Sample types contentions/count and delay/nanoseconds.
+
+      --fraction is Go's SetMutexProfileFraction: 1 in n contended releases is \
+      recorded, counted n times. 1 (the default, as go test -mutexprofile) records all.
+
+      prof exits with the program's exit status (128+N if a signal N killed it).
+
+      Examples:
+        prof mutex -- .build/release/myserver
+        prof mutex --fraction 10 -o mutex.pb.gz -- ./tool
+        go tool pprof -top mutex.pb.gz
+      """
+  )
+
+  @Option(name: .shortAndLong, help: "Where to write the profile.")
+  var output = "mutex.pb.gz"
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Record 1 in this many contended releases; 1 records every one.", valueName: "n"))
+  var fraction = 1
+
+  @OptionGroup var contention: ContentionOptions
+
+  func validate() throws {
+    guard (1...(1 << 30)).contains(fraction) else { throw ValidationError("--fraction must be between 1 and 2^30") }
+  }
+
+  func run() throws {
+    try contention.record(.mutex, into: output, setting: [AgentEnvironment.mutexFraction.name: String(fraction)])
+  }
+}
+
+/// What prof block and prof mutex share: how stacks are taken, children, the command.
+struct ContentionOptions: ParsableArguments {
+  @Option(help: "How a wait's stack is captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: faster, sound for Swift code, not for C libraries built without them).")
+  var unwind: Unwinder = .libunwind
+
+  @OptionGroup var children: ChildOptions
+
+  @OptionGroup var target: TargetOptions
+
+  func record(_ kind: ContentionProfile.Kind, into output: String, setting: [String: String]) throws {
+    let command = try target.resolve()
+    let file = try AtomicOutputFile(path: output)
+    let followed = try ChildProcesses(children)
+    defer { followed.remove() }
+    let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }.merging(followed.settings) { $1 }
+    let process = try AgentLibrary.launch(command, settings: settings)
+    let symbolizer = CPU.symbolizer().map(CachingSymbolizer.init)
+    let comments = ["prof \(kind.rawValue) " + target.command.joined(separator: " ")]
+    var collector = ContentionCollector()
+    _ = try AgentRecording.collect(from: process, duration: nil) { collector.consume($0) }
+    let durationNanos = AgentSession.nanos(from: collector.start?.monotonicNanos)
+    let (profile, warnings) = ContentionProfile.build(kind, from: collector, durationNanos: durationNanos,
+                                                      symbolizer: symbolizer, comments: comments)
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    let written = Result { try file.commit(profile.gzipped()) }
+    let status = process.waitForExit()
+    if collector.start != nil && collector.endReason == nil {
+      warn(process.missingFinalFlushMessage(lastProgram: command.path, lost: "waits"))
+    }
+    try written.get()
+    ContentionProfile.summary(kind, collector, profile).forEach(warn)
+    try followed.writeProfiles(beside: output, parent: profile, pid: process.pid) { records, durationNanos in
+      var child = ContentionCollector()
+      records.forEach { child.consume($0) }
+      let (profile, warnings) = ContentionProfile.build(kind, from: child, durationNanos: durationNanos,
+                                                        symbolizer: symbolizer, comments: comments)
+      symbolization.say(warnings)
+      return (profile, ContentionProfile.summary(kind, child, profile))
+    }
+    warn("wrote \(output); view: go tool pprof -http=: \(output)")
+    try status.passThrough()
+  }
+}
