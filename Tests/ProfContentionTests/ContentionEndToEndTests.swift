@@ -19,12 +19,12 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     try Profile(fileBytes: Array(try Data(contentsOf: URL(fileURLWithPath: file))))
   }
 
-  /// Runs `mode` on the C fixture; the profile's delay agrees with what the fixture
-  /// measured and >= 90% of it is under `function`.
-  private func checkAttribution(_ mode: String, to function: String) throws {
-    let program = try fixture("mutex_contention")
+  /// Runs `mode` on a fixture; the profile's delay agrees with what the fixture
+  /// measured and >= 90% of it is under `function` (a prefix of the symbol).
+  private func checkAttribution(_ mode: String, to function: String, command: [String]? = nil) throws {
+    let command = try command ?? [fixture("mutex_contention"), "4", "20", "5"]
     let file = output("\(mode).pb.gz")
-    let run = try ProfHarness.prof([mode, "-o", file, "--", program, "4", "20", "5"])
+    let run = try ProfHarness.prof([mode, "-o", file, "--"] + command)
     XCTAssertEqual(run.status, 0, run.stderr)
     let waited = try waitedNanos(run)
     XCTAssertGreaterThan(waited, 0.3e9, "the fixture's threads waited")
@@ -37,7 +37,7 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
 
     let (totalMs, rows) = try ProfHarness.top(file)
     XCTAssertEqual(totalMs * 1e6, waited, accuracy: waited * 0.15, "the profile's delay vs the fixture's own")
-    let under = try XCTUnwrap(rows.first { $0.name == function }, "\(rows)")
+    let under = try XCTUnwrap(rows.first { $0.name == function || $0.name.hasPrefix(function + "(") }, "\(rows)")
     XCTAssertGreaterThanOrEqual(under.cum, totalMs * 0.9, "\(function) holds >= 90%: \(rows)")
   }
 
@@ -47,6 +47,31 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
 
   func testMutexProfileChargesTheWaitsToTheReleasingFunction() throws {
     try checkAttribution("mutex", to: "release_lock")
+  }
+
+  /// fixtures/workloads' contention: Swift's primitives, 4 threads, 20 rounds, 5 ms holds.
+  private func swiftFixture(_ primitive: String) throws -> [String] {
+    [try ProfHarness.workload("contention"), primitive, "4", "20", "5"]
+  }
+
+  func testNSLockWaitsAndReleases() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("nslock"))
+    try checkAttribution("mutex", to: "contention.releaseLock", command: try swiftFixture("nslock"))
+  }
+
+  func testConditionVariableWaits() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("condition"))
+  }
+
+  func testDispatchSemaphoreWaits() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("semaphore"))
+  }
+
+  /// Synchronization.Mutex: its out-of-line slow paths, interposed. withLock both
+  /// waits and releases inside holdMutex.
+  func testSwiftMutexWaitsAndReleases() throws {
+    try checkAttribution("block", to: "contention.holdMutex", command: try swiftFixture("mutex"))
+    try checkAttribution("mutex", to: "contention.holdMutex", command: try swiftFixture("mutex"))
   }
 
   /// A rate above every wait: each recorded wait counts rate ns and rate/delay waits.

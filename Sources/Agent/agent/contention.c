@@ -387,6 +387,39 @@ PROF_INTERPOSE int sem_clockwait(sem_t *semaphore, clockid_t clock, const struct
   TIMED_SEM(semaphore, REAL(sem_clockwait, "sem_clockwait")(semaphore, clock, deadline));
 }
 
+// --- Swift's Synchronization.Mutex ---------------------------------------------
+// Its lock is an inlined compare-and-swap; only a contended lock calls the
+// out-of-line _MutexHandle._lockSlow (spin, then futex) in libswiftSynchronization,
+// and an unlock with waiters _unlockSlow: exported, called through the PLT, so
+// interposable. Swift's calling convention: self (the handle's address) in the
+// swiftself register, which clang names swift_context.
+#define SWIFT_CALL __attribute__((swiftcall))
+#define SWIFT_SELF __attribute__((swift_context))
+#define MUTEX_LOCK_SLOW "$s15Synchronization12_MutexHandleV9_lockSlowyys6UInt32VF"
+#define MUTEX_UNLOCK_SLOW "$s15Synchronization12_MutexHandleV11_unlockSlowyyF"
+
+typedef SWIFT_CALL void swift_lock_slow(uint32_t owner, void *SWIFT_SELF handle);
+typedef SWIFT_CALL void swift_unlock_slow(void *SWIFT_SELF handle);
+static swift_lock_slow *real_swift_lock_slow;
+static swift_unlock_slow *real_swift_unlock_slow;
+
+PROF_INTERPOSE SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT_SELF handle) __asm__(MUTEX_LOCK_SLOW);
+PROF_INTERPOSE SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) __asm__(MUTEX_UNLOCK_SLOW);
+
+SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT_SELF handle) {
+  if (real_swift_lock_slow == NULL) real_swift_lock_slow = (swift_lock_slow *)dlsym(RTLD_NEXT, MUTEX_LOCK_SLOW);
+  if (!is_recording()) return real_swift_lock_slow(owner, handle);
+  struct wait wait = wait_begins(handle, true);
+  real_swift_lock_slow(owner, handle);
+  wait_ends(wait, true);
+}
+
+SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) {
+  if (real_swift_unlock_slow == NULL) real_swift_unlock_slow = (swift_unlock_slow *)dlsym(RTLD_NEXT, MUTEX_UNLOCK_SLOW);
+  releasing(handle);
+  real_swift_unlock_slow(handle);
+}
+
 // --- lifecycle -------------------------------------------------------------
 
 static void start(void) {
