@@ -5,6 +5,7 @@ import Foundation
 import OutputFile
 import Pprof
 import Symbolization
+import Recording
 import TargetLaunch
 
 struct Block: ParsableCommand {
@@ -98,36 +99,31 @@ struct ContentionOptions: ParsableArguments {
   @OptionGroup var target: TargetOptions
 
   func record(_ kind: ContentionProfile.Kind, into output: String, setting: [String: String]) throws {
-    let command = try target.resolve()
     let file = try AtomicOutputFile(path: output)
-    let followed = try ChildProcesses(children)
-    defer { followed.remove() }
-    let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }.merging(followed.settings) { $1 }
-    let process = try AgentLibrary.launch(command, settings: settings)
-    let symbolizer = CPU.symbolizer().map(CachingSymbolizer.init)
+    let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }
+    let command = try target.resolve()
+    let session = try RecordingSession.launch(command, settings: settings, followChildren: children.followChildren)
+    let symbolizer = locateSymbolizer()
     let comments = ["prof \(kind.rawValue) " + target.command.joined(separator: " ")]
+    let build = { (collector: ContentionCollector, durationNanos: Int64) in
+      ContentionProfile.build(kind, from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
+    }
     var collector = ContentionCollector()
-    _ = try AgentRecording.collect(from: process, duration: nil) { collector.consume($0) }
-    let durationNanos = AgentSession.nanos(from: collector.start?.monotonicNanos)
-    let (profile, warnings) = ContentionProfile.build(kind, from: collector, durationNanos: durationNanos,
-                                                      symbolizer: symbolizer, comments: comments)
+    session.record(into: &collector)
     var symbolization = SymbolizationWarnings()
+    let (profile, warnings) = build(collector, session.durationNanos)
     symbolization.say(warnings)
     if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
     let written = Result { try file.commit(profile.gzipped()) }
-    let status = process.waitForExit()
+    let status = session.finish()
     if collector.start != nil && collector.endReason == nil {
-      warn(process.missingFinalFlushMessage(lastProgram: command.path, lost: "waits"))
+      warn(session.program.missingFinalFlushMessage(lastProgram: command.path, lost: "waits"))
     }
     try written.get()
     ContentionProfile.summary(kind, collector, profile).forEach(warn)
-    try followed.writeProfiles(beside: output, parent: profile, pid: process.pid) { records, durationNanos in
-      var child = ContentionCollector()
-      records.forEach { child.consume($0) }
-      let (profile, warnings) = ContentionProfile.build(kind, from: child, durationNanos: durationNanos,
-                                                        symbolizer: symbolizer, comments: comments)
-      symbolization.say(warnings)
-      return (profile, ContentionProfile.summary(kind, child, profile))
+    try ChildProfiles(options: children).write(session.children(ContentionCollector.init), beside: output, parent: profile,
+                                               pid: session.program.pid, build: build, symbolization: &symbolization) {
+      ContentionProfile.summary(kind, $0, $1)
     }
     warn("wrote \(output); view: go tool pprof -http=: \(output)")
     try status.passThrough()

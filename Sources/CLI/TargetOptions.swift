@@ -13,38 +13,7 @@ struct TargetOptions: ParsableArguments {
   }
 
   func resolve() throws -> ResolvedCommand {
-    try ResolvedCommand(command, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-  }
-}
-
-/// Where prof finds its agent and how it asks the dynamic loader to preload it.
-enum AgentLibrary {
-  static let fileName = "libProfAgent.so"
-
-  /// Beside the prof executable (where SwiftPM builds both), unless PROF_AGENT_LIBRARY says otherwise.
-  private static func locate() throws -> String {
-    let environment = ProcessInfo.processInfo.environment
-    if let explicit = environment["PROF_AGENT_LIBRARY"] { return explicit }
-    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    let path = executable.deletingLastPathComponent().appendingPathComponent(fileName).path
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw ProfError("cannot find \(fileName) beside prof at \(path): build it with `swift build`")
-    }
-    return path
-  }
-
-  /// Starts `command` with the agent preloaded and configured by `settings`.
-  static func launch(_ command: ResolvedCommand, settings: [String: String]) throws -> TargetProcess {
-    try TargetProcess(command: command, environment: environment(agent: locate(), settings: settings))
-  }
-
-  /// prof's environment plus the agent, preloaded first, and its settings.
-  private static func environment(agent: String, settings: [String: String]) -> [String: String] {
-    var environment = ProcessInfo.processInfo.environment
-    let preload = environment["LD_PRELOAD"].map { agent + ":" + $0 } ?? agent
-    environment["LD_PRELOAD"] = preload
-    environment.merge(settings) { $1 }
-    return environment
+    try ResolvedCommand(command)
   }
 }
 
