@@ -11,7 +11,7 @@ extension CPU {
   func run() throws {
     let file = try AtomicOutputFile(path: output)
     let settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.unwind.name: unwind.rawValue,
-                    AgentEnvironment.signal.name: String(signal.number)]
+                    AgentEnvironment.signal.name: String(signal.number)].merging(asyncStacks.settings) { $1 }
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: children.followChildren)

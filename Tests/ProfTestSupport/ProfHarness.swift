@@ -105,6 +105,15 @@ public enum ProfHarness {
     return binary
   }
 
+  /// fixtures/DIRECTORY/NAME.swift compiled with swiftc (an @main program) into `directory`.
+  public static func swiftFixture(_ directory: String, _ name: String, into output: URL, flags: [String]) throws -> String {
+    let source = packageRoot.appendingPathComponent("fixtures/\(directory)/\(name).swift").path
+    let binary = output.appendingPathComponent(name).path
+    let build = try run("/usr/bin/env", ["swiftc", "-g", "-parse-as-library", "-module-name", "main"] + flags + ["-o", binary, source])
+    guard build.status == 0 else { throw HarnessError("swiftc \(name).swift failed:\n\(build.stderr)") }
+    return binary
+  }
+
   public static func prof(_ arguments: [String], environment: [String: String] = [:],
                    whileRunning: ((Process) -> Void)? = nil) throws -> Run {
     try run(prof, arguments, environment: environment, whileRunning: whileRunning)
