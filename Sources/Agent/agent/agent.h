@@ -32,6 +32,8 @@ struct prof_config {
   uint64_t duration_ns;        // 0: record until exit
   int signal;                  // the sampling signal: SIGPROF unless --signal chose another
   uint64_t heap_sample_rate;   // heap mode: mean bytes between samples; 0: not heap mode
+  uint64_t block_rate_ns;      // block mode: waits this long all kept, shorter sampled; 0: off
+  uint64_t mutex_fraction;     // mutex mode: 1 in this many contended releases; 0: off
   bool continuing;             // this image took over the stream of the image that exec'd it
   char children_directory[PATH_MAX - 32];  // --follow-children; empty otherwise
   bool async_stacks;           // record Swift async contexts with each sample
@@ -89,6 +91,10 @@ uint64_t prof_remaining_duration_ns(void);
 
 // config.c: the environment prof set (prof_env.h).
 bool prof_config_read(void);              // false: dormant
+// Heap and contention mode aggregate in the target: their streams do not go on across exec.
+static inline bool prof_config_aggregates(void) {
+  return prof_config.heap_sample_rate > 0 || prof_config.block_rate_ns > 0 || prof_config.mutex_fraction > 0;
+}
 uint64_t prof_config_requested_heap_rate(void);  // heap mode's rate from the environment, before it is read
 void prof_config_scrub_environment(void);  // the program's children do not inherit the agent
 
@@ -157,6 +163,22 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
                      struct prof_async_entry *async, uint32_t *async_count);
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
+
+// The calling thread's stack, leaf first, from libunwind or (--unwind fp) frame
+// pointers; frames holds PROF_MAX_FRAMES + 1. Always inlined into the hook that
+// calls it: the stack then starts with one agent frame, which prof hides.
+static inline __attribute__((always_inline)) uint32_t prof_capture_stack(uint64_t *frames, bool *truncated) {
+  // Frame pointers also before the agent's constructor has loaded libunwind.
+  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS || prof_unwind_backtrace == NULL) {
+    uint32_t cut;
+    uint32_t depth = prof_unwind_callers(frames, PROF_MAX_FRAMES, &cut);
+    *truncated = cut;
+    return depth;
+  }
+  int depth = prof_unwind_backtrace((void **)frames, PROF_MAX_FRAMES + 1);
+  *truncated = depth > PROF_MAX_FRAMES;
+  return *truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0);
+}
 
 // tasks.c: the process's threads under /proc, without malloc: safe on the way out.
 void prof_for_each_task(void (*visit)(pid_t));
