@@ -31,6 +31,7 @@ struct CPU: ParsableCommand {
         prof cpu --duration 30 -- .build/release/myserver
         prof cpu --checkpoint-every 60 -- .build/release/myserver  # rewrite cpu.pb.gz each minute
         prof cpu --follow-children --merge -- make -j2
+        prof cpu --pid 4242 --duration 30   # a program started with prof run or LD_PRELOAD=$(prof agent)
         go tool pprof -top cpu.pb.gz
         go tool pprof -http=: cpu.pb.gz
         go tool pprof -tags cpu.merged.pb.gz
@@ -54,6 +55,10 @@ struct CPU: ParsableCommand {
                              valueName: "signal"))
   var signal: SamplingSignal = .profiling
 
+  @Option(help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: sample it for --duration (default 30 s) or until Ctrl-C, and leave it running.",
+                             valueName: "pid"))
+  var pid: Int32?
+
   @OptionGroup var checkpoint: CheckpointOptions
 
   @OptionGroup var children: ChildOptions
@@ -66,6 +71,7 @@ struct CPU: ParsableCommand {
   }
 
   func run() throws {
+    if let pid { return try runAttached(pid) }
     let command = try target.resolve()
     let file = try AtomicOutputFile(path: output)
     let followed = try ChildProcesses(children)
@@ -107,6 +113,23 @@ struct CPU: ParsableCommand {
       return (profile, [sampled(child.collector)] + child.collector.signalWarnings(hz: hz, signal: signal))
     }
     try status.passThrough()
+  }
+
+  /// `--pid`: a window of a running process; its control channel takes only SIGPROF.
+  private func runAttached(_ pid: Int32) throws {
+    guard target.command.isEmpty else { throw ValidationError("--pid attaches to a running process: give no COMMAND") }
+    guard signal == .profiling else { throw ValidationError("--signal cannot be used with --pid: an attached agent samples with SIGPROF") }
+    let file = try AtomicOutputFile(path: output)
+    var snapshot = Snapshot(collector: CPUSampleCollector(), symbolizer: Self.symbolizer().map(CachingSymbolizer.init),
+                            hz: hz, comments: ["prof cpu --pid \(pid)"])
+    let recording = try AttachedRecording.collect(pid: pid, request: "cpu hz=\(hz) unwind=\(unwind.rawValue)",
+                                                  duration: duration ?? Seconds(30)) { snapshot.collector.consume($0) }
+    let (profile, warnings) = snapshot.profile(durationNanos: recording.durationNanos)
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    try file.commit(profile.gzipped())
+    snapshot.collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    printSummary(snapshot.collector, targetCPUNanos: nil)
   }
 
   /// The profile so far and what building it needs. A checkpoint gets a copy on

@@ -8,12 +8,10 @@ struct TargetOptions: ParsableArguments {
   @Argument(parsing: .postTerminator, help: "The program to run and its arguments, after --.")
   var command: [String] = []
 
-  func validate() throws {
-    if command.isEmpty { throw ValidationError("Give the program to run after --, e.g. -- ./myserver --port 8080") }
-  }
-
+  /// Checked when the program is needed, not at parsing: `prof cpu --pid` has none.
   func resolve() throws -> ResolvedCommand {
-    try ResolvedCommand(command, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    if command.isEmpty { throw ValidationError("Give the program to run after --, e.g. -- ./myserver --port 8080") }
+    return try ResolvedCommand(command, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
   }
 }
 
@@ -22,7 +20,7 @@ enum AgentLibrary {
   static let fileName = "libProfAgent.so"
 
   /// Beside the prof executable (where SwiftPM builds both), unless PROF_AGENT_LIBRARY says otherwise.
-  private static func locate() throws -> String {
+  static func locate() throws -> String {
     let environment = ProcessInfo.processInfo.environment
     if let explicit = environment["PROF_AGENT_LIBRARY"] { return explicit }
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()

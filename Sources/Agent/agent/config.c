@@ -36,6 +36,10 @@ uint64_t prof_config_requested_heap_rate(void) {
   return env_number(PROF_ENV_HEAP_RATE, 0);
 }
 
+bool prof_config_is_dormant(void) {
+  return getenv(PROF_ENV_AGENT_FD) == NULL && getenv(PROF_ENV_CHILDREN) == NULL;
+}
+
 bool prof_config_read(void) {
   const char *children = getenv(PROF_ENV_CHILDREN);
   if (children && strlen(children) < sizeof prof_config.children_directory)

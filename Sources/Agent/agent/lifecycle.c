@@ -214,7 +214,10 @@ static void restart_in_child(void) {
 }
 
 static void start_agent(void) {
-  if (!prof_config_read()) return;
+  if (!prof_config_read()) {
+    if (prof_config_is_dormant()) prof_control_start();
+    return;
+  }
   prof_output_begin();
   owner = getpid();
   prof_config_scrub_environment();
@@ -229,6 +232,44 @@ static void start_agent(void) {
   if (!can_unwind) return;  // dormant; the stream says why
   prof_fatal_handlers_install(flush_before_death);
   EACH_HOOK(start);
+}
+
+// --- control-channel windows (control.c) -------------------------------------
+
+// A window is a stream like prof's pipe, on the control socket: prof_config says
+// what to record. with_subsystems false: only START, what the caller puts in the
+// ring (the thread dump), STATS and END. No writer thread: the control thread
+// flushes. No crash handlers: a crash loses at most one flush interval.
+bool prof_window_begin(bool with_subsystems) {
+  prof_output_begin();
+  owner = getpid();
+  started_ns = prof_now_ns(CLOCK_MONOTONIC);
+  memset(&prof_counters, 0, sizeof prof_counters);
+  prof_modules_forget();
+  if (!prof_ring_init()) return false;
+  bool can_unwind = prof_unwind_init();
+  write_start_record();
+  if (!can_unwind) prof_emit_notice(PROF_NOTICE_UNWINDER_UNAVAILABLE, 0, 0);
+  atomic_store(&finished, false);
+  atomic_store(&started, true);
+  if (can_unwind && with_subsystems) EACH_HOOK(start);
+  return can_unwind;
+}
+
+void prof_window_flush(void) {
+  lock_drain();
+  if (!atomic_load(&finished)) drain_and_flush();
+  unlock_drain();
+}
+
+// Ends the stream (END reason 2: the target runs on), then every subsystem undoes
+// what its start did. false: the program ended the stream first (it is exiting).
+bool prof_window_end(void) {
+  if (atomic_load(&finished)) return false;
+  finish(PROF_END_DURATION);
+  EACH_HOOK(end_window);
+  atomic_store(&started, false);
+  return true;
 }
 
 // Heap mode may already track (heap.c): what the agent allocates while it starts
