@@ -36,7 +36,7 @@ enum AttachedRecording {
       case .timeout: continue
       case .closed: break reading
       case .stream(let bytes):
-        if first, let refusal = AgentConnection.refusal(in: bytes) { throw ProfError("process \(pid)'s agent refused: \(refusal)") }
+        if first, let refused = connection.refusal(in: bytes) { throw ProfError(refused.description) }
         first = false
         decoder.append(bytes)
         do {

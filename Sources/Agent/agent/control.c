@@ -20,7 +20,7 @@
 #include "agent.h"
 
 #define FLUSH_INTERVAL_MS 50
-#define REQUEST_TIMEOUT_S 5     // a client that connects and says nothing
+#define REQUEST_TIMEOUT_S 5  // a client that connects and says nothing (200 ms while a window runs)
 #define DUMP_WAIT_NS 1000000000u  // threads that do not answer the dump's signal in time are left out
 
 _Atomic pid_t prof_control_tid;
@@ -74,8 +74,7 @@ static void reply_error(int client, const char *reason) {
 }
 
 // One line, up to its newline; false: none came in time, or it is too long.
-static bool read_line(int client, char *line, size_t size) {
-  struct timeval timeout = {REQUEST_TIMEOUT_S, 0};
+static bool read_line(int client, char *line, size_t size, struct timeval timeout) {
   setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   size_t used = 0;
   while (used < size - 1) {
@@ -128,9 +127,13 @@ static const char *parse_request(char *line, struct request *request) {
 
 // While a window runs: another client is told the channel is busy.
 static void refuse_waiting_client(void) {
-  int other = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  int other = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
   if (other < 0) return;
-  if (peer_allowed(other)) reply_error(other, "busy: another session is attached to this process");
+  // Its request is read first: a socket closed with unread data resets the peer,
+  // which might then never read the reply.
+  char line[256];
+  if (peer_allowed(other) && read_line(other, line, sizeof line, (struct timeval){0, 200000}))
+    reply_error(other, "busy: another session is attached to this process");
   close(other);
 }
 
@@ -185,7 +188,7 @@ static void dump_threads(void) {
 static void serve(int client) {
   char line[256];
   struct request request;
-  if (!read_line(client, line, sizeof line)) return reply_error(client, "expected one request line");
+  if (!read_line(client, line, sizeof line, (struct timeval){REQUEST_TIMEOUT_S, 0})) return reply_error(client, "expected one request line");
   const char *problem = parse_request(line, &request);
   if (problem) return reply_error(client, problem);
   if (request.kind == REQUEST_HEAP)

@@ -48,7 +48,8 @@ public final class AgentConnection {
       throw Failure(description: "cannot connect to \(path): \(String(cString: strerror(reason)))")
     }
     guard send(line: request) else {
-      close(socketFD)
+      defer { close(socketFD) }
+      if case .stream(let bytes) = next(timeoutMilliseconds: 500), let refused = refusal(in: bytes) { throw refused }
       throw Failure(description: "process \(pid)'s agent closed the connection")
     }
   }
@@ -79,12 +80,12 @@ public final class AgentConnection {
     return count > 0 ? .stream(Array(buffer.prefix(count))) : .closed
   }
 
-  /// The agent's refusal ("error: busy ..."), if the reply starts with one instead of the stream.
-  public static func refusal(in bytes: [UInt8]) -> String? {
+  /// The agent's refusal ("error: busy ..."), if its reply starts with one instead of the stream.
+  public func refusal(in bytes: [UInt8]) -> Failure? {
     let prefix = Array("error: ".utf8)
     guard bytes.starts(with: prefix) else { return nil }
     let line = bytes.dropFirst(prefix.count).prefix { $0 != UInt8(ascii: "\n") }
-    return String(decoding: line, as: UTF8.self)
+    return Failure(description: "process \(pid)'s agent refused: \(String(decoding: line, as: UTF8.self))")
   }
 
   private func send(line: String) -> Bool {

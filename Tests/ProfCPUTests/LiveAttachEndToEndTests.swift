@@ -1,0 +1,134 @@
+import Foundation
+import Glibc
+import ProfTestSupport
+import XCTest
+
+/// Attaching to a running program whose agent is dormant (LD_PRELOAD=$(prof agent)):
+/// prof cpu --pid, prof threads --pid, and every way an attach can fail.
+final class LiveAttachEndToEndTests: OutputDirectoryTestCase {
+  /// fixtures/live/service.c started with the dormant agent, once it printed "ready".
+  private func startService(tenths: Int = 60) throws -> (process: Process, stdout: URL) {
+    let agent = try ProfHarness.prof(["agent"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    XCTAssertTrue(agent.hasPrefix("/") && FileManager.default.fileExists(atPath: agent), agent)
+    let service = try ProfHarness.cFixture("live", "service", into: directory)
+    let stdout = directory.appendingPathComponent("service.out")
+    _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: service)
+    process.arguments = [String(tenths)]
+    process.environment = ProcessInfo.processInfo.environment.merging(["LD_PRELOAD": agent]) { $1 }
+    process.standardOutput = try FileHandle(forWritingTo: stdout)
+    try process.run()
+    for _ in 0..<200 where !((try? String(contentsOf: stdout, encoding: .utf8)) ?? "").contains("ready") { usleep(10_000) }
+    usleep(100_000)  // the agent's constructor ran before main printed; its socket is bound
+    return (process, stdout)
+  }
+
+  /// Whether the process has a handler of its own for `signal` (SigCgt in /proc).
+  private func catches(_ pid: Int32, _ signal: Int32) throws -> Bool {
+    let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+    let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("SigCgt:") })
+    let mask = try XCTUnwrap(UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16))
+    return (mask >> UInt64(signal - 1)) & 1 == 1
+  }
+
+  private func threadCount(_ pid: Int32) throws -> Int {
+    try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").count
+  }
+
+  func testCPUByPidProfilesTheRunningProgramAndLeavesItAsItWas() throws {
+    let (service, stdout) = try startService()
+    let pid = service.processIdentifier
+    XCTAssertFalse(try catches(pid, SIGPROF), "a dormant agent installs no handler")
+    XCTAssertEqual(try threadCount(pid), 3, "main, spinner and the agent's one control thread")
+    let file = output("live.pb.gz")
+    for window in 1...2 {  // a second window works as the first did
+      let run = try ProfHarness.prof(["cpu", "--pid", String(pid), "--duration", "1", "--unwind", "fp", "-o", file])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      let hot = try XCTUnwrap(try ProfHarness.top(file).rows.first { $0.name == "hot_loop" }, "window \(window)")
+      XCTAssertGreaterThan(hot.flat, 300, "the spinner burns CPU for the whole window")
+      XCTAssertFalse(try catches(pid, SIGPROF), "after the window SIGPROF is the program's again")
+      XCTAssertEqual(try threadCount(pid), 3, "no thread of the window stays")
+    }
+    service.waitUntilExit()
+    XCTAssertEqual(service.terminationReason, .exit)
+    XCTAssertEqual(service.terminationStatus, 7)
+    XCTAssertEqual(try String(contentsOf: stdout, encoding: .utf8), "ready\ndone\n")
+  }
+
+  func testThreadsByPidNamesEveryThreadWithItsStack() throws {
+    let (service, _) = try startService()
+    defer { service.terminate() }
+    let run = try ProfHarness.prof(["threads", "--pid", String(service.processIdentifier)])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let headers = run.stdout.split(separator: "\n").filter { $0.hasPrefix("thread ") }
+    XCTAssertEqual(headers.count, 2, run.stdout)
+    XCTAssertTrue(headers.contains { $0.contains("\"spinner\" [running]") }, run.stdout)
+    XCTAssertTrue(headers.contains { $0.contains("\"service\"") }, run.stdout)
+    XCTAssertTrue(run.stdout.contains("hot_loop\n\t") && run.stdout.contains("service.c:"), run.stdout)
+    XCTAssertFalse(run.stdout.contains("prof-control"), "the agent's own thread is not the program's")
+  }
+
+  func testAProcessThatExitsDuringTheWindowKeepsItsSamples() throws {
+    let (service, stdout) = try startService(tenths: 10)
+    let file = output("cut.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--pid", String(service.processIdentifier), "--duration", "20", "-o", file])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(run.stderr.contains("exited during the window"), run.stderr)
+    XCTAssertNotNil(try ProfHarness.top(file).rows.first { $0.name == "hot_loop" })
+    service.waitUntilExit()
+    XCTAssertEqual(service.terminationStatus, 7)
+    XCTAssertEqual(try String(contentsOf: stdout, encoding: .utf8), "ready\ndone\n")
+  }
+
+  func testASecondAttachIsToldTheAgentIsBusy() throws {
+    let (service, _) = try startService()
+    defer { service.terminate() }
+    let pid = String(service.processIdentifier)
+    var second: ProfHarness.Run?
+    let first = try ProfHarness.prof(["cpu", "--pid", pid, "--duration", "2", "-o", output("first.pb.gz")]) { _ in
+      usleep(500_000)
+      second = try? ProfHarness.prof(["cpu", "--pid", pid, "--duration", "1", "-o", self.output("second.pb.gz")])
+    }
+    XCTAssertEqual(first.status, 0, first.stderr)
+    let refused = try XCTUnwrap(second)
+    XCTAssertEqual(refused.status, 1)
+    XCTAssertTrue(refused.stderr.contains("busy"), refused.stderr)
+    XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: output("second.pb.gz")))
+  }
+
+  func testBadPidsGetOneLineEach() throws {
+    let sleeper = Process()
+    sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    sleeper.arguments = ["30"]
+    try sleeper.run()
+    defer { sleeper.terminate() }
+    let pid = sleeper.processIdentifier
+    let noAgent = try ProfHarness.prof(["cpu", "--pid", String(pid), "--duration", "1", "-o", output("x.pb.gz")])
+    XCTAssertEqual(noAgent.status, 1)
+    XCTAssertTrue(noAgent.stderr.contains("has no prof agent listening") && noAgent.stderr.contains("prof run"), noAgent.stderr)
+
+    // A socket left by an earlier process of the same pid: nothing listens on it.
+    let path = "/tmp/prof-\(geteuid())/\(pid).sock"
+    let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, byte) in path.utf8.enumerated() { raw[i] = byte } }
+    mkdir("/tmp/prof-\(geteuid())", 0o700)
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    XCTAssertEqual(bound, 0)
+    close(stale)
+    defer { unlink(path) }
+    let staleRun = try ProfHarness.prof(["threads", "--pid", String(pid)])
+    XCTAssertEqual(staleRun.status, 1)
+    XCTAssertTrue(staleRun.stderr.contains("is stale"), staleRun.stderr)
+
+    let gone = try ProfHarness.prof(["cpu", "--pid", "999999999", "-o", output("y.pb.gz")])
+    XCTAssertEqual(gone.status, 1)
+    XCTAssertEqual(gone.stderr, "Error: no process 999999999 is running\n")
+    for run in [noAgent, staleRun] { XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr) }
+  }
+}
