@@ -64,11 +64,11 @@ let package = Package(
     // the user's benchmark executable; `prof bench compare` needs only the format and statistics.
     .target(
       name: "ProfBench",
-      dependencies: ["BenchFormat", "CAllocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["BenchFormat", "CAllocCounter", "OutputFile", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       path: "Sources/Bench/ProfBench"
     ),
     .target(name: "CAllocCounter", path: "Sources/Bench/CAllocCounter"),
-    .target(name: "BenchFormat", path: "Sources/Bench/BenchFormat"),
+    .target(name: "BenchFormat", dependencies: ["OutputFile"], path: "Sources/Bench/BenchFormat"),
     .target(name: "BenchStats", path: "Sources/Bench/BenchStats"),
     .target(name: "BenchCompare", dependencies: ["BenchFormat", "BenchStats"], path: "Sources/Bench/BenchCompare"),
 
@@ -97,6 +97,7 @@ let package = Package(
     // Tests. End-to-end targets depend on "prof" so that the binary (and the agent) is built.
     .target(name: "ProfTestSupport", dependencies: ["Pprof"], path: "Tests/ProfTestSupport"),
     .testTarget(name: "PprofTests", dependencies: ["Pprof"]),
+    .testTarget(name: "OutputFileTests", dependencies: ["OutputFile"]),
     .testTarget(name: "AgentStreamTests", dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "Agent")]),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import BenchCompare
 import BenchFormat
 import Foundation
+import OutputFile
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -35,16 +36,16 @@ extension Bench {
     @Argument(help: "The file to check against the baseline.")
     var new: String
 
-    @Option(help: "Smallest relative slowdown that counts, in percent (5 or 5%).")
+    @Option(parsing: .unconditional, help: "Smallest relative slowdown that counts, in percent (5 or 5%).")
     var threshold = Percentage(0.05)
 
-    @Option(help: "Smallest absolute change that counts, in the metric's unit (e.g. ns/op).")
+    @Option(parsing: .unconditional, help: "Smallest absolute change that counts, in the metric's unit (e.g. ns/op).")
     var floor = 0.0
 
-    @Option(help: "Allowed increase of allocs/op and other exact metrics per op.")
+    @Option(parsing: .unconditional, help: "Allowed increase of allocs/op and other exact metrics per op.")
     var allocTolerance = 0.0
 
-    @Option(help: "Significance level for the Holm-adjusted p-values.")
+    @Option(parsing: .unconditional, help: "Significance level for the Holm-adjusted p-values.")
     var alpha = 0.05
 
     @Option(help: "Output format: text, markdown (for a pull-request comment) or json.")
@@ -52,8 +53,9 @@ extension Bench {
 
     func validate() throws {
       guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") }
-      guard floor >= 0, allocTolerance >= 0 else {
-        throw ValidationError("--floor and --alloc-tolerance must not be negative")
+      for (name, value) in [("--floor", floor), ("--alloc-tolerance", allocTolerance)] {
+        guard value.isFinite else { throw ValidationError("\(name) must be a finite number, not \(value)") }
+        guard value >= 0 else { throw ValidationError("\(name) must not be negative") }
       }
     }
 
@@ -71,7 +73,7 @@ extension Bench {
         throw fail("no benchmark and metric appear in both \(old) and \(new)")
       }
       comparison.warnings.forEach { printError("warning: \($0)") }
-      print(render(comparison, format: format, options: options), terminator: "")
+      try StandardStream.output.write(render(comparison, format: format, options: options))
       if !comparison.regressions.isEmpty { throw ExitCode(2) }
     }
 
@@ -111,6 +113,7 @@ extension Bench {
     var arguments: [String] = []
 
     func run() throws {
+      let outputFile = try AtomicOutputFile(path: output)
       let swiftBuild = ["swift", "build", "-c", "release", "--package-path", packagePath]
       // Build output goes to stderr so that stdout carries only results.
       try run(swiftBuild + ["--product", product], output: .standardError)
@@ -123,7 +126,7 @@ extension Bench {
       } catch {
         throw fail("\(product) printed malformed results: \(error)")
       }
-      try results.write(to: URL(fileURLWithPath: output))
+      try outputFile.commit([UInt8](results))
       printError("saved \(output)")
     }
 
@@ -176,15 +179,19 @@ private func launch(_ command: [String], output: ChildOutput) throws -> (status:
   process.arguments = command
   let pipe = Pipe()
   process.standardOutput = output == .standardError ? FileHandle.standardError : pipe
+  // prof ignores SIGPIPE and Process passes that on: the child gets the default back.
+  let previous = signal(SIGPIPE, SIG_DFL)
+  let started = Result { try process.run() }
+  signal(SIGPIPE, previous)
   do {
-    try process.run()
+    try started.get()
   } catch {
     throw fail("cannot run \(command[0]): \(error)")
   }
   var collected = Data()
   if output != .standardError {
     while let chunk = try pipe.fileHandleForReading.read(upToCount: 4096), !chunk.isEmpty {
-      if output == .tee { FileHandle.standardOutput.write(chunk) }
+      if output == .tee { try StandardStream.output.write(chunk) }
       collected.append(chunk)
     }
   }
@@ -199,5 +206,5 @@ private func fail(_ message: String) -> ExitCode {
 }
 
 private func printError(_ message: String) {
-  FileHandle.standardError.write(Data((message + "\n").utf8))
+  StandardStream.say(message)
 }

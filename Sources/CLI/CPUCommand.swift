@@ -41,10 +41,10 @@ struct CPU: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the profile.")
   var output = "cpu.pb.gz"
 
-  @Option(help: "Samples per second of CPU time, per thread (1-5000). Go's default is 100.")
+  @Option(parsing: .unconditional, help: "Samples per second of CPU time, per thread (1-5000). Go's default is 100.")
   var hz = 100
 
-  @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the profile, then send the program SIGINT.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Stop sampling after this many seconds, write the profile, then send the program SIGINT.",
                              valueName: "seconds"))
   var duration: Seconds?
 
@@ -100,11 +100,12 @@ struct CPU: ParsableCommand {
     let status = process.waitForExit()
     if recording.start != nil && recording.endReason == nil {
       let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
-      warn("the program ended without the agent's final flush (killed, crashed, or it closed the agent's stream): samples of its last moments (at most 50 ms, \(missing) counted) are missing")
+      warn(process.missingFinalFlushMessage(lastProgram: collector.modules.first?.path ?? command.path,
+                                            lost: "samples (\(missing) counted)"))
     }
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     try written.get()
-    printSummary(collector, targetCPUNanos: process.cpuNanos)
+    printSummary(collector, process: process)
     try followed.writeProfiles(beside: output, parent: profile, pid: process.pid) { records, durationNanos in
       var child = Snapshot(collector: CPUSampleCollector(), symbolizer: snapshot.symbolizer, hz: hz, comments: snapshot.comments)
       records.forEach { child.collector.consume($0) }
@@ -159,13 +160,18 @@ struct CPU: ParsableCommand {
     return nil
   }
 
-  private func printSummary(_ collector: CPUSampleCollector, targetCPUNanos: UInt64?) {
+  private func printSummary(_ collector: CPUSampleCollector, process: TargetProcess) {
     let totals = collector.totals
-    let used = targetCPUNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
+    let used = process.cpuNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
+    // Shown when it is at least a tick of the kernel's accounting (10 ms).
+    let childrenWhere = self.children.followChildren ? "in their own profiles" : "not profiled: --follow-children profiles them"
+    let children = process.childrenCPUNanos.flatMap {
+      $0 < 10_000_000 ? nil : String(format: " (its child processes used %.2f s more, ", Double($0) / 1e9) + childrenWhere + ")"
+    } ?? ""
     if totals.periods > totals.samples * 3 / 2 {
       warn("the kernel delivered fewer than --hz \(hz) timer signals per thread; each sample counts the periods it covers")
     }
-    warn("\(sampled(collector))\(used); wrote \(output); view: go tool pprof -http=: \(output)")
+    warn("\(sampled(collector))\(used)\(children); wrote \(output); view: go tool pprof -http=: \(output)")
   }
 
   /// "S samples (D dropped) from T threads, C s CPU sampled"
@@ -179,10 +185,12 @@ struct CPU: ParsableCommand {
 
 extension SamplingSignal: ExpressibleByArgument {
   public init?(argument: String) { self.init(argument) }
+
+  public var defaultValueDescription: String { name }
 }
 
 func warn(_ message: String) {
-  FileHandle.standardError.write(Data(("prof: " + message + "\n").utf8))
+  StandardStream.say("prof: " + message)
 }
 
 /// Says "cannot symbolize" once per module and run, however many profiles (one

@@ -50,7 +50,7 @@ struct Convert: ParsableCommand {
     case .folded: bytes = Array(FoldedStacks.write(try tree(profile)).utf8)
     case .speedscope: bytes = try speedscope(profile)
     }
-    if let outputFile { try outputFile.commit(bytes) } else { FileHandle.standardOutput.write(Data(bytes)) }
+    if let outputFile { try outputFile.commit(bytes) } else { try StandardStream.output.write(bytes) }
   }
 
   /// Folded stacks count samples: without --sample-index, the "samples" type when there is one.

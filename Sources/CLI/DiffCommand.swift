@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutputFile
 import Pprof
 import ProfileReports
 
@@ -35,7 +36,7 @@ struct Diff: ParsableCommand {
     let baseSide = try totals(ProfileInput.load(base), sampleType: type.type)
     let report = DiffReport(base: (baseSide.totals, baseSide.stacks), new: (newSide.totals, newSide.stacks),
                             count: ranking.n, sortByCum: ranking.cum)
-    print(report.render(header: ["Type: " + type.type], format: report.valueFormat(sampleUnit: type.unit)), terminator: "")
+    try StandardStream.output.write(report.render(header: ["Type: " + type.type], format: report.valueFormat(sampleUnit: type.unit)))
   }
 
   private func totals(_ profile: Profile, sampleType: String?) throws -> (totals: FunctionTotals, stacks: CallStacks, valueIndex: Int) {

@@ -43,14 +43,14 @@ struct Heap: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the profile.")
   var output = "heap.pb.gz"
 
-  @Option(help: ArgumentHelp("Mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
                              valueName: "bytes"))
   var sampleRate = Heap.defaultSampleRate
 
   /// Go's MemProfileRate: a sample every 512 KiB allocated, on average.
   static let defaultSampleRate = 524_288
 
-  @Option(help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Also write numbered profiles (heap.1.pb.gz, ...) this often, to diff with go tool pprof -base.",
                              valueName: "seconds"))
   var snapshotEvery: Seconds?
 
@@ -98,7 +98,7 @@ struct Heap: ParsableCommand {
     let written = Result { try file.commit(profile.gzipped()) }
     let status = process.waitForExit()
     if collector.start != nil && collector.endReason == nil {
-      warn("the program ended without the agent's final flush (killed, crashed or exec'd): allocations of its last 50 ms may be missing")
+      warn(process.missingFinalFlushMessage(lastProgram: command.path, lost: "allocations"))
     }
     try written.get()
     HeapSummary.lines(collector, profile).forEach(warn)

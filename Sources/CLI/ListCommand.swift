@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OutputFile
 import ProfileReports
 
 struct List: ParsableCommand {
@@ -33,8 +34,8 @@ struct List: ParsableCommand {
     guard !listing.routines.isEmpty else { throw ProfError("\(file): \(ReportError.noMatch(regex))") }
     let smallest = listing.routines.flatMap { $0.lines.values.map { abs($0.flat != 0 ? $0.flat : $0.cum) } }.filter { $0 > 0 }.min() ?? 0
     let format = ValueFormat(sampleUnit: profile.sampleTypes[valueIndex].unit, smallest: smallest, largest: listing.total)
-    print(listing.render(format: format) { path in
+    try StandardStream.output.write(listing.render(format: format) { path in
       (try? String(contentsOfFile: path, encoding: .utf8)).map { $0.components(separatedBy: "\n") }
-    }, terminator: "")
+    })
   }
 }

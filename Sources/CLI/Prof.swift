@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutputFile
 
 @main
 struct Prof: ParsableCommand {
@@ -12,4 +13,10 @@ struct Prof: ParsableCommand {
     version: "0.1.0",
     subcommands: [CPU.self, Threads.self, Agent.self, Heap.self, Trace.self, Top.self, List.self, Flame.self, Diff.self, Convert.self, Bench.self, Race.self]
   )
+
+  static func main() {
+    StandardStream.reserve()
+    StandardStream.checkPrintedOutputAtExit()
+    main(nil)
+  }
 }

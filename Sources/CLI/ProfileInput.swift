@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OutputFile
 import Pprof
 import ProfileConversion
 import ProfileReports
@@ -32,16 +33,9 @@ enum ProfileInput {
   }
 
   private static func read(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw ProfError("cannot read \(path): \(readFailure(path))")
-    }
-    return [UInt8](data)
-  }
-
-  private static func readFailure(_ path: String) -> String {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "No such file or directory" }
-    return isDirectory.boolValue ? "Is a directory" : "Permission denied"
+    let bytes = try FileContents.read(path)
+    if bytes.isEmpty { throw ProfError("\(path): the file is empty, not a profile") }
+    return bytes
   }
 }
 
@@ -72,7 +66,7 @@ struct SampleOptions: ParsableArguments {
 
 /// How many functions a ranked report (top, diff) shows, and by which column.
 struct RankingOptions: ParsableArguments {
-  @Option(name: .short, help: "Show at most this many functions.")
+  @Option(name: .short, parsing: .unconditional, help: "Show at most this many functions.")
   var n: Int?
 
   @Flag(help: "Sort by the cumulative column instead of flat.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutputFile
 import Foundation
 import RaceReport
 import RaceRunner
@@ -17,7 +18,8 @@ struct Race: ParsableCommand {
       merged (one entry per pair of racing frames, with a count) and shown on stderr.
 
       Exit status: 0 when clean, 66 when ThreadSanitizer reported anything (even if the \
-      tests passed), otherwise the command's own status.
+      tests passed), 1 when a clean run never started ThreadSanitizer (a build without \
+      it) or ThreadSanitizer itself failed, otherwise the command's own status.
 
       Examples:
         prof race --filter CacheTests --sarif race.sarif
@@ -59,6 +61,9 @@ struct Race: ParsableCommand {
   var words: [String] = []
 
   func run() throws {
+    // Outputs are created first: an unwritable path is one line before the run, not after it.
+    let jsonFile = try json.map { try AtomicOutputFile(path: $0) }
+    let sarifFile = try sarif.map { try AtomicOutputFile(path: $0) }
     let currentDirectory = FileManager.default.currentDirectoryPath
     let target = RaceTarget.choose(
       packagePath: packagePath, filter: filter, scratchPath: scratchPath, words: words,
@@ -68,18 +73,10 @@ struct Race: ParsableCommand {
       target, suppressions: suppressions.map { absolutePath($0, in: currentDirectory) },
       environment: ProcessInfo.processInfo.environment)
     let paths = SourcePaths(root: target.sourceRoot(currentDirectory: currentDirectory))
-    try write(outcome.analysis, paths: paths)
-    FileHandle.standardError.write(Data(TextRenderer(paths: paths).render(outcome.analysis).utf8))
+    try jsonFile?.commit([UInt8](JSONRenderer.render(outcome.analysis)))
+    let renderer = SARIFRenderer(paths: paths, toolVersion: Prof.configuration.version)
+    try sarifFile?.commit([UInt8](renderer.render(outcome.analysis)))
+    try? StandardStream.error.write(TextRenderer(paths: paths).render(outcome.analysis))
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-  }
-
-  private func write(_ analysis: RaceAnalysis, paths: SourcePaths) throws {
-    if let json {
-      try JSONRenderer.render(analysis).write(to: URL(fileURLWithPath: json))
-    }
-    if let sarif {
-      let renderer = SARIFRenderer(paths: paths, toolVersion: Prof.configuration.version)
-      try renderer.render(analysis).write(to: URL(fileURLWithPath: sarif))
-    }
   }
 }

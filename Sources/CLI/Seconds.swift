@@ -15,7 +15,8 @@ struct Seconds: ExpressibleByArgument {
     self.value = value
   }
 
-  var nanoseconds: UInt64 { UInt64(value * 1e9) }
+  /// Rounded up: a positive number of seconds never becomes 0, which means "no limit".
+  var nanoseconds: UInt64 { UInt64((value * 1e9).rounded(.up)) }
 
   var defaultValueDescription: String { value.rounded() == value ? String(Int(value)) : String(value) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutputFile
 import ProfileReports
 
 struct Top: ParsableCommand {
@@ -32,6 +33,6 @@ struct Top: ParsableCommand {
     let report = TopReport(totals, stacks, options: TopReport.Options(count: ranking.n, sortByCum: ranking.cum))
     let format = report.valueFormat(sampleUnit: profile.sampleTypes[valueIndex].unit)
     let header = ProfileHeader.lines(profile, valueIndex: valueIndex, total: totals.total, format: format) + samples.activeFilters
-    print(report.render(header: header, format: format), terminator: "")
+    try StandardStream.output.write(report.render(header: header, format: format))
   }
 }

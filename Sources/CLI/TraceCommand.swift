@@ -38,7 +38,7 @@ struct Trace: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the trace; gzipped when the name ends in .gz.")
   var output = "trace.json"
 
-  @Option(help: "Samples per second per thread (1-5000).")
+  @Option(parsing: .unconditional, help: "Samples per second per thread (1-5000).")
   var hz = 100
 
   @Option(help: "cpu: sample by each thread's CPU time. wall: sample every thread at a wall-clock rate.")
@@ -47,11 +47,11 @@ struct Trace: ParsableCommand {
   @Option(help: ArgumentHelp("Also write the run's profile (pprof) to this path.", valueName: "path"))
   var pprof: String?
 
-  @Option(help: ArgumentHelp("Stop sampling after this many seconds, write the trace, then send the program SIGINT.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Stop sampling after this many seconds, write the trace, then send the program SIGINT.",
                              valueName: "seconds"))
   var duration: Seconds?
 
-  @Option(help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
   var maxSize: Int?
 
   @Flag(help: "Also track the heap, as prof heap does at its default rate, and add a heap-in-use counter.")

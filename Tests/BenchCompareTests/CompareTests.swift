@@ -162,4 +162,16 @@ final class CompareTests: XCTestCase {
       "| ns/op | old (median, 95% CI) | new (median, 95% CI) | delta | p | verdict |\n|---|---|---|---|---|---|\n"
         + "| Decode-2 | 1000 [995, 1008] | 1000 [995, 1008] | ~ | p=1.000 n=10+10 |  |\n"))
   }
+
+  func testAMedianOfZeroOrBelowGetsTheAbsoluteChangeNotAPercentage() {
+    for old in [base.map { $0 / 1000 - 1.5 }, base.map { _ in 0 }] {  // about -0.5 ns/op, then exactly 0
+      let c = run(file(ns: old), file(ns: base.map { $0 / 100 }))
+      let row = c.tables[0].rows[0]
+      XCTAssertNil(row.delta, "no ratio to a median of \(row.old.median)")
+      XCTAssertEqual(row.verdict, .regression, "slower by about 10.5 ns/op in absolute terms")
+      let text = render(c, format: .text, options: CompareOptions())
+      XCTAssertTrue(text.contains("1 regression: Decode-2 ns/op " + signed(row.difference) + " (a median <= 0: no %) ("), text)
+      XCTAssertFalse(text.contains("inf") || text.contains("00%"), text)
+    }
+  }
 }

@@ -56,7 +56,7 @@ final class CompareCommandTests: XCTestCase {
     let old = try write(benchmarkFile(scale: 1), "old.txt")
     let missing = try compare(old, "/nonexistent/new.txt")
     XCTAssertEqual(missing.status, 1)
-    XCTAssertEqual(missing.stderr, "prof bench: error: /nonexistent/new.txt: cannot read file\n")
+    XCTAssertEqual(missing.stderr, "prof bench: error: /nonexistent/new.txt: cannot read file: No such file or directory\n")
     let empty = try write("PASS\n", "empty.txt")
     XCTAssertEqual(try compare(old, empty).stderr, "prof bench: error: \(empty): no benchmark results\n")
   }

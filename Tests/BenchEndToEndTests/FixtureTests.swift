@@ -27,6 +27,15 @@ final class FixtureTests: XCTestCase {
     return loaded
   }
 
+  func testResultsThatCannotBeWrittenFailTheRun() throws {
+    _ = try baseline()  // builds the benchmark executable
+    let executable = repositoryRoot.appendingPathComponent("fixtures/BenchExamples/.build/release/ExampleBenchmarks").path
+    let result = try runCommand(["/bin/sh", "-c", "exec \"$0\" \"$@\" >/dev/full", executable,
+                                 "--benchtime", "10x", "--count", "1", "--filter", "^Alloc/"])
+    XCTAssertEqual(result.status, 1, "results lost are not a pass: \(result.stderr)")
+    XCTAssertTrue(result.stderr.contains("cannot write to standard output: No space left on device"), result.stderr)
+  }
+
   func testAllocsPerOpAreExact() throws {
     let results = try baseline().file.results
     func allocs(_ name: String) -> Set<Double> {

@@ -172,7 +172,7 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
       _ = try? ProfHarness.run("/usr/bin/pkill", ["-KILL", "-P", String(process.processIdentifier)])
     }
     XCTAssertEqual(run.status, 128 + SIGKILL, run.stderr)
-    XCTAssertTrue(run.stderr.contains("without the agent's final flush"), run.stderr)
+    XCTAssertTrue(run.stderr.contains("killed by signal 9 (Killed) before the agent's final flush"), run.stderr)
     XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 100)
   }
 

@@ -112,6 +112,45 @@ import Testing
     #expect(run.stderr == "Error: cannot run no-such-command-xyz: No such file or directory\n")
   }
 
+  @Test func aProgramBuiltWithoutThreadSanitizerFailsInsteadOfPassing() throws {
+    let run = try prof(["--", "/bin/sh", "-c", "exit 0"])
+    #expect(run.status == 1)
+    #expect(run.stderr.hasPrefix("Error: no process of `/bin/sh -c exit 0` ran with ThreadSanitizer"))
+    #expect(run.stderr.contains("swift build -Xswiftc -sanitize=thread"))
+    #expect(run.stderr.split(separator: "\n").count == 1)
+  }
+
+  @Test func outputsNeverFollowASymlinkAndAreCheckedBeforeTheRun() throws {
+    let precious = output.appendingPathComponent("precious").path
+    try "keep".write(toFile: precious, atomically: true, encoding: .utf8)
+    for option in ["--json", "--sarif"] {
+      let link = output.appendingPathComponent("link\(option)").path
+      try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: precious)
+      let run = try prof([option, link, "--", Self.demo, "counter"])
+      #expect(run.status == 66)
+      #expect(try String(contentsOfFile: precious, encoding: .utf8) == "keep")
+      let type = try FileManager.default.attributesOfItem(atPath: link)[.type] as? FileAttributeType
+      #expect(type == .typeRegular, "the link was replaced by the report")
+      #expect(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: link))) is [String: Any])
+
+      let unwritable = try prof([option, "/nonexistent/dir/race.out", "--", Self.demo, "counter"])
+      #expect(unwritable.status == 1)
+      #expect(unwritable.stderr == "Error: cannot write /nonexistent/dir/race.out: No such file or directory\n")
+      #expect(!unwritable.stdout.contains("racy-demo: start"), "the program did not run")
+    }
+  }
+
+  @Test func aClosedOrFullStandardStreamKeepsTheVerdict() throws {
+    // prof race writes nothing to stdout itself: a full stdout is the program's to handle
+    // (the demo traps on one, as FileHandle.write does), so the demo's goes elsewhere.
+    for redirections in ["2>&-", "2>/dev/full", ">/dev/full", ">&- 2>&-"] {
+      let run = try Invocation.run(
+        ["/bin/sh", "-c", "exec \"$0\" \"$@\" \(redirections)", Self.prof, "race", "--",
+         "/bin/sh", "-c", "\(Self.demo) counter >/dev/null 2>&1"])
+      #expect(run.status == 66, "\(redirections)")
+    }
+  }
+
   @Test func aMissingPackageIsOneErrorLine() throws {
     let run = try prof(["--package-path", "/nonexistent/package"])
     #expect(run.status != 0)

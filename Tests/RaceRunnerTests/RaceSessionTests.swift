@@ -8,6 +8,8 @@ import Testing
 struct FakeLauncher: ProcessLauncher {
   var logs: [String] = []
   var status: Int32 = 0
+  /// Whether TSan started in the program: it creates its profile_memory file.
+  var instrumented = true
   let received = Received()
 
   final class Received: @unchecked Sendable {
@@ -19,6 +21,10 @@ struct FakeLauncher: ProcessLauncher {
     received.arguments = arguments
     received.tsanOptions = environment["TSAN_OPTIONS"] ?? ""
     let logPath = try #require(received.tsanOptions.firstMatch(of: /log_path="([^"]+)"/)).1
+    if instrumented {
+      let path = try #require(received.tsanOptions.firstMatch(of: /profile_memory="([^"]+)"/)).1
+      try "".write(toFile: "\(path).100", atomically: true, encoding: .utf8)
+    }
     for (pid, log) in logs.enumerated() {
       try log.write(toFile: "\(logPath).\(pid + 100)", atomically: true, encoding: .utf8)
     }
@@ -61,6 +67,26 @@ struct FakeLauncher: ProcessLauncher {
     #expect(try run(FakeLauncher(status: 3)).exitCode == 3)
   }
 
+  @Test func aCleanRunWithoutThreadSanitizerIsAnErrorNotAPass() throws {
+    #expect(throws: RaceError.notInstrumented("racy")) { try run(FakeLauncher(instrumented: false)) }
+    // A failing command keeps its own status; a report proves TSan ran.
+    #expect(try run(FakeLauncher(status: 3, instrumented: false)).exitCode == 3)
+    #expect(try run(FakeLauncher(logs: [Self.race], instrumented: false)).exitCode == 66)
+    #expect("\(RaceError.notInstrumented("racy"))".contains("swift build -Xswiftc -sanitize=thread"))
+  }
+
+  @Test func threadSanitizersOwnFailureIsNotARace() throws {
+    let failed = "ThreadSanitizer: failed to parse suppressions.\nSupported suppression types are:\n- race\n"
+    let outcome = try run(FakeLauncher(logs: [failed, failed], status: 66))
+    #expect(outcome.analysis.runtimeMessages == ["ThreadSanitizer: failed to parse suppressions."])
+    #expect(outcome.exitCode == 1)
+    let text = TextRenderer(paths: SourcePaths(root: "/")).render(outcome.analysis)
+    #expect(text == "prof race: no ThreadSanitizer reports\n"
+      + "prof race: ThreadSanitizer itself failed: ThreadSanitizer: failed to parse suppressions.\n")
+    // A report still makes it 66.
+    #expect(try run(FakeLauncher(logs: [failed, Self.race], status: 66)).exitCode == 66)
+  }
+
   @Test func reportsAnnouncedButUnreadStillCount() throws {
     let outcome = try run(FakeLauncher(logs: ["ThreadSanitizer: reported 2 warnings\n"], status: 1))
     #expect(outcome.analysis.unparsedReports == 2)
@@ -90,11 +116,22 @@ struct FakeLauncher: ProcessLauncher {
     #expect(throws: RaceError.noSuchFile(option: "--suppressions", path: "/nonexistent.supp")) {
       try run(FakeLauncher(), suppressions: "/nonexistent.supp")
     }
+    // TSan would end the program with 66 before it ran, as if it had found races.
+    #expect(throws: RaceError.unreadable(option: "--suppressions", path: "/tmp")) {
+      try run(FakeLauncher(), suppressions: "/tmp")
+    }
   }
 }
 
 @Suite struct SpawnLauncherTests {
   let launcher = SpawnLauncher()
+
+  @Test func theCommandGetsSIGPIPEsDefaultActionThoughProfIgnoresIt() throws {
+    let previous = signal(SIGPIPE, SIG_IGN)
+    defer { signal(SIGPIPE, previous) }
+    // An ignored signal stays ignored across exec: sh would survive its own SIGPIPE.
+    #expect(try launcher.run(["sh", "-c", "kill -PIPE $$"], environment: ["PATH": "/usr/bin:/bin"]) == 128 + SIGPIPE)
+  }
 
   @Test func returnsTheExitStatus() throws {
     #expect(try launcher.run(["sh", "-c", "exit 3"], environment: ["PATH": "/usr/bin:/bin"]) == 3)

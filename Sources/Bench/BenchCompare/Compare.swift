@@ -83,8 +83,10 @@ func row(name: String, old x: [Double], new y: [Double], exact: Bool, confidence
   let old = Summary(x, confidence: confidence)
   let new = Summary(y, confidence: confidence)
   let difference = new.median - old.median
+  // A ratio to a median of 0 or below (an empty loop, overhead subtracted past zero)
+  // means nothing: -0.5 -> 10 ns/op is not a -2100% change.
   let delta: Double? =
-    old.median != 0 ? new.median / old.median - 1 : (difference == 0 ? 0 : nil)
+    old.median > 0 && new.median >= 0 ? new.median / old.median - 1 : (difference == 0 ? 0 : nil)
   return Row(
     name: name, old: old, new: new, difference: difference, delta: delta,
     p: exact ? nil : MannWhitney.test(x, y).p, pAdjusted: nil, verdict: .unchanged)
@@ -100,7 +102,7 @@ func verdict(_ row: Row, better: Better, exact: Bool, options: CompareOptions) -
     return worse < -options.exactTolerance ? .improvement : .unchanged
   }
   guard let p = row.pAdjusted, p <= options.alpha else { return .unchanged }
-  // An undefined delta (old median 0) is an unbounded relative change.
+  // Without a relative change (a median of 0 or below) only the absolute floor judges.
   let relative = abs(row.delta ?? .infinity)
   guard relative > options.threshold, abs(worse) > options.floor else { return .belowThreshold }
   return worse > 0 ? .regression : .improvement

@@ -30,7 +30,8 @@ public struct Row: Codable, Sendable {
   public var new: Summary
   /// new median - old median.
   public var difference: Double
-  /// new median / old median - 1; nil when the old median is 0 and the new is not.
+  /// new median / old median - 1; nil when the medians differ and either is 0 or below
+  /// (old) or below 0 (new), where a ratio means nothing.
   public var delta: Double?
   /// Mann-Whitney U p-value; nil for exact metrics.
   public var p: Double?

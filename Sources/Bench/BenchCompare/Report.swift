@@ -57,7 +57,7 @@ func header(_ table: MetricTable) -> [String] {
 
 func cells(_ row: Row) -> [String] {
   let notSignificant = row.p != nil && row.verdict == .unchanged
-  let delta = notSignificant ? "~" : row.p == nil ? signed(row.difference) : percent(row.delta)
+  let delta = notSignificant ? "~" : row.p == nil ? signed(row.difference) : change(row)
   let p = row.pAdjusted.map { String(format: "p=%.3f", $0) } ?? "exact"
   return [
     row.name, summaryCell(row.old), summaryCell(row.new), delta,
@@ -90,7 +90,7 @@ func summary(_ comparison: Comparison, options: CompareOptions) -> [String] {
     regressions.isEmpty
       ? "No regressions"
       : "\(regressions.count) regression\(regressions.count == 1 ? "" : "s"): "
-        + regressions.map { "\($0.row.name) \($0.unit) \(percent($0.row.delta))" }
+        + regressions.map { "\($0.row.name) \($0.unit) \(change($0.row))" }
         .joined(separator: ", ")
   ]
   lines[0] +=
@@ -106,9 +106,14 @@ func summary(_ comparison: Comparison, options: CompareOptions) -> [String] {
   return lines
 }
 
-func percent(_ value: Double?, signed: Bool = true) -> String {
-  guard let value else { return "+inf%" }
-  return String(format: signed ? "%+.2f%%" : "%g%%", value * 100)
+func percent(_ value: Double, signed: Bool = true) -> String {
+  String(format: signed ? "%+.2f%%" : "%g%%", value * 100)
+}
+
+/// The relative change, or the absolute one where a median of 0 or below makes a ratio meaningless.
+func change(_ row: Row) -> String {
+  guard let delta = row.delta else { return signed(row.difference) + " (a median <= 0: no %)" }
+  return percent(delta)
 }
 
 func signed(_ value: Double) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import OutputFile
 
 /// Reads the Go benchmark format (golang.org/design/14313-benchmark-format)
 /// with the rules of golang.org/x/perf/benchfmt: a line starting with
@@ -24,8 +25,11 @@ public enum GoFormatParser {
 
   /// Parses a file as UTF-8 text, or as the JSON form when it starts with '{'.
   public static func load(path: String) throws(FormatError) -> BenchmarkFile {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw FormatError(file: path, line: 0, message: "cannot read file")
+    let data: Data
+    do {
+      data = Data(try FileContents.read(path))
+    } catch {
+      throw FormatError(file: path, line: 0, message: "cannot read file: \(error.reason)")
     }
     guard let text = String(data: data, encoding: .utf8) else {
       throw FormatError(file: path, line: 0, message: "not UTF-8 text")

@@ -2,6 +2,7 @@ import ArgumentParser
 import BenchFormat
 import CAllocCounter
 import Foundation
+import OutputFile
 
 /// The entry point of a benchmark executable. Call `BenchmarkMain.run()`
 /// after creating the benchmarks; it parses the command line
@@ -134,10 +135,17 @@ private func cpuModel() -> String? {
 }
 
 /// Writes one line of output unbuffered, so `tee` and CI logs see progress.
+/// Results that cannot be written end the run (exit 1): a run whose results were
+/// lost must not look like one that passed.
 private func emit(_ line: String) {
-  FileHandle.standardOutput.write(Data((line + "\n").utf8))
+  do {
+    try StandardStream.output.write(line + "\n")
+  } catch {
+    StandardStream.say("\(error)")
+    exit(1)
+  }
 }
 
 private func warn(_ message: String) {
-  FileHandle.standardError.write(Data((message + "\n").utf8))
+  StandardStream.say(message)
 }

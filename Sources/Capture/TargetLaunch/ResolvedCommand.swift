@@ -8,12 +8,14 @@ public struct ResolvedCommand: Sendable {
   public enum Failure: Error, CustomStringConvertible {
     case notFound(String)
     case notExecutable(String)
+    case directory(String)
     case staticBinary(String)
 
     public var description: String {
       switch self {
       case .notFound(let name): "command not found: \(name)"
       case .notExecutable(let path): "not an executable file: \(path)"
+      case .directory(let path): "\(path) is a directory, not a program"
       case .staticBinary(let path):
         "\(path) is statically linked (no PT_INTERP): the profiler cannot be preloaded into it"
       }
@@ -26,16 +28,23 @@ public struct ResolvedCommand: Sendable {
     let candidates = name.contains("/")
       ? [name]
       : searchPath.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + name }
-    guard let found = candidates.first(where: Self.isRegularFile) else { throw .notFound(name) }
+    guard let found = candidates.first(where: Self.isRegularFile) else {
+      if name.contains("/") && Self.isDirectory(name) { throw .directory(name) }
+      throw .notFound(name)
+    }
     guard access(found, X_OK) == 0 else { throw .notExecutable(found) }
     if ELFFile.kind(of: found) == .staticExecutable { throw .staticBinary(found) }
     self.path = found
     self.arguments = command
   }
 
-  private static func isRegularFile(_ path: String) -> Bool {
+  private static func isRegularFile(_ path: String) -> Bool { fileType(path) == S_IFREG }
+
+  private static func isDirectory(_ path: String) -> Bool { fileType(path) == S_IFDIR }
+
+  private static func fileType(_ path: String) -> mode_t? {
     var info = stat()
-    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    return stat(path, &info) == 0 ? info.st_mode & S_IFMT : nil
   }
 }
 

@@ -43,8 +43,14 @@ public final class TargetProcess {
   private var pidFD: Int32
   private var previousMask = sigset_t()
   public private(set) var status: TerminationStatus?
-  /// User plus system CPU time the child used, known once it has exited.
+  /// User plus system CPU time the child used, itself alone (not the processes it
+  /// started and waited for), known once it has exited.
   public private(set) var cpuNanos: UInt64?
+  /// CPU time of the processes the child started and waited for, once it has exited.
+  public private(set) var childrenCPUNanos: UInt64?
+  /// The name of the program the child ran last (the kernel's comm, at most 15
+  /// bytes): another than prof started when it exec'd one. Known once it has exited.
+  public private(set) var finalProgramName: String?
 
   /// Starts `command` with `environment`; the agent finds its end of the stream
   /// pipe through the PROF_AGENT_FD variable added here.
@@ -150,8 +156,13 @@ public final class TargetProcess {
   private func reap() -> Event {
     var waitStatus: Int32 = 0
     var usage = rusage()
+    let zombie = ProcessStat(pid: pid)  // read before reaping, while /proc still has it
     guard wait4(pid, &waitStatus, 0, &usage) == pid else { return .timeout }
-    cpuNanos = Self.nanos(usage.ru_utime) + Self.nanos(usage.ru_stime)
+    // wait4 counts the children it waited for too; /proc tells them apart.
+    let total = Self.nanos(usage.ru_utime) + Self.nanos(usage.ru_stime)
+    childrenCPUNanos = zombie.map { min($0.childrenCPUNanos, total) }
+    cpuNanos = total - (childrenCPUNanos ?? 0)
+    finalProgramName = zombie?.name
     close(pidFD)
     pidFD = -1
     let status = TerminationStatus(waitStatus: waitStatus)
@@ -190,3 +201,28 @@ public final class TargetProcess {
 
   static func errorText() -> String { String(cString: strerror(errno)) }
 }
+
+/// What /proc/PID/stat says of a process: its name and its children's CPU time.
+struct ProcessStat {
+  var name: String
+  var childrenCPUNanos: UInt64
+
+  init?(pid: pid_t) {
+    let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let count = read(fd, &buffer, buffer.count)
+    guard count > 0 else { return nil }
+    let text = buffer[..<count]
+    // "pid (name) state ...": the name may hold spaces and parentheses, so it ends at the last ')'.
+    guard let open = text.firstIndex(of: UInt8(ascii: "(")), let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+    name = String(decoding: text[(open + 1)..<close], as: UTF8.self)
+    // After the name: state(3) ... utime(14) stime(15) cutime(16) cstime(17).
+    let fields = text[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+    guard fields.count > 14, let cutime = UInt64(fields[13]), let cstime = UInt64(fields[14]) else { return nil }
+    let ticks = UInt64(max(sysconf(Int32(_SC_CLK_TCK)), 1))
+    childrenCPUNanos = (cutime + cstime) * 1_000_000_000 / ticks
+  }
+}
+

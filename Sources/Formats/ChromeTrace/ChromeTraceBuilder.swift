@@ -70,11 +70,40 @@ public struct ChromeTraceBuilder {
       metadata += process.metadata(rank: rank)
       tracks += process.tracks()
     }
+    guard let maximum = options.maximumBytes else { return (write(metadata, tracks, notes: []), []) }
+    return fit(metadata, tracks, maximumBytes: maximum)
+  }
+
+  /// The whole file, metadata and note included, within `maximumBytes`: events from
+  /// the earliest that no longer fits are left out. The first cut is estimated from
+  /// the events' sizes; the closing events a cut adds can overshoot it, so the cut
+  /// moves earlier until the written file fits. When even the process and thread
+  /// names do not fit, they are left out too.
+  private func fit(_ metadata: [ChromeEvent], _ tracks: [[ChromeEvent]], maximumBytes: Int) -> (json: [UInt8], notes: [String]) {
+    var json = write(metadata, tracks, notes: [])
+    guard json.count > maximumBytes else { return (json, []) }
     var notes: [String] = []
-    if let maximum = options.maximumBytes, let cutoff = Self.cutoff(tracks, maximumBytes: maximum) {
-      tracks = tracks.map { Self.truncate($0, at: cutoff) }
-      notes.append("trace cut at \(ChromeTraceWriter.microseconds(cutoff / 1000)) ms to stay under --max-size \(maximum) bytes")
+    let times = Array(Set(tracks.joined().map { $0.nanos ?? 0 })).sorted()
+    for (metadata, names) in [(metadata, ""), ([], " and without thread names")] where json.count > maximumBytes {
+      func note(_ cutoff: UInt64) -> String {
+        "trace cut at \(ChromeTraceWriter.microseconds(cutoff / 1000)) ms\(names) to stay under --max-size \(maximumBytes) bytes"
+      }
+      var budget = maximumBytes - write(metadata, [], notes: [note(UInt64.max)]).count
+      var previous = UInt64.max
+      while var cutoff = Self.cutoff(tracks, maximumBytes: budget) {
+        // Events sharing the last cut's time: step to the time before it.
+        if cutoff >= previous { cutoff = times.last { $0 < previous } ?? 0 }
+        notes = [note(cutoff)]
+        json = write(metadata, tracks.map { Self.truncate($0, at: cutoff) }, notes: notes)
+        if json.count <= maximumBytes || cutoff == 0 { break }
+        budget -= json.count - maximumBytes
+        previous = cutoff
+      }
     }
+    return (json, notes)
+  }
+
+  private func write(_ metadata: [ChromeEvent], _ tracks: [[ChromeEvent]], notes: [String]) -> [UInt8] {
     var writer = ChromeTraceWriter()
     for event in metadata { writer.write(event) }
     for track in tracks {
@@ -84,7 +113,7 @@ public struct ChromeTraceBuilder {
     traceMetadata += notes.map { ("prof-note", $0) }
     let unsampled = processes.flatMap { ProcessTracks.unsampledThreads($0) }
     if !unsampled.isEmpty { traceMetadata.append(("prof-unsampled", unsampled.joined(separator: "; "))) }
-    return (writer.finish(metadata: traceMetadata), notes)
+    return writer.finish(metadata: traceMetadata)
   }
 
   // Parents before children: earlier first, then longer first.

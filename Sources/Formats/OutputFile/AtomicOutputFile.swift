@@ -3,11 +3,16 @@ import Glibc
 /// An output written under a temporary name beside its destination and renamed
 /// into place, so the final name never holds a half-written file. The temporary
 /// file is created exclusively (O_EXCL, O_NOFOLLOW): a symlink planted in a shared
-/// directory is never followed.
+/// directory is never followed, and a symlink at the destination is replaced, not
+/// written through.
 public final class AtomicOutputFile {
   public let path: String
   private let temporaryPath: String
   private var fd: Int32
+  /// Whether the temporary file is still on disk: every failure removes it.
+  private var temporaryExists = true
+  /// Its place in TemporaryFiles, which removes it if a signal ends prof first.
+  private let signalSlot: Int?
 
   public struct Failure: Error, CustomStringConvertible {
     public let description: String
@@ -15,10 +20,7 @@ public final class AtomicOutputFile {
 
   /// Creating it up front proves the destination writable before any work starts.
   public init(path: String) throws(Failure) {
-    var info = stat()
-    if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
-      throw Failure(description: "cannot write \(path): it is a directory")
-    }
+    try Self.checkDestination(path)
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { String(path[...$0]) } ?? ""
     let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -35,12 +37,32 @@ public final class AtomicOutputFile {
     self.path = path
     self.temporaryPath = candidate
     self.fd = fd
+    signalSlot = TemporaryFiles.add(candidate)
+  }
+
+  /// A destination must name a file, and what is there now must be a file that
+  /// renaming may replace: never a directory or a device (renaming over /dev/null
+  /// as root would replace the device with a regular file).
+  private static func checkDestination(_ path: String) throws(Failure) {
+    if path.isEmpty { throw Failure(description: "cannot write \"\": the file name is empty") }
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      if path.hasSuffix("/") { throw Failure(description: "cannot write \(path): the name ends in /, not a file name") }
+      return
+    }
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: return
+    case S_IFDIR: throw Failure(description: "cannot write \(path): it is a directory")
+    default:
+      throw Failure(description: "cannot write \(path): not a regular file (prof writes a file whole and renames it into place); give a file name")
+    }
   }
 
   deinit { discard() }
 
   /// Writes `bytes` and renames the file into place.
   public func commit(_ bytes: [UInt8]) throws(Failure) {
+    guard fd >= 0 else { throw Failure(description: "cannot write \(path): already written or discarded") }
     var written = 0
     while written < bytes.count {
       let count = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -52,14 +74,21 @@ public final class AtomicOutputFile {
     close(fd)
     fd = -1
     guard rename(temporaryPath, path) == 0 else { throw failure("cannot rename into \(path)") }
+    temporaryExists = false
+    signalSlot.map(TemporaryFiles.remove)
   }
 
   /// Removes the temporary file when nothing is to be written.
   public func discard() {
-    guard fd >= 0 else { return }
-    close(fd)
-    fd = -1
-    unlink(temporaryPath)
+    if fd >= 0 {
+      close(fd)
+      fd = -1
+    }
+    if temporaryExists {
+      unlink(temporaryPath)
+      temporaryExists = false
+      signalSlot.map(TemporaryFiles.remove)
+    }
   }
 
   private func failure(_ message: String) -> Failure {

@@ -4,12 +4,16 @@ public struct RaceAnalysis: Equatable, Sendable {
   public var reportCount: Int
   /// Reports TSan announced ("reported N warnings") beyond those parsed.
   public var unparsedReports: Int
+  /// What TSan said of itself, outside reports, each once.
+  public var runtimeMessages: [String]
 
   public init(_ parsed: TSanParser.Result, demangler: Demangler) {
     let reports = parsed.reports.map { $0.demangled(by: demangler) }
     findings = Finding.group(reports)
     reportCount = reports.count
     unparsedReports = max(0, parsed.announcedWarnings - reports.count)
+    var seen = Set<String>()
+    runtimeMessages = parsed.runtimeMessages.filter { seen.insert($0).inserted }
   }
 }
 

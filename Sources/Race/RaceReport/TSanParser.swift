@@ -22,11 +22,15 @@ public struct TSanParser: Sendable {
     /// `reports.count` means reports were lost (e.g. a truncated log).
     public var announcedWarnings: Int
     public var foreignLines: Int
+    /// TSan's own failures outside reports ("ThreadSanitizer: failed to parse
+    /// suppressions."): it then ends the program with 66, the code of a report.
+    public var runtimeMessages: [String]
 
-    public init(reports: [Report] = [], announcedWarnings: Int = 0, foreignLines: Int = 0) {
+    public init(reports: [Report] = [], announcedWarnings: Int = 0, foreignLines: Int = 0, runtimeMessages: [String] = []) {
       self.reports = reports
       self.announcedWarnings = announcedWarnings
       self.foreignLines = foreignLines
+      self.runtimeMessages = runtimeMessages
     }
 
     /// Adds another stream's results (another process's log).
@@ -34,13 +38,15 @@ public struct TSanParser: Sendable {
       reports += other.reports
       announcedWarnings += other.announcedWarnings
       foreignLines += other.foreignLines
+      runtimeMessages += other.runtimeMessages
     }
   }
 
   private static let warning = "WARNING: ThreadSanitizer: "
   private static let summary = "SUMMARY: ThreadSanitizer: "
   private static let separator = "=================="
-  private static let reported = "ThreadSanitizer: reported "
+  private static let runtime = "ThreadSanitizer: "
+  private static let reported = runtime + "reported "
 
   private var result = Result()
   private var current: Report?
@@ -95,7 +101,10 @@ public struct TSanParser: Sendable {
   }
 
   private mutating func consumeOutside(_ line: String) {
-    guard let marker = line.range(of: Self.reported) else { return }
+    guard let marker = line.range(of: Self.reported) else {
+      if line.hasPrefix(Self.runtime) || line.hasPrefix("FATAL: " + Self.runtime) { result.runtimeMessages.append(line) }
+      return
+    }
     let count = line[marker.upperBound...].prefix { $0.isNumber }
     result.announcedWarnings += Int(count) ?? 0
   }

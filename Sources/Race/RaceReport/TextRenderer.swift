@@ -9,6 +9,8 @@ public struct TextRenderer: Sendable {
 
   public func render(_ analysis: RaceAnalysis) -> String {
     var lines = [headline(analysis)]
+    // TSan's own failure ends the program with 66, which must not pass for a report.
+    lines += analysis.runtimeMessages.map { "prof race: ThreadSanitizer itself failed: " + $0 }
     if analysis.unparsedReports > 0 {
       lines.append(
         "warning: TSan announced \(analysis.unparsedReports) more report(s) than could be read")

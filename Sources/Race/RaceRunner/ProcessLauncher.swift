@@ -19,11 +19,13 @@ public struct SpawnLauncher: ProcessLauncher {
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
-    // prof ignores ^C while the child runs so that it can still report what TSan found;
-    // the child gets the default action back.
+    // prof ignores ^C while the child runs so that it can still report what TSan found,
+    // and SIGPIPE always (a reader gone from its stderr must not kill it); the child
+    // gets the default actions back.
     var defaults = sigset_t()
     sigemptyset(&defaults)
     sigaddset(&defaults, SIGINT)
+    sigaddset(&defaults, SIGPIPE)
     posix_spawnattr_setsigdefault(&attributes, &defaults)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
 

@@ -11,9 +11,12 @@ public struct RaceSession: Sendable {
   public struct Outcome: Sendable {
     public var analysis: RaceAnalysis
     public var commandStatus: Int32
-    /// 0 when clean, 66 when TSan reported anything, else the command's failure status.
+    /// 0 when clean, 66 when TSan reported anything, else the command's failure status;
+    /// 1 when TSan failed without a report (it exits 66 then, which would read as races).
     public var exitCode: Int32 {
-      analysis.reportCount + analysis.unparsedReports > 0 ? RaceSession.racesFound : commandStatus
+      if analysis.reportCount + analysis.unparsedReports > 0 { return RaceSession.racesFound }
+      if commandStatus == RaceSession.racesFound && !analysis.runtimeMessages.isEmpty { return 1 }
+      return commandStatus
     }
   }
 
@@ -33,10 +36,28 @@ public struct RaceSession: Sendable {
     defer { try? FileManager.default.removeItem(atPath: logs) }
     var environment = environment
     environment["TSAN_OPTIONS"] = Self.tsanOptions(
-      inherited: environment["TSAN_OPTIONS"], logPath: logs + "/tsan", suppressions: suppressions)
+      inherited: environment["TSAN_OPTIONS"], logPath: logs + "/" + Self.logName,
+      suppressions: suppressions, instrumentedPath: logs + "/" + Self.instrumentedName)
     let status = try launcher.run(target.arguments, environment: environment)
     let analysis = RaceAnalysis(try Self.readLogs(in: logs), demangler: demangler)
-    return Outcome(analysis: analysis, commandStatus: status)
+    let outcome = Outcome(analysis: analysis, commandStatus: status)
+    // A clean, successful run where TSan never started is a build without it, not a pass.
+    if outcome.exitCode == 0 && !Self.anyInstrumented(in: logs) {
+      throw RaceError.notInstrumented(target.arguments.joined(separator: " "))
+    }
+    return outcome
+  }
+
+  /// TSan's log of process PID is `tsan.PID`.
+  static let logName = "tsan"
+  /// Every process TSan starts in creates `instrumented.PID` at its start (TSan's
+  /// memory profile, the profile_memory flag): proof that something ran under TSan,
+  /// which a clean run's missing reports cannot give.
+  static let instrumentedName = "instrumented"
+
+  private static func anyInstrumented(in directory: String) -> Bool {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return names.contains { $0.hasPrefix(instrumentedName + ".") }
   }
 
   private static func check(_ target: RaceTarget, suppressions: String?) throws {
@@ -46,17 +67,24 @@ public struct RaceSession: Sendable {
     {
       throw RaceError.noPackage(tests.path)
     }
-    if let suppressions, !files.fileExists(atPath: suppressions) {
+    var isDirectory: ObjCBool = false
+    if let suppressions, !files.fileExists(atPath: suppressions, isDirectory: &isDirectory) {
       throw RaceError.noSuchFile(option: "--suppressions", path: suppressions)
+    }
+    // TSan would stop the program at its start with its own exit code, 66, as if it had found races.
+    if let suppressions, isDirectory.boolValue || !files.isReadableFile(atPath: suppressions) {
+      throw RaceError.unreadable(option: "--suppressions", path: suppressions)
     }
   }
 
   /// The user's own TSAN_OPTIONS come first so that prof's, which it relies on, win.
   /// `log_path` gets one file per process (`tsan.PID`), which covers test runners that
   /// start several processes.
-  static func tsanOptions(inherited: String?, logPath: String, suppressions: String?) -> String {
+  static func tsanOptions(
+    inherited: String?, logPath: String, suppressions: String?, instrumentedPath: String
+  ) -> String {
     let own =
-      ["halt_on_error=0", "log_path=\"\(logPath)\""]
+      ["halt_on_error=0", "log_path=\"\(logPath)\"", "profile_memory=\"\(instrumentedPath)\""]
       + (suppressions.map { ["suppressions=\"\($0)\""] } ?? [])
     return ([inherited].compactMap { $0 } + own).joined(separator: " ")
   }
@@ -74,7 +102,7 @@ public struct RaceSession: Sendable {
   /// died cannot swallow another's.
   static func readLogs(in directory: String) throws -> TSanParser.Result {
     let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-      .sorted { pid($0) < pid($1) }
+      .filter { $0.hasPrefix(logName + ".") }.sorted { pid($0) < pid($1) }
     var combined = TSanParser.Result()
     for name in names {
       combined.append(
