@@ -130,7 +130,7 @@ struct CPU: ParsableCommand {
     symbolization.say(warnings)
     try file.commit(profile.gzipped())
     snapshot.collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
-    printSummary(snapshot.collector, targetCPUNanos: nil)
+    printSummary(snapshot.collector, process: nil)
   }
 
   /// The profile so far and what building it needs. A checkpoint gets a copy on
@@ -160,12 +160,13 @@ struct CPU: ParsableCommand {
     return nil
   }
 
-  private func printSummary(_ collector: CPUSampleCollector, process: TargetProcess) {
+  /// `process`: the program prof ran, whose CPU time it knows; nil when attached.
+  private func printSummary(_ collector: CPUSampleCollector, process: TargetProcess?) {
     let totals = collector.totals
-    let used = process.cpuNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
+    let used = process?.cpuNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
     // Shown when it is at least a tick of the kernel's accounting (10 ms).
     let childrenWhere = self.children.followChildren ? "in their own profiles" : "not profiled: --follow-children profiles them"
-    let children = process.childrenCPUNanos.flatMap {
+    let children = process?.childrenCPUNanos.flatMap {
       $0 < 10_000_000 ? nil : String(format: " (its child processes used %.2f s more, ", Double($0) / 1e9) + childrenWhere + ")"
     } ?? ""
     if totals.periods > totals.samples * 3 / 2 {

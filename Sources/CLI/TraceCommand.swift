@@ -32,6 +32,7 @@ struct Trace: ParsableCommand {
         prof trace --mode wall --hz 200 -o server.json.gz -- .build/release/myserver
         prof trace --pprof cpu.pb.gz -- ./batch-job input.csv
         prof trace --follow-children -- ./run-workers.sh
+        prof trace --pid 4242 --duration 5   # a program started with prof run or LD_PRELOAD=$(prof agent)
       """
   )
 
@@ -53,6 +54,10 @@ struct Trace: ParsableCommand {
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
   var maxSize: Int?
+
+  @Option(help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: trace it for --duration (default 1 s) and leave it running. CPU mode only.",
+                             valueName: "pid"))
+  var pid: Int32?
 
   @Flag(help: "Also track the heap, as prof heap does at its default rate, and add a heap-in-use counter.")
   var heap = false
@@ -78,6 +83,7 @@ struct Trace: ParsableCommand {
   }
 
   func run() throws {
+    if let pid { return try runAttached(pid) }
     let command = try target.resolve()
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
@@ -110,17 +116,8 @@ struct Trace: ParsableCommand {
       let end = (timeline.start?.monotonicNanos ?? 0) + UInt64(durationNanos)
       processes.append(traced(timeline, samples, name: "\(program) (child \(name))", end: end))
     }
-    let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz, maximumBytes: maxSize)
-    let (json, notes) = ChromeTraceBuilder(processes: processes, options: options).build()
-    notes.forEach { warn($0) }
-    try traceFile.commit(output.hasSuffix(".gz") ? Gzip.compress(json) : json)
-    if let profileFile {
-      let (profile, _) = CPUProfile.build(from: samples, hz: hz, clock: mode == .wall ? .wall : .cpu,
-                                          durationNanos: recording.durationNanos, symbolizer: symbolizer,
-                                          comments: ["prof trace " + target.command.joined(separator: " ")])
-      try profileFile.commit(profile.gzipped())
-    }
-
+    try write(processes, samples: samples, recording: recording, traceFile: traceFile, profileFile: profileFile,
+              symbolizer: symbolizer, comment: "prof trace " + target.command.joined(separator: " "))
     if recording.stoppedEarly { process.send(SIGINT) }
     let status = process.waitForExit()
     samples.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
@@ -130,5 +127,48 @@ struct Trace: ParsableCommand {
     warn("\(ticks) samples from \(threads) threads\(others), \(timeline.events.count) user events; wrote \(output)"
          + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
     try status.passThrough()
+  }
+
+  /// The trace, and with --pprof the profile, of what was recorded.
+  private func write(_ processes: [ChromeTraceBuilder.Process], samples: CPUSampleCollector, recording: AgentRecording,
+                     traceFile: AtomicOutputFile, profileFile: AtomicOutputFile?, symbolizer: CachingSymbolizer?,
+                     comment: String) throws {
+    let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz, maximumBytes: maxSize)
+    let (json, notes) = ChromeTraceBuilder(processes: processes, options: options).build()
+    notes.forEach { warn($0) }
+    try traceFile.commit(output.hasSuffix(".gz") ? Gzip.compress(json) : json)
+    if let profileFile {
+      let (profile, _) = CPUProfile.build(from: samples, hz: hz, clock: mode == .wall ? .wall : .cpu,
+                                          durationNanos: recording.durationNanos, symbolizer: symbolizer,
+                                          comments: [comment])
+      try profileFile.commit(profile.gzipped())
+    }
+  }
+
+  /// `--pid`: a window of a running process, traced by its dormant agent.
+  private func runAttached(_ pid: Int32) throws {
+    guard target.command.isEmpty else { throw ValidationError("--pid attaches to a running process: give no COMMAND") }
+    guard mode == .cpu, !heap, !followChildren, signal == .profiling else {
+      throw ValidationError("--pid traces in cpu mode with SIGPROF: --mode wall, --heap, --follow-children and --signal need prof trace -- COMMAND")
+    }
+    let traceFile = try AtomicOutputFile(path: output)
+    let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
+    var timeline = TimelineCollector()
+    var samples = CPUSampleCollector()
+    let recording = try AttachedRecording.collect(pid: pid, request: "trace hz=\(hz)", duration: duration ?? Seconds(1)) { record in
+      timeline.consume(record)
+      samples.consume(record)
+    }
+    let symbolizer = CPU.symbolizer().map(CachingSymbolizer.init)
+    let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, modules: samples.modules, symbolizer: symbolizer)
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    let process = ChromeTraceBuilder.Process(timeline: timeline, frames: frames, name: "process \(pid)", endMonotonicNanos: recording.finishedNanos)
+    try write([process], samples: samples, recording: recording, traceFile: traceFile, profileFile: profileFile,
+              symbolizer: symbolizer, comment: "prof trace --pid \(pid)")
+    samples.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
+    warn("\(ticks) samples from \(timeline.ticks.count) threads, \(timeline.events.count) user events; wrote \(output)"
+         + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
   }
 }
