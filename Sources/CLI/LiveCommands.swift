@@ -25,6 +25,33 @@ struct Agent: ParsableCommand {
   func run() throws { print(try AgentLibrary.locate()) }
 }
 
+/// `prof run -- COMMAND`: the program with a dormant agent, prof in front of it.
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a program with prof's agent dormant, to attach to it by pid while it runs.",
+    discussion: """
+      The program runs as it would alone: the agent records nothing, arms no timer \
+      and installs no signal handler until `prof cpu --pid`, `prof trace --pid` or \
+      `prof threads --pid` asks it for a window; after the window it is dormant \
+      again. prof stays in front: SIGINT and SIGTERM reach the program, and prof \
+      exits with its status (128+N if a signal N killed it).
+
+      Examples:
+        prof run -- .build/release/myserver --port 8080 &
+        prof cpu --pid $(pgrep myserver) --duration 30
+        prof threads --pid $(pgrep myserver)
+      """
+  )
+
+  @OptionGroup var target: TargetOptions
+
+  func run() throws {
+    let process = try AgentLibrary.launchDormant(target.resolve())
+    warn("running \(target.command.joined(separator: " ")) as pid \(process.pid): attach with prof cpu --pid \(process.pid)")
+    try process.waitForExit().passThrough()
+  }
+}
+
 /// `prof threads --pid PID`: every thread's stack now, as Go's goroutine?debug=2.
 struct Threads: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -36,6 +36,11 @@ enum AgentLibrary {
     try TargetProcess(command: command, environment: environment(agent: locate(), settings: settings))
   }
 
+  /// Starts `command` with the agent preloaded and dormant, attachable by pid.
+  static func launchDormant(_ command: ResolvedCommand) throws -> TargetProcess {
+    try TargetProcess(command: command, environment: environment(agent: locate(), settings: [:]), streamed: false)
+  }
+
   /// prof's environment plus the agent, preloaded first, and its settings.
   private static func environment(agent: String, settings: [String: String]) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment

@@ -146,4 +146,39 @@ final class LiveAttachEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(gone.stderr, "Error: no process 999999999 is running\n")
     for run in [noAgent, staleRun] { XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr) }
   }
+
+  /// The pid of `prof run`'s program: prof's only child.
+  private func childPid(of prof: Int32) throws -> Int32 {
+    for _ in 0..<200 {
+      if let children = try? String(contentsOfFile: "/proc/\(prof)/task/\(prof)/children", encoding: .utf8),
+         let pid = Int32(children.trimmingCharacters(in: .whitespacesAndNewlines)) { return pid }
+      usleep(10_000)
+    }
+    throw HarnessError("prof run started no program")
+  }
+
+  func testProfRunKeepsTheProgramsOutputAndStatusAndIsAttachable() throws {
+    let service = try ProfHarness.cFixture("live", "service", into: directory)
+    var attached: ProfHarness.Run?
+    let run = try ProfHarness.prof(["run", "--", service, "30"]) { prof in
+      guard let pid = try? self.childPid(of: prof.processIdentifier) else { return }
+      usleep(300_000)
+      attached = try? ProfHarness.prof(["cpu", "--pid", String(pid), "--duration", "1", "-o", self.output("run.pb.gz")])
+    }
+    XCTAssertEqual(run.status, 7, run.stderr)
+    XCTAssertEqual(run.stdout, "ready\ndone\n")
+    XCTAssertEqual(try XCTUnwrap(attached).status, 0, attached?.stderr ?? "")
+    let rows = try ProfHarness.top(output("run.pb.gz")).rows
+    XCTAssertEqual(rows.max { $0.flat < $1.flat }?.name, "hot_loop", "\(rows)")
+  }
+
+  func testAKilledProgramGivesProfRun128Plus9() throws {
+    let service = try ProfHarness.cFixture("live", "service", into: directory)
+    let run = try ProfHarness.prof(["run", "--", service, "600"]) { prof in
+      guard let pid = try? self.childPid(of: prof.processIdentifier) else { return }
+      usleep(200_000)
+      kill(pid, SIGKILL)
+    }
+    XCTAssertEqual(run.status, 128 + 9, run.stderr)
+  }
 }

@@ -53,13 +53,16 @@ public final class TargetProcess {
   public private(set) var finalProgramName: String?
 
   /// Starts `command` with `environment`; the agent finds its end of the stream
-  /// pipe through the PROF_AGENT_FD variable added here.
-  public init(command: ResolvedCommand, environment: [String: String]) throws(LaunchError) {
-    var fds: [Int32] = [0, 0]
-    guard pipe(&fds) == 0 else { throw LaunchError(description: "cannot create a pipe: \(Self.errorText())") }
-    _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+  /// pipe through the PROF_AGENT_FD variable added here. Without `streamed` there
+  /// is no pipe: the agent stays dormant, attachable by pid (`prof run`).
+  public init(command: ResolvedCommand, environment: [String: String], streamed: Bool = true) throws(LaunchError) {
+    var fds: [Int32] = [-1, -1]
     var environment = environment
-    environment[AgentEnvironment.agentFD.name] = String(fds[1])
+    if streamed {
+      guard pipe(&fds) == 0 else { throw LaunchError(description: "cannot create a pipe: \(Self.errorText())") }
+      _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+      environment[AgentEnvironment.agentFD.name] = String(fds[1])
+    }
 
     var handled = sigset_t()
     sigemptyset(&handled)
@@ -69,12 +72,12 @@ public final class TargetProcess {
     signalFD = signalfd(-1, &handled, Int32(SFD_CLOEXEC))
 
     let spawned = Self.spawn(command, environment, restoring: previousMask)
-    close(fds[1])
+    if streamed { close(fds[1]) }
     switch spawned {
     case .success(let pid):
       self.pid = pid
     case .failure(let error):
-      close(fds[0])
+      if streamed { close(fds[0]) }
       Self.restore(previousMask, signalFD)
       throw error
     }
