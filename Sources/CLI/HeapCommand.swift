@@ -33,6 +33,7 @@ struct Heap: ParsableCommand {
         prof heap --sample-rate 1 --unwind fp -- .build/release/myserver
         prof heap --snapshot-every 10 -- .build/release/myserver
         prof heap --follow-children --merge -- ./run-workers.sh
+        prof heap --pid 4242   # a program started with prof run --heap: its heap now
         go tool pprof -top heap.pb.gz
         go tool pprof -sample_index=alloc_space -http=: heap.pb.gz
         go tool pprof -top -base heap.1.pb.gz heap.3.pb.gz
@@ -57,6 +58,10 @@ struct Heap: ParsableCommand {
   @Option(help: "How a recorded allocation's stack is captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: several times faster with --sample-rate 1, sound for Swift code and the Swift runtime, not for C libraries built without them).")
   var unwind: Unwinder = .libunwind
 
+  @Option(help: ArgumentHelp("Write the heap profile of this running process, started with `prof run --heap`, instead of running COMMAND: what its agent has tracked since the program started. The program runs on.",
+                             valueName: "pid"))
+  var pid: Int32?
+
   @OptionGroup var checkpoint: CheckpointOptions
 
   @OptionGroup var children: ChildOptions
@@ -71,6 +76,7 @@ struct Heap: ParsableCommand {
   }
 
   func run() throws {
+    if let pid { return try runAttached(pid) }
     let command = try target.resolve()
     let file = try AtomicOutputFile(path: output)
     let followed = try ChildProcesses(children)
@@ -112,6 +118,22 @@ struct Heap: ParsableCommand {
     let snapshotsWritten = snapshots?.written ?? 0
     warn("wrote \(output)\(snapshotsWritten > 0 ? " and \(snapshotsWritten) snapshots" : ""); view: go tool pprof -http=: \(output)")
     try status.passThrough()
+  }
+
+  /// `--pid`: the running program's heap, from its agent's tables; its rate is the
+  /// one `prof run --heap-rate` gave it.
+  private func runAttached(_ pid: Int32) throws {
+    guard target.command.isEmpty else { throw ValidationError("--pid attaches to a running process: give no COMMAND") }
+    let file = try AtomicOutputFile(path: output)
+    var snapshot = Snapshot(collector: HeapCollector(), symbolizer: CPU.symbolizer().map(CachingSymbolizer.init),
+                            comments: ["prof heap --pid \(pid)"])
+    _ = try AttachedRecording.collect(pid: pid, request: "heap", duration: nil) { snapshot.collector.consume($0) }
+    let (profile, warnings) = snapshot.profile(durationNanos: 0)
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    try file.commit(profile.gzipped())
+    HeapSummary.lines(snapshot.collector, profile).forEach(warn)
+    warn("wrote \(output); view: go tool pprof -http=: \(output)")
   }
 
   /// The profile so far and what building it needs. Checkpoints and snapshots get

@@ -4,6 +4,7 @@ import CPUProfiling
 import Foundation
 import Pprof
 import Symbolization
+import TargetLaunch
 
 /// `prof agent`: the library to preload into programs started by something else.
 struct Agent: ParsableCommand {
@@ -40,13 +41,26 @@ struct Run: ParsableCommand {
         prof run -- .build/release/myserver --port 8080 &
         prof cpu --pid $(pgrep myserver) --duration 30
         prof threads --pid $(pgrep myserver)
+        prof run --heap -- .build/release/myserver &   # then: prof heap --pid PID
       """
   )
 
+  @Flag(help: "Track the heap from the program's start, so that `prof heap --pid` can take its profile at any time (costs what prof heap costs).")
+  var heap = false
+
+  @Option(help: ArgumentHelp("With --heap: mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
+                             valueName: "bytes"))
+  var heapRate = Heap.defaultSampleRate
+
   @OptionGroup var target: TargetOptions
 
+  func validate() throws {
+    guard (1...(1 << 40)).contains(heapRate) else { throw ValidationError("--heap-rate must be between 1 byte and 1 TiB") }
+  }
+
   func run() throws {
-    let process = try AgentLibrary.launchDormant(target.resolve())
+    let settings = heap ? [AgentEnvironment.heapRate.name: String(heapRate)] : [:]
+    let process = try AgentLibrary.launchDormant(target.resolve(), settings: settings)
     warn("running \(target.command.joined(separator: " ")) as pid \(process.pid): attach with prof cpu --pid \(process.pid)")
     try process.waitForExit().passThrough()
   }

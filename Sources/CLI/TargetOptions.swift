@@ -37,8 +37,8 @@ enum AgentLibrary {
   }
 
   /// Starts `command` with the agent preloaded and dormant, attachable by pid.
-  static func launchDormant(_ command: ResolvedCommand) throws -> TargetProcess {
-    try TargetProcess(command: command, environment: environment(agent: locate(), settings: [:]), streamed: false)
+  static func launchDormant(_ command: ResolvedCommand, settings: [String: String]) throws -> TargetProcess {
+    try TargetProcess(command: command, environment: environment(agent: locate(), settings: settings), streamed: false)
   }
 
   /// prof's environment plus the agent, preloaded first, and its settings.

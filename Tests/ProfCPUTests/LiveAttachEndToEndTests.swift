@@ -181,4 +181,37 @@ final class LiveAttachEndToEndTests: OutputDirectoryTestCase {
     }
     XCTAssertEqual(run.status, 128 + 9, run.stderr)
   }
+
+  func testHeapByPidShowsTheLeakOfAProgramRunWithHeap() throws {
+    let service = try ProfHarness.cFixture("live", "service", into: directory)
+    var snapshots: [ProfHarness.Run] = []
+    let run = try ProfHarness.prof(["run", "--heap", "--heap-rate", "4096", "--", service, "60"]) { prof in
+      guard let pid = try? self.childPid(of: prof.processIdentifier) else { return }
+      usleep(300_000)
+      for index in 1...2 {  // a second snapshot is whole too: every stack is sent again
+        if let snapshot = try? ProfHarness.prof(["heap", "--pid", String(pid), "-o", self.output("heap\(index).pb.gz")]) {
+          snapshots.append(snapshot)
+        }
+      }
+    }
+    XCTAssertEqual(run.status, 7, run.stderr)
+    XCTAssertEqual(run.stdout, "ready\ndone\n")
+    XCTAssertEqual(snapshots.count, 2)
+    for (index, snapshot) in snapshots.enumerated() {
+      XCTAssertEqual(snapshot.status, 0, snapshot.stderr)
+      let rows = try ProfHarness.pprof(["-top", "-sample_index=inuse_space", "-unit=kb", output("heap\(index + 1).pb.gz")]).stdout
+      let leak = try XCTUnwrap(rows.split(separator: "\n").first { $0.hasSuffix(" leak_memory") }, rows)
+      let kilobytes = try XCTUnwrap(Double(leak.split(separator: " ").first?.dropLast(2) ?? ""), String(leak))
+      XCTAssertEqual(kilobytes, 6400, accuracy: 1600, "100 blocks of 64 KiB, estimated from samples: \(rows)")
+    }
+  }
+
+  func testHeapByPidWithoutHeapTrackingSaysHowToStartIt() throws {
+    let (service, _) = try startService()
+    defer { service.terminate() }
+    let run = try ProfHarness.prof(["heap", "--pid", String(service.processIdentifier), "-o", output("none.pb.gz")])
+    XCTAssertEqual(run.status, 1)
+    XCTAssertTrue(run.stderr.contains("prof run --heap"), run.stderr)
+    XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+  }
 }

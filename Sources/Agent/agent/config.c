@@ -31,10 +31,9 @@ static int stream_fd(void) {
 }
 
 // Heap mode's rate, before the configuration is read: see heap.c.
-uint64_t prof_config_requested_heap_rate(void) {
-  if (getenv(PROF_ENV_AGENT_FD) == NULL && getenv(PROF_ENV_CHILDREN) == NULL) return 0;
-  return env_number(PROF_ENV_HEAP_RATE, 0);
-}
+// A dormant agent with a rate (`prof run --heap`) tracks too, for the control
+// channel's `heap` snapshots.
+uint64_t prof_config_requested_heap_rate(void) { return env_number(PROF_ENV_HEAP_RATE, 0); }
 
 bool prof_config_is_dormant(void) {
   return getenv(PROF_ENV_AGENT_FD) == NULL && getenv(PROF_ENV_CHILDREN) == NULL;

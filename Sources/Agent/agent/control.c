@@ -191,10 +191,11 @@ static void serve(int client) {
   if (!read_line(client, line, sizeof line, (struct timeval){REQUEST_TIMEOUT_S, 0})) return reply_error(client, "expected one request line");
   const char *problem = parse_request(line, &request);
   if (problem) return reply_error(client, problem);
-  if (request.kind == REQUEST_HEAP)
+  bool heap = request.kind == REQUEST_HEAP;
+  if (heap && prof_config.heap_sample_rate == 0)
     return reply_error(client, "heap tracking is off: start the program with `prof run --heap`");
   prof_config.fd = client;
-  prof_config.hz = request.kind == REQUEST_THREADS ? 1 : request.hz;
+  prof_config.hz = heap ? 0 : request.kind == REQUEST_THREADS ? 1 : request.hz;
   prof_config.unwinder = request.unwinder;
   prof_config.clock = request.kind == REQUEST_THREADS ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
   prof_config.tracing = request.kind == REQUEST_TRACE;
@@ -205,8 +206,8 @@ static void serve(int client) {
   window_client = client;
   if (prof_window_begin(!threads)) {
     if (threads) dump_threads();
-    else run_window(client);
-  }
+    else if (!heap) run_window(client);
+  }  // heap: a snapshot, the counts so far, in the window's one flush at its end
   prof_window_end();
   window_client = -1;
 }

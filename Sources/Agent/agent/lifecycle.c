@@ -27,9 +27,12 @@ static _Atomic bool finished;
 static uint64_t started_ns;
 static pid_t owner;  // the process whose stream this is: not a vfork child sharing our memory
 
-#define EACH_HOOK(hook, ...)                                \
-  for (size_t i = 0; i < prof_subsystem_count; i++)         \
-    if (prof_subsystems[i]->hook) prof_subsystems[i]->hook(__VA_ARGS__)
+// One statement (an else after it binds to the caller's if, not to the loop's).
+#define EACH_HOOK(hook, ...)                                      \
+  do {                                                            \
+    for (size_t i = 0; i < prof_subsystem_count; i++)             \
+      if (prof_subsystems[i]->hook) prof_subsystems[i]->hook(__VA_ARGS__); \
+  } while (0)
 
 // --- the stream ------------------------------------------------------------
 
@@ -92,7 +95,7 @@ static void drain_and_flush(void) {
 
 // Stops sampling and writes everything still buffered, then the end marker. Runs
 // once: from exit, _exit, the end of --duration, whichever comes first.
-static void finish(enum prof_end_reason reason) {
+static void finish_stream(enum prof_end_reason reason, bool window) {
   if (!atomic_load(&started) || atomic_exchange(&finished, true)) return;
   atomic_store(&prof_sampling, false);
   lock_drain();
@@ -102,8 +105,11 @@ static void finish(enum prof_end_reason reason) {
   prof_output_append(&end, sizeof end);
   prof_output_flush();
   unlock_drain();
-  EACH_HOOK(stop);
+  if (window) EACH_HOOK(end_window);  // the process goes on, dormant: heap tracking too
+  else EACH_HOOK(stop);
 }
+
+static void finish(enum prof_end_reason reason) { finish_stream(reason, false); }
 
 // The program is about to die of a signal. Async-signal-safe; without the modules,
 // since the crash may have happened inside the loader, holding its lock; skipped if
@@ -266,8 +272,7 @@ void prof_window_flush(void) {
 // what its start did. false: the program ended the stream first (it is exiting).
 bool prof_window_end(void) {
   if (atomic_load(&finished)) return false;
-  finish(PROF_END_DURATION);
-  EACH_HOOK(end_window);
+  finish_stream(PROF_END_DURATION, true);
   atomic_store(&started, false);
   return true;
 }
