@@ -26,7 +26,6 @@
 _Atomic pid_t prof_control_tid;
 
 static int listener = -1;
-static int window_client = -1;  // the socket a window writes to
 static pid_t listener_owner;  // only this process unlinks the socket
 static struct sockaddr_un address;
 
@@ -203,13 +202,12 @@ static void serve(int client) {
   prof_config.duration_ns = 0;
   prof_config.continuing = false;
   bool threads = request.kind == REQUEST_THREADS;
-  window_client = client;
   if (prof_window_begin(!threads)) {
     if (threads) dump_threads();
     else if (!heap) run_window(client);
   }  // heap: a snapshot, the counts so far, in the window's one flush at its end
   prof_window_end();
-  window_client = -1;
+  prof_config.fd = -1;  // closed below: a forked child must not close a number the program reuses
 }
 
 static void *control_main(void *unused) {
@@ -230,12 +228,10 @@ static void remove_socket(void) {
   if (listener >= 0 && getpid() == listener_owner) unlink(address.sun_path);
 }
 
-// The child of a fork has no control thread: it keeps neither the parent's
-// listening socket (nor removes its file) nor a window's client; it records nothing.
+// The child of a fork has no control thread: it neither keeps the parent's
+// listening socket nor removes its file (the lifecycle's fork handler closes a
+// window's socket and stops recording).
 static void forget_in_child(void) {
-  atomic_store(&prof_sampling, false);
-  if (window_client >= 0) close(window_client);
-  window_client = -1;
   close(listener);
   listener = -1;
 }

@@ -101,12 +101,14 @@ static void finish_stream(enum prof_end_reason reason, bool window) {
   lock_drain();
   EACH_HOOK(before_end);
   drain_and_flush();
+  // A window's END tells the client the program is as it was: timers gone, the
+  // signal the program's again. The process goes on, dormant (heap tracking too).
+  if (window) EACH_HOOK(end_window);
   struct prof_end_record end = {{PROF_REC_END, sizeof end}, reason, 0};
   prof_output_append(&end, sizeof end);
   prof_output_flush();
   unlock_drain();
-  if (window) EACH_HOOK(end_window);  // the process goes on, dormant: heap tracking too
-  else EACH_HOOK(stop);
+  if (!window) EACH_HOOK(stop);
 }
 
 static void finish(enum prof_end_reason reason) { finish_stream(reason, false); }
@@ -221,7 +223,11 @@ static void restart_in_child(void) {
 
 static void start_agent(void) {
   if (!prof_config_read()) {
-    if (prof_config_is_dormant()) prof_control_start();
+    if (!prof_config_is_dormant()) return;
+    // A child stops heap tracking (no thread of the parent holds a table lock in
+    // it) and closes a window's socket, as a child of a streaming agent does.
+    pthread_atfork(prepare_fork, after_fork_in_parent, restart_in_child);
+    prof_control_start();
     return;
   }
   prof_output_begin();
