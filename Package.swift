@@ -27,7 +27,10 @@ let package = Package(
 
     // Stage 3, symbols: addresses to functions, files and lines; demangling.
     .systemLibrary(name: "CDemangle", path: "Sources/Symbols/CDemangle"),
-    .target(name: "Symbolization", dependencies: ["CDemangle"], path: "Sources/Symbols/Symbolization"),
+    .target(name: "Demangle", dependencies: ["CDemangle"], path: "Sources/Symbols/Demangle"),
+    .target(
+      name: "Symbolization", dependencies: ["AgentStream", "Demangle"], path: "Sources/Symbols/Symbolization"
+    ),
 
     // Stage 4, profiles: the pprof model and the builders that turn raw stacks into it.
     .systemLibrary(name: "CZlib", path: "Sources/Profiles/CZlib"),
@@ -47,13 +50,13 @@ let package = Package(
 
     // Stage 5, formats: timelines, other profile formats, and writing files safely.
     .target(
-      name: "ChromeTrace", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      name: "ChromeTrace", dependencies: ["AgentStream", "Symbolization"],
       path: "Sources/Formats/ChromeTrace"
     ),
     .target(name: "OutputFile", path: "Sources/Formats/OutputFile"),
 
     // Stage 6, reports on any pprof file.
-    .target(name: "ProfileReports", dependencies: ["Pprof", "Symbolization"], path: "Sources/Reports/ProfileReports"),
+    .target(name: "ProfileReports", dependencies: ["Pprof", "Demangle"], path: "Sources/Reports/ProfileReports"),
     .target(name: "FlameGraph", dependencies: ["ProfileReports"], path: "Sources/Reports/FlameGraph"),
     .target(
       name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"],
@@ -73,7 +76,7 @@ let package = Package(
     .target(name: "BenchCompare", dependencies: ["BenchFormat", "BenchStats"], path: "Sources/Bench/BenchCompare"),
 
     // ThreadSanitizer front end.
-    .target(name: "RaceReport", dependencies: ["Symbolization"], path: "Sources/Race/RaceReport"),
+    .target(name: "RaceReport", dependencies: ["Demangle"], path: "Sources/Race/RaceReport"),
     .target(name: "RaceRunner", dependencies: ["RaceReport"], path: "Sources/Race/RaceRunner"),
 
     // Linked into the user's program: spans and counters for `prof trace`.
@@ -99,7 +102,8 @@ let package = Package(
     .testTarget(name: "PprofTests", dependencies: ["Pprof"]),
     .testTarget(name: "OutputFileTests", dependencies: ["OutputFile"]),
     .testTarget(name: "AgentStreamTests", dependencies: ["AgentStream", .product(name: "ProfStreamFormat", package: "Agent")]),
-    .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization"]),
+    .testTarget(name: "DemangleTests", dependencies: ["Demangle"]),
+    .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization", "AgentStream"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),

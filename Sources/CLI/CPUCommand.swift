@@ -104,6 +104,10 @@ struct CPU: ParsableCommand {
                                             lost: "samples (\(missing) counted)"))
     }
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    if unwind == .fp {
+      let stacks = collector.stacks.map { ($0.key.frames, $0.value.samples) }
+      FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
+    }
     try written.get()
     printSummary(collector, process: process)
     try followed.writeProfiles(beside: output, parent: profile, pid: process.pid) { records, durationNanos in

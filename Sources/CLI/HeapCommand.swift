@@ -101,6 +101,10 @@ struct Heap: ParsableCommand {
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    if unwind == .fp {
+      let stacks = collector.counts.compactMap { id, counts in collector.buckets[id].map { ($0.frames, counts.allocObjects) } }
+      FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
+    }
     let written = Result { try file.commit(profile.gzipped()) }
     let status = process.waitForExit()
     if collector.start != nil && collector.endReason == nil {

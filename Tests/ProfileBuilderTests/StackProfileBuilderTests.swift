@@ -55,11 +55,15 @@ final class StackProfileBuilderTests: XCTestCase {
     XCTAssertNoThrow(try profile.validate())
   }
 
-  func testMappingFlagsStayFalseWithoutSymbols() throws {
-    let (profile, _) = build([[0x10100]], symbolizer: FakeSymbolizer())
+  func testCodeWithoutSymbolsIsOneFunctionPerModuleAndLeavesTheFlagsFalse() throws {
+    let (profile, _) = build([[0x10100, 0x10200, 0x10300]], symbolizer: FakeSymbolizer())
+    XCTAssertEqual(profile.functions.map(\.name), ["[main]"], "one row per module, not one per address")
+    XCTAssertEqual(profile.locations.map(\.address), [0x10100, 0x101ff, 0x102ff], "addresses stay for -addresses")
     let mapping = profile.mappings[0]
-    XCTAssertFalse(mapping.hasFunctions || mapping.hasFilenames || mapping.hasLineNumbers || mapping.hasInlineFrames)
+    XCTAssertFalse(mapping.hasFunctions || mapping.hasFilenames || mapping.hasLineNumbers || mapping.hasInlineFrames,
+                   "pprof may still symbolize the mapping from an unstripped copy")
     XCTAssertEqual(profile.locations[0].mappingID, 1)
+    XCTAssertNoThrow(try profile.validate())
   }
 
   func testUnsymbolizableModuleIsReportedNotFatal() {
@@ -73,6 +77,13 @@ final class StackProfileBuilderTests: XCTestCase {
     XCTAssertEqual(warnings, ["/gone/missing: no such file"])
     XCTAssertEqual(profile.locations.count, 1)
     XCTAssertNoThrow(try profile.validate())
+  }
+
+  func testFramesOutsideMappedCodeAreDroppedAndCountedInAComment() throws {
+    let (profile, _) = build([[0x10100, 0x7fff_ffff_ffff_ffff, 0x10200], [0x10100]], symbolizer: FakeSymbolizer())
+    XCTAssertEqual(profile.samples.map(\.locationIDs.count), [2, 1])
+    XCTAssertEqual(profile.comments.filter { $0.contains("outside mapped executable code") }.count, 1)
+    XCTAssertTrue(profile.comments.contains { $0.hasPrefix("prof: 1 distinct stacks") }, "\(profile.comments)")
   }
 
   func testSyntheticFramesAreRealLocations() throws {

@@ -1,6 +1,4 @@
 import AgentStream
-import Pprof
-import ProfileBuilder
 import Symbolization
 
 /// A function on a timeline, with the source line where it was first seen.
@@ -15,26 +13,21 @@ public struct TraceFrame: Equatable, Sendable {
 }
 
 /// Raw stacks turned into function frames, root first, with inlined calls expanded.
-/// Symbolization goes through the same builder as pprof output, so a trace and a
+/// The same `StackSymbolizer` names the frames of pprof output, so a trace and a
 /// profile of one run name every frame alike.
 public enum SymbolizedStacks {
   public static func resolve(_ stacks: [[UInt64]], modules: [LoadedModule], symbolizer: Symbolizer?)
     -> (frames: [[TraceFrame]], warnings: [String])
   {
-    var builder = StackProfileBuilder(modules: modules, hiddenModule: StackProfileBuilder.isAgent)
-    for stack in stacks { builder.add(stack: stack, values: [1], labels: []) }
-    var profile = Profile()
-    profile.sampleTypes = [ValueType(type: "samples", unit: "count")]
-    let warnings = builder.build(into: &profile, symbolizer: symbolizer)
-    let locations = Dictionary(uniqueKeysWithValues: profile.locations.map { ($0.id, $0) })
-    let functions = Dictionary(uniqueKeysWithValues: profile.functions.map { ($0.id, $0) })
-    let frames = profile.samples.map { sample in
-      sample.locationIDs.reversed().flatMap { id -> [TraceFrame] in
-        let location = locations[id]!
-        guard !location.lines.isEmpty else { return [TraceFrame(name: "0x" + String(location.address, radix: 16))] }
-        return location.lines.reversed().map { line in
-          let function = functions[line.functionID]!
-          return TraceFrame(name: function.name, location: function.filename.isEmpty ? "" : "\(function.filename):\(line.line)")
+    var symbolizing = StackSymbolizer(modules: modules, hiddenModule: StackSymbolizer.isAgent)
+    let stackLocations = stacks.map { symbolizing.add($0) }
+    let (locations, warnings) = symbolizing.resolve(symbolizer: symbolizer)
+    let frames = stackLocations.map { indices in
+      indices.reversed().flatMap { index -> [TraceFrame] in
+        let location = locations[index]
+        guard !location.frames.isEmpty else { return [TraceFrame(name: "0x" + String(location.address, radix: 16))] }
+        return location.frames.reversed().map { frame in
+          TraceFrame(name: frame.name, location: frame.file.isEmpty ? "" : "\(frame.file):\(frame.line)")
         }
       }
     }

@@ -3,43 +3,30 @@ import Pprof
 import Symbolization
 
 /// Builds the stack part of a pprof profile (samples, locations, functions,
-/// mappings) from raw stacks captured in the target, symbolizing outside it.
+/// mappings) from raw stacks captured in the target, symbolized by `StackSymbolizer`.
 public struct StackProfileBuilder {
   public static let truncatedFrame = "[truncated stack]"
 
-  private let modules: ModuleMap
-  private let hiddenModule: (LoadedModule) -> Bool
+  private var stacks: StackSymbolizer
   private let foldedLeaf: (String) -> Bool
-  private var locationIDs: [UInt64: UInt64] = [:]  // address -> location id
-  private var addresses: [UInt64] = []  // by location id - 1
   private var syntheticIDs: [String: UInt64] = [:]
   private var samples: [Sample] = []
 
-  /// The agent's library, whose frames (thread start trampoline, interposers,
-  /// allocation hooks) never appear in what prof writes.
-  public static func isAgent(_ module: LoadedModule) -> Bool {
-    module.path.hasSuffix("/libProfAgent.so")
-  }
+  /// The agent's library, whose frames never appear in what prof writes.
+  public static func isAgent(_ module: LoadedModule) -> Bool { StackSymbolizer.isAgent(module) }
 
   /// `hiddenModule` marks code whose frames never appear (the agent's own).
   /// `foldedLeaf` marks functions, by symbol, that are dropped while they are the
   /// leaf of a stack after symbolization (e.g. swift_allocObject: the caller is the leaf).
   public init(modules: [LoadedModule], hiddenModule: @escaping (LoadedModule) -> Bool,
               foldedLeaf: @escaping (String) -> Bool = { _ in false }) {
-    self.modules = ModuleMap(modules)
-    self.hiddenModule = hiddenModule
+    stacks = StackSymbolizer(modules: modules, hiddenModule: hiddenModule)
     self.foldedLeaf = foldedLeaf
   }
 
-  /// Adds a stack of raw pcs, leaf first: the leaf is an exact pc, the others are
-  /// return addresses, stepped back by one to land inside the call instruction.
+  /// Adds a stack of raw pcs, leaf first (see `StackSymbolizer.add`).
   public mutating func add(stack: [UInt64], values: [Int64], labels: [Label], syntheticRoot: String? = nil) {
-    var ids: [UInt64] = []
-    ids.reserveCapacity(stack.count + 1)
-    for (index, pc) in stack.enumerated() {
-      if let module = modules.module(containing: pc), hiddenModule(module) { continue }
-      ids.append(locationID(for: index == 0 ? pc : pc - 1))
-    }
+    var ids = stacks.add(stack).map { UInt64($0 + 1) }
     if let syntheticRoot { ids.append(syntheticID(for: syntheticRoot)) }
     samples.append(Sample(locationIDs: ids, values: values, labels: labels))
   }
@@ -48,14 +35,6 @@ public struct StackProfileBuilder {
   /// so that losses show up in every view of the profile.
   public mutating func addSynthetic(frame name: String, values: [Int64], labels: [Label] = []) {
     samples.append(Sample(locationIDs: [syntheticID(for: name)], values: values, labels: labels))
-  }
-
-  private mutating func locationID(for address: UInt64) -> UInt64 {
-    if let id = locationIDs[address] { return id }
-    addresses.append(address)
-    let id = UInt64(addresses.count)
-    locationIDs[address] = id
-    return id
   }
 
   private mutating func syntheticID(for name: String) -> UInt64 {
@@ -68,14 +47,9 @@ public struct StackProfileBuilder {
   /// Fills samples, mappings, locations and functions of `profile`. Returns one
   /// warning per module that could not be symbolized (its frames keep addresses).
   public func build(into profile: inout Profile, symbolizer: Symbolizer?) -> [String] {
-    var tables = SymbolTables()
-    var warnings: [String] = []
-    var locations = addresses.enumerated().map { index, address in
-      var location = Location(id: UInt64(index + 1))
-      location.address = address
-      return location
-    }
-    var mappings = modules.segments.enumerated().map { index, module in
+    let (resolved, warnings) = stacks.resolve(symbolizer: symbolizer)
+    var functions = FunctionTable()
+    var mappings = stacks.modules.enumerated().map { index, module in
       var mapping = Mapping(id: UInt64(index + 1))
       mapping.memoryStart = module.start
       mapping.memoryLimit = module.limit
@@ -84,30 +58,31 @@ public struct StackProfileBuilder {
       mapping.buildID = module.buildIDHex
       return mapping
     }
-    for (segment, indices) in modules.group(addresses) {
-      for index in indices { locations[index].mappingID = UInt64(segment + 1) }
-      guard let symbolizer else { continue }
-      let module = modules.segments[segment]
-      do {
-        let frames = try symbolizer.symbolize(addresses: indices.map { addresses[$0] - module.loadBias },
-                                              inFile: module.path)
-        for (index, sourceFrames) in zip(indices, frames) {
-          locations[index].lines = sourceFrames.map { tables.line(for: $0) }
-        }
-        mappings[segment].markSymbolized(by: indices.map { locations[$0].lines }, tables.functions)
-      } catch {
-        warnings.append("\(module.path): \(error)")
-      }
+    var locations = resolved.enumerated().map { index, resolved in
+      var location = Location(id: UInt64(index + 1))
+      location.address = resolved.address
+      location.mappingID = resolved.module.map { UInt64($0 + 1) } ?? 0
+      location.lines = resolved.frames.map { functions.line(for: $0) }
+      return location
+    }
+    // A module's name stands in for missing symbols but is none: pprof may still
+    // symbolize such a mapping, e.g. from an unstripped copy in PPROF_BINARY_PATH.
+    for (location, resolved) in zip(locations, resolved) {
+      guard let module = resolved.module, resolved.frames != [.unsymbolized(in: stacks.modules[module].path)] else { continue }
+      mappings[module].markSymbolized(by: location.lines, functions.functions)
     }
     for (name, id) in syntheticIDs.sorted(by: { $0.value < $1.value }) {
       var location = Location(id: id)
-      location.lines = [tables.line(for: SourceFrame(symbol: name))]
+      location.lines = [functions.line(for: .synthetic(name))]
       locations.append(location)
     }
-    profile.samples = foldLeaves(of: samples, locations, tables.functions)
+    if stacks.stacksWithUnmappedFrames > 0 {
+      profile.comments.append("prof: \(stacks.stacksWithUnmappedFrames) distinct stacks held callers outside mapped executable code; those frames were dropped")
+    }
+    profile.samples = foldLeaves(of: samples, locations, functions.functions)
     profile.mappings = mappings
     profile.locations = locations
-    profile.functions = tables.functions
+    profile.functions = functions.functions
     return warnings
   }
 }
@@ -129,27 +104,27 @@ extension StackProfileBuilder {
   }
 }
 
-/// Functions interned by (name, symbol, file), ids in order of first use.
-private struct SymbolTables {
+/// Functions interned by (symbol, file, start line), ids in order of first use.
+private struct FunctionTable {
   private(set) var functions: [Function] = []
-  private var ids: [SourceFunctionKey: UInt64] = [:]
+  private var ids: [Key: UInt64] = [:]
 
-  private struct SourceFunctionKey: Hashable {
-    var symbol: String
+  private struct Key: Hashable {
+    var systemName: String
     var file: String
     var startLine: Int64
   }
 
-  mutating func line(for frame: SourceFrame) -> Line {
-    let key = SourceFunctionKey(symbol: frame.symbol, file: frame.file, startLine: frame.startLine)
+  mutating func line(for frame: ResolvedFrame) -> Line {
+    let key = Key(systemName: frame.systemName, file: frame.file, startLine: frame.startLine)
     let id = ids[key] ?? intern(frame, key)
     return Line(functionID: id, line: frame.line, column: frame.column)
   }
 
-  private mutating func intern(_ frame: SourceFrame, _ key: SourceFunctionKey) -> UInt64 {
+  private mutating func intern(_ frame: ResolvedFrame, _ key: Key) -> UInt64 {
     var function = Function(id: UInt64(functions.count + 1))
-    function.name = Demangler.readableName(frame.symbol)
-    function.systemName = frame.symbol
+    function.name = frame.name
+    function.systemName = frame.systemName
     function.filename = frame.file
     function.startLine = frame.startLine
     functions.append(function)
@@ -161,15 +136,13 @@ private struct SymbolTables {
 extension Mapping {
   /// Sets the has_* flags from what symbolization found, so that pprof neither
   /// trusts missing data nor re-symbolizes what is already there.
-  fileprivate mutating func markSymbolized(by lines: [[Line]], _ functions: [Function]) {
-    for locationLines in lines {
-      hasInlineFrames = hasInlineFrames || locationLines.count > 1
-      for line in locationLines {
-        let function = functions[Int(line.functionID) - 1]
-        hasFunctions = hasFunctions || !function.name.isEmpty
-        hasFilenames = hasFilenames || !function.filename.isEmpty
-        hasLineNumbers = hasLineNumbers || line.line != 0
-      }
+  fileprivate mutating func markSymbolized(by lines: [Line], _ functions: [Function]) {
+    hasInlineFrames = hasInlineFrames || lines.count > 1
+    for line in lines {
+      let function = functions[Int(line.functionID) - 1]
+      hasFunctions = hasFunctions || !function.name.isEmpty
+      hasFilenames = hasFilenames || !function.filename.isEmpty
+      hasLineNumbers = hasLineNumbers || line.line != 0
     }
   }
 }

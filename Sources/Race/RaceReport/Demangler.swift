@@ -1,5 +1,5 @@
 import Foundation
-import Symbolization
+import Demangle
 
 /// Turns a symbol TSan printed into a readable name; nil when it is not a Swift symbol.
 public protocol Demangler: Sendable {
@@ -12,8 +12,8 @@ public struct SwiftRuntimeDemangler: Demangler {
   public init() {}
 
   public func demangle(_ symbol: String) -> String? {
-    guard Symbolization.Demangler.isSwift(symbol) else { return nil }
-    let name = Symbolization.Demangler.demangle(symbol)
+    guard Demangle.Demangler.isSwift(symbol) else { return nil }
+    let name = Demangle.Demangler.demangle(symbol)
     return name == symbol ? nil : SwiftNames.shorten(name)
   }
 }

@@ -1,5 +1,5 @@
 import Pprof
-import Symbolization
+import Demangle
 
 /// A profile's locations resolved to frames once, so that reports walk integer
 /// arrays instead of hashing ids and strings for each of a million samples.

@@ -72,11 +72,12 @@ public struct LLVMSymbolizer: Symbolizer {
       var fileName: String?
       var line: Int64?
       var column: Int64?
+      var startFileName: String?
       var startLine: Int64?
 
       enum CodingKeys: String, CodingKey {
         case functionName = "FunctionName", fileName = "FileName", line = "Line", column = "Column"
-        case startLine = "StartLine"
+        case startFileName = "StartFileName", startLine = "StartLine"
       }
     }
 
@@ -88,7 +89,8 @@ public struct LLVMSymbolizer: Symbolizer {
       (symbol ?? []).compactMap { entry in
         guard let name = entry.functionName, !name.isEmpty, name != "??" else { return nil }
         return SourceFrame(symbol: name, file: entry.fileName ?? "", line: entry.line ?? 0,
-                           column: entry.column ?? 0, startLine: entry.startLine ?? 0)
+                           column: entry.column ?? 0, startFile: entry.startFileName ?? "",
+                           startLine: entry.startLine ?? 0)
       }
     }
   }

@@ -5,13 +5,17 @@ public struct SourceFrame: Equatable, Hashable, Sendable {
   public var file: String
   public var line: Int64
   public var column: Int64
+  /// Where debug info declares the function: known even where its line is 0.
+  public var startFile: String
   public var startLine: Int64
 
-  public init(symbol: String, file: String = "", line: Int64 = 0, column: Int64 = 0, startLine: Int64 = 0) {
+  public init(symbol: String, file: String = "", line: Int64 = 0, column: Int64 = 0, startFile: String = "",
+              startLine: Int64 = 0) {
     self.symbol = symbol
     self.file = file
     self.line = line
     self.column = column
+    self.startFile = startFile
     self.startLine = startLine
   }
 }

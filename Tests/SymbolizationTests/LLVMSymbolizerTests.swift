@@ -3,29 +3,6 @@ import XCTest
 
 @testable import Symbolization
 
-final class DemanglerTests: XCTestCase {
-  func testSwift() {
-    XCTAssertEqual(Demangler.demangle("$s4spin7hotLoopys6UInt64VSiF"), "spin.hotLoop(Swift.Int) -> Swift.UInt64")
-    XCTAssertEqual(Demangler.demangle("_$s4spin7hotLoopys6UInt64VSiF"), "spin.hotLoop(Swift.Int) -> Swift.UInt64")
-  }
-
-  func testReadableNamesDropResultTypes() {
-    XCTAssertEqual(Demangler.readableName("$s4spin7hotLoopys6UInt64VSiF"), "spin.hotLoop(Swift.Int)")
-    XCTAssertEqual(Demangler.readableName("_ZN3foo3barEi"), "foo::bar(int)")
-    XCTAssertEqual(Demangler.readableName("main"), "main")
-  }
-
-  func testCxx() {
-    XCTAssertEqual(Demangler.demangle("_ZN3foo3barEi"), "foo::bar(int)")
-  }
-
-  func testPlainCAndGarbageAreLeftAlone() {
-    XCTAssertEqual(Demangler.demangle("memcpy"), "memcpy")
-    XCTAssertEqual(Demangler.demangle("$s"), "$s")
-    XCTAssertEqual(Demangler.demangle("_Znot-a-symbol"), "_Znot-a-symbol")
-  }
-}
-
 /// Symbolizes a C program compiled here with known lines and an inlined call.
 final class LLVMSymbolizerTests: XCTestCase {
   private static let source = """
@@ -42,15 +19,14 @@ final class LLVMSymbolizerTests: XCTestCase {
 
   func testNamesLinesAndInlinedFrames() throws {
     let symbolizer = try XCTUnwrap(LLVMSymbolizer.locate(), "llvm-symbolizer ships with the toolchain")
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prof-symbolizer-\(getpid())")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: directory) }
     let source = directory.appendingPathComponent("inline.c")
     let binary = directory.appendingPathComponent("inline")
     try Self.source.write(to: source, atomically: true, encoding: .utf8)
-    try run("/usr/bin/env", ["clang", "-O2", "-g", "-o", binary.path, source.path])
+    try command("/usr/bin/env", ["clang", "-O2", "-g", "-o", binary.path, source.path])
 
-    let symbols = try run("/usr/bin/env", ["nm", binary.path])
+    let symbols = try command("/usr/bin/env", ["nm", binary.path])
     let line = try XCTUnwrap(symbols.split(separator: "\n").first { $0.hasSuffix(" T outer") })
     let outer = try XCTUnwrap(UInt64(line.prefix { $0 != " " }, radix: 16))
 
@@ -73,19 +49,5 @@ final class LLVMSymbolizerTests: XCTestCase {
   func testMissingFileIsAnError() throws {
     let symbolizer = try XCTUnwrap(LLVMSymbolizer.locate())
     XCTAssertThrowsError(try symbolizer.symbolize(addresses: [1], inFile: "/nonexistent/binary"))
-  }
-
-  @discardableResult
-  private func run(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, "\(executable) \(arguments)")
-    return String(decoding: data, as: UTF8.self)
   }
 }

@@ -28,7 +28,18 @@ public enum Demangler {
     }
   }
 
+  /// C++ names as __cxa_demangle gives them ("f(int) [clone .cold.1]"), and also the
+  /// functions Swift's LLVM merged: MergeFunctions appends "Tm" to the one body it
+  /// keeps, which the Itanium grammar does not allow ("f(int) [merged]").
   private static func cxx(_ symbol: String) -> String? {
+    if let name = cxaDemangle(symbol) { return name }
+    let clones = symbol.firstIndex(of: ".").map { symbol[$0...] } ?? ""
+    let base = symbol.dropLast(clones.count)
+    guard base.hasSuffix("Tm"), let name = cxaDemangle(String(base.dropLast(2))) else { return nil }
+    return name + " [merged]" + (clones.isEmpty ? "" : " [clone \(clones)]")
+  }
+
+  private static func cxaDemangle(_ symbol: String) -> String? {
     var status: Int32 = 0
     guard let result = __cxa_demangle(symbol, nil, nil, &status), status == 0 else { return nil }
     defer { free(result) }
