@@ -163,6 +163,9 @@ final class LiveAttachEndToEndTests: OutputDirectoryTestCase {
     let run = try ProfHarness.prof(["run", "--", service, "30"]) { prof in
       guard let pid = try? self.childPid(of: prof.processIdentifier) else { return }
       usleep(300_000)
+      // prof links the agent (to have it built beside it) but does not preload it: no channel of its own.
+      XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/prof-\(geteuid())/\(prof.processIdentifier).sock"))
+      XCTAssertTrue(FileManager.default.fileExists(atPath: "/tmp/prof-\(geteuid())/\(pid).sock"))
       attached = try? ProfHarness.prof(["cpu", "--pid", String(pid), "--duration", "1", "-o", self.output("run.pb.gz")])
     }
     XCTAssertEqual(run.status, 7, run.stderr)

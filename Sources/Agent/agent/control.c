@@ -6,6 +6,7 @@
 // undone.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -41,12 +42,21 @@ static bool private_directory(char *path, size_t size) {
          (info.st_mode & 0777) == 0700;
 }
 
+// A program started with stdin, stdout or stderr closed must find those numbers
+// free for its own files, not taken by the agent's sockets.
+static int above_standard_streams(int fd) {
+  if (fd < 0 || fd > 2) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  close(fd);
+  return moved;
+}
+
 static bool open_listener(void) {
   char directory[64];
   if (!private_directory(directory, sizeof directory)) return false;
   address.sun_family = AF_UNIX;
   snprintf(address.sun_path, sizeof address.sun_path, "%s/%d.sock", directory, (int)getpid());
-  listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  listener = above_standard_streams(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (listener < 0) return false;
   unlink(address.sun_path);  // a stale socket of an earlier process with our pid
   if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || chmod(address.sun_path, 0600) != 0 ||
@@ -214,7 +224,7 @@ static void *control_main(void *unused) {
   (void)unused;
   atomic_store(&prof_control_tid, (pid_t)syscall(SYS_gettid));
   for (;;) {
-    int client = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    int client = above_standard_streams(accept4(listener, NULL, NULL, SOCK_CLOEXEC));
     if (client < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       return NULL;
