@@ -19,10 +19,15 @@ let package = Package(
   targets: [
     // Stage 2, capture: start the program with the agent, read and decode its stream.
     .systemLibrary(name: "CLaunch", path: "Sources/Capture/CLaunch"),
-    .target(name: "TargetLaunch", dependencies: ["CLaunch"], path: "Sources/Capture/TargetLaunch"),
+    .target(name: "TargetLaunch", dependencies: ["CLaunch", "OutputFile"], path: "Sources/Capture/TargetLaunch"),
     .target(
       name: "AgentStream", dependencies: [.product(name: "ProfStreamFormat", package: "Agent")],
       path: "Sources/Capture/AgentStream"
+    ),
+    // One recording session: launch, decode once into sinks, checkpoint, follow children.
+    .target(
+      name: "Recording", dependencies: ["AgentStream", "TargetLaunch", "OutputFile"],
+      path: "Sources/Capture/Recording"
     ),
 
     // Stage 3, symbols: addresses to functions, files and lines; demangling.
@@ -40,17 +45,17 @@ let package = Package(
       path: "Sources/Profiles/ProfileBuilder"
     ),
     .target(
-      name: "CPUProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      name: "CPUProfiling", dependencies: ["AgentStream", "Recording", "Pprof", "ProfileBuilder", "Symbolization"],
       path: "Sources/Profiles/CPUProfiling"
     ),
     .target(
-      name: "HeapProfiling", dependencies: ["AgentStream", "Pprof", "ProfileBuilder", "Symbolization"],
+      name: "HeapProfiling", dependencies: ["AgentStream", "Recording", "Pprof", "ProfileBuilder", "Symbolization"],
       path: "Sources/Profiles/HeapProfiling"
     ),
 
     // Stage 5, formats: timelines, other profile formats, and writing files safely.
     .target(
-      name: "ChromeTrace", dependencies: ["AgentStream", "Symbolization"],
+      name: "ChromeTrace", dependencies: ["AgentStream", "Recording", "Symbolization"],
       path: "Sources/Formats/ChromeTrace"
     ),
     .target(name: "OutputFile", path: "Sources/Formats/OutputFile"),
@@ -77,7 +82,7 @@ let package = Package(
 
     // ThreadSanitizer front end.
     .target(name: "RaceReport", dependencies: ["Demangle"], path: "Sources/Race/RaceReport"),
-    .target(name: "RaceRunner", dependencies: ["RaceReport"], path: "Sources/Race/RaceRunner"),
+    .target(name: "RaceRunner", dependencies: ["RaceReport", "TargetLaunch"], path: "Sources/Race/RaceRunner"),
 
     // Linked into the user's program: spans and counters for `prof trace`.
     .target(name: "ProfTrace", path: "Sources/Instrumentation/ProfTrace"),
@@ -88,7 +93,7 @@ let package = Package(
       dependencies: [
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ProfAgent", package: "Agent"),
-        "AgentStream", "TargetLaunch", "OutputFile",
+        "AgentStream", "TargetLaunch", "Recording", "OutputFile",
         "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ChromeTrace",
         "ProfileReports", "FlameGraph", "ProfileConversion",
         "BenchFormat", "BenchCompare",
@@ -105,6 +110,11 @@ let package = Package(
     .testTarget(name: "DemangleTests", dependencies: ["Demangle"]),
     .testTarget(name: "SymbolizationTests", dependencies: ["Symbolization", "AgentStream"]),
     .testTarget(name: "ProfileBuilderTests", dependencies: ["ProfileBuilder", "AgentStream", "Pprof", "Symbolization"]),
+    .testTarget(
+      name: "RecordingTests",
+      dependencies: ["Recording", "AgentStream", "CPUProfiling", "HeapProfiling", "ChromeTrace", "Pprof", "Symbolization", "ProfTestSupport"],
+      exclude: ["golden"]
+    ),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),
@@ -119,11 +129,11 @@ let package = Package(
     .testTarget(name: "BenchStatsTests", dependencies: ["BenchStats"]),
     .testTarget(name: "BenchCompareTests", dependencies: ["BenchCompare", "BenchFormat"]),
     .testTarget(name: "ProfBenchTests", dependencies: ["ProfBench", "BenchFormat"]),
-    .testTarget(name: "BenchEndToEndTests", dependencies: ["BenchFormat"]),
+    .testTarget(name: "BenchEndToEndTests", dependencies: ["BenchFormat", "ProfTestSupport"]),
     // Race tests read their resources from the source tree so that goldens can be updated.
     .target(name: "RaceTestSupport", path: "Tests/RaceTestSupport", exclude: ["sarif-schema-2.1.0.json"]),
-    .testTarget(name: "RaceReportTests", dependencies: ["RaceReport", "RaceTestSupport"], exclude: ["Resources"]),
-    .testTarget(name: "RaceRunnerTests", dependencies: ["RaceRunner"]),
-    .testTarget(name: "RaceCommandTests", dependencies: ["RaceTestSupport"]),
+    .testTarget(name: "RaceReportTests", dependencies: ["RaceReport", "RaceTestSupport", "ProfTestSupport"], exclude: ["Resources"]),
+    .testTarget(name: "RaceRunnerTests", dependencies: ["RaceRunner", "TargetLaunch"]),
+    .testTarget(name: "RaceCommandTests", dependencies: ["RaceTestSupport", "ProfTestSupport"]),
   ]
 )

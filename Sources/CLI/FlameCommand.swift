@@ -3,6 +3,7 @@ import FlameGraph
 import OutputFile
 import Pprof
 import ProfileReports
+import TargetLaunch
 
 struct Flame: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import ArgumentParser
 import CPUProfiling
 import Foundation
 import Pprof
+import Recording
 import Symbolization
 import TargetLaunch
 
@@ -60,9 +61,10 @@ struct Run: ParsableCommand {
 
   func run() throws {
     let settings = heap ? [AgentEnvironment.heapRate.name: String(heapRate)] : [:]
-    let process = try AgentLibrary.launchDormant(target.resolve(), settings: settings)
+    // No stream pipe: the agent stays dormant, attachable by pid.
+    let process = try TargetProcess(command: target.resolve(), environment: AgentLibrary.environment(settings: settings), pipe: .none)
     warn("running \(target.command.joined(separator: " ")) as pid \(process.pid): attach with prof cpu --pid \(process.pid)")
-    try process.waitForExit().passThrough()
+    try process.waitForExit(reading: { _ in }).passThrough()
   }
 }
 
@@ -88,14 +90,10 @@ struct Threads: ParsableCommand {
   var unwind: Unwinder = .libunwind
 
   func run() throws {
-    var states: [UInt32: String] = [:]
-    var collector = CPUSampleCollector()
-    _ = try AttachedRecording.collect(pid: pid, request: "threads unwind=\(unwind.rawValue)", duration: nil) { record in
-      if case .thread(let thread) = record, states[thread.tid] == nil { states[thread.tid] = Self.state(pid: pid, tid: thread.tid) }
-      collector.consume(record)
-    }
-    let (profile, _) = CPUProfile.build(from: collector, hz: 1, durationNanos: 0, symbolizer: CPU.symbolizer().map(CachingSymbolizer.init), comments: [])
-    print(Self.dump(profile, states: states), terminator: "")
+    var sink = ThreadDumpSink(pid: pid)
+    _ = try AttachedWindow.record(pid: pid, request: "threads unwind=\(unwind.rawValue)", duration: nil, into: &sink)
+    let (profile, _) = CPUProfile.build(from: sink.samples, hz: 1, durationNanos: 0, symbolizer: locateSymbolizer(), comments: [])
+    print(Self.dump(profile, states: sink.states), terminator: "")
   }
 
   /// Go's panic-style dump: a header per thread, then each frame's function and,
@@ -126,6 +124,18 @@ struct Threads: ParsableCommand {
       text += "\n"
     }
     return text
+  }
+
+  /// The samples, and each thread's state read from /proc when its name arrives.
+  struct ThreadDumpSink: RecordSink {
+    let pid: Int32
+    var samples = CPUSampleCollector()
+    var states: [UInt32: String] = [:]
+
+    mutating func consume(_ record: AgentRecord) {
+      if case .thread(let thread) = record, states[thread.tid] == nil { states[thread.tid] = Threads.state(pid: pid, tid: thread.tid) }
+      samples.consume(record)
+    }
   }
 
   /// The state letter of /proc/PID/task/TID/stat, in words.

@@ -1,12 +1,5 @@
 import AgentStream
 import ArgumentParser
-import CPUProfiling
-import ChromeTrace
-import Foundation
-import OutputFile
-import Pprof
-import Symbolization
-import TargetLaunch
 
 struct Trace: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -80,95 +73,5 @@ struct Trace: ParsableCommand {
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
     if let duration, duration.value == 0 { throw ValidationError("--duration must be a positive number of seconds") }
     if let maxSize, maxSize < 1024 { throw ValidationError("--max-size must be at least 1024 bytes") }
-  }
-
-  func run() throws {
-    if let pid { return try runAttached(pid) }
-    let command = try target.resolve()
-    let traceFile = try AtomicOutputFile(path: output)
-    let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
-    var settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.clock.name: mode.rawValue,
-                    AgentEnvironment.trace.name: "1", AgentEnvironment.signal.name: String(signal.number)]
-    if let duration { settings[AgentEnvironment.durationNanos.name] = String(duration.nanoseconds) }
-    if heap { settings[AgentEnvironment.heapRate.name] = String(Heap.defaultSampleRate) }
-    let children = followChildren ? try ChildStreams() : nil
-    defer { children?.remove() }
-    let process = try AgentLibrary.launch(command, settings: settings.merging(children?.settings ?? [:]) { $1 })
-
-    var timeline = TimelineCollector()
-    var samples = CPUSampleCollector()
-    let recording = try AgentRecording.collect(from: process, duration: duration) { record in
-      timeline.consume(record)
-      samples.consume(record)
-    }
-    let symbolizer = CPU.symbolizer().map(CachingSymbolizer.init)
-    var symbolization = SymbolizationWarnings()
-    func traced(_ timeline: TimelineCollector, _ samples: CPUSampleCollector, name: String, end: UInt64) -> ChromeTraceBuilder.Process {
-      let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, modules: samples.modules, symbolizer: symbolizer)
-      symbolization.say(warnings)
-      return ChromeTraceBuilder.Process(timeline: timeline, frames: frames, name: name, endMonotonicNanos: end)
-    }
-    var processes = [traced(timeline, samples, name: command.arguments.joined(separator: " "), end: recording.finishedNanos)]
-    try children?.forEach { name, records, durationNanos in
-      var (timeline, samples) = (TimelineCollector(), CPUSampleCollector())
-      records.forEach { timeline.consume($0); samples.consume($0) }
-      let program = samples.modules.first.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? "child"
-      let end = (timeline.start?.monotonicNanos ?? 0) + UInt64(durationNanos)
-      processes.append(traced(timeline, samples, name: "\(program) (child \(name))", end: end))
-    }
-    try write(processes, samples: samples, recording: recording, traceFile: traceFile, profileFile: profileFile,
-              symbolizer: symbolizer, comment: "prof trace " + target.command.joined(separator: " "))
-    if recording.stoppedEarly { process.send(SIGINT) }
-    let status = process.waitForExit()
-    samples.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
-    let threads = timeline.ticks.count
-    let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
-    let others = processes.count > 1 ? " (and \(processes.count - 1) child processes)" : ""
-    warn("\(ticks) samples from \(threads) threads\(others), \(timeline.events.count) user events; wrote \(output)"
-         + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
-    try status.passThrough()
-  }
-
-  /// The trace, and with --pprof the profile, of what was recorded.
-  private func write(_ processes: [ChromeTraceBuilder.Process], samples: CPUSampleCollector, recording: AgentRecording,
-                     traceFile: AtomicOutputFile, profileFile: AtomicOutputFile?, symbolizer: CachingSymbolizer?,
-                     comment: String) throws {
-    let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz, maximumBytes: maxSize)
-    let (json, notes) = ChromeTraceBuilder(processes: processes, options: options).build()
-    notes.forEach { warn($0) }
-    try traceFile.commit(output.hasSuffix(".gz") ? Gzip.compress(json) : json)
-    if let profileFile {
-      let (profile, _) = CPUProfile.build(from: samples, hz: hz, clock: mode == .wall ? .wall : .cpu,
-                                          durationNanos: recording.durationNanos, symbolizer: symbolizer,
-                                          comments: [comment])
-      try profileFile.commit(profile.gzipped())
-    }
-  }
-
-  /// `--pid`: a window of a running process, traced by its dormant agent.
-  private func runAttached(_ pid: Int32) throws {
-    guard target.command.isEmpty else { throw ValidationError("--pid attaches to a running process: give no COMMAND") }
-    guard mode == .cpu, !heap, !followChildren, signal == .profiling else {
-      throw ValidationError("--pid traces in cpu mode with SIGPROF: --mode wall, --heap, --follow-children and --signal need prof trace -- COMMAND")
-    }
-    let traceFile = try AtomicOutputFile(path: output)
-    let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
-    var timeline = TimelineCollector()
-    var samples = CPUSampleCollector()
-    let recording = try AttachedRecording.collect(pid: pid, request: "trace hz=\(hz)", duration: duration ?? Seconds(1)) { record in
-      timeline.consume(record)
-      samples.consume(record)
-    }
-    let symbolizer = CPU.symbolizer().map(CachingSymbolizer.init)
-    let (frames, warnings) = SymbolizedStacks.resolve(timeline.stacks, modules: samples.modules, symbolizer: symbolizer)
-    var symbolization = SymbolizationWarnings()
-    symbolization.say(warnings)
-    let process = ChromeTraceBuilder.Process(timeline: timeline, frames: frames, name: "process \(pid)", endMonotonicNanos: recording.finishedNanos)
-    try write([process], samples: samples, recording: recording, traceFile: traceFile, profileFile: profileFile,
-              symbolizer: symbolizer, comment: "prof trace --pid \(pid)")
-    samples.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
-    let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
-    warn("\(ticks) samples from \(timeline.ticks.count) threads, \(timeline.events.count) user events; wrote \(output)"
-         + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
   }
 }

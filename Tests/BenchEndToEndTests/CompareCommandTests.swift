@@ -1,4 +1,5 @@
 import Foundation
+import ProfTestSupport
 import XCTest
 
 /// `prof bench compare` as CI runs it: exit 0, 2 or 1.
@@ -6,7 +7,7 @@ final class CompareCommandTests: XCTestCase {
   let samples: [Double] = [1000, 1003, 997, 1010, 992, 1005, 999, 1001, 995, 1008]
 
   func write(_ text: String, _ name: String) throws -> String {
-    let path = try temporaryDirectory().appendingPathComponent(name).path
+    let path = try ProfHarness.temporaryDirectory().appendingPathComponent(name).path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
   }
@@ -18,8 +19,8 @@ final class CompareCommandTests: XCTestCase {
       }.joined()
   }
 
-  func compare(_ old: String, _ new: String, _ extra: [String] = []) throws -> Output {
-    try runCommand([profExecutable, "bench", "compare", old, new] + extra)
+  func compare(_ old: String, _ new: String, _ extra: [String] = []) throws -> ProfHarness.Run {
+    try ProfHarness.command([ProfHarness.prof, "bench", "compare", old, new] + extra)
   }
 
   func testTwentyPercentRegressionExits2() throws {
@@ -85,7 +86,7 @@ final class CompareCommandTests: XCTestCase {
 
   /// Only benchmark executables may interpose malloc, never the prof CLI.
   func testProfDoesNotDefineMalloc() throws {
-    let symbols = try runCommand(["nm", "-D", "--defined-only", profExecutable])
+    let symbols = try ProfHarness.command(["nm", "-D", "--defined-only", ProfHarness.prof])
     XCTAssertEqual(symbols.status, 0, symbols.stderr)
     XCTAssertFalse(symbols.stdout.contains("prof_alloc_counter"), "prof links CAllocCounter")
     XCTAssertNil(try Regex(#"(?m) T (malloc|free)$"#).firstMatch(in: symbols.stdout))
@@ -93,8 +94,8 @@ final class CompareCommandTests: XCTestCase {
 
   /// Go's own `go test -bench -benchmem` output, generated now, is read too.
   func testReadsGoTestOutput() throws {
-    let go = try requireTool("go", package: "golang-go")
-    let dir = try temporaryDirectory()
+    let go = try ProfHarness.requireTool("go", package: "golang-go")
+    let dir = try ProfHarness.temporaryDirectory()
     try "module example.com/gobench\n\ngo 1.19\n".write(
       to: dir.appendingPathComponent("go.mod"), atomically: true, encoding: .utf8)
     try """
@@ -113,7 +114,7 @@ final class CompareCommandTests: XCTestCase {
       }
 
       """.write(to: dir.appendingPathComponent("b_test.go"), atomically: true, encoding: .utf8)
-    let goTest = try runCommand(
+    let goTest = try ProfHarness.command(
       [go, "test", "-bench", ".", "-benchmem", "-benchtime", "1000x", "-count", "6"], in: dir,
       environment: ["GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOCACHE": dir.appendingPathComponent("cache").path])
     XCTAssertEqual(goTest.status, 0, goTest.stderr)

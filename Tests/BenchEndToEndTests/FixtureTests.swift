@@ -1,5 +1,6 @@
 import BenchFormat
 import Foundation
+import ProfTestSupport
 import XCTest
 
 /// Builds fixtures/BenchExamples (which depends on this package by path) in
@@ -10,12 +11,12 @@ final class FixtureTests: XCTestCase {
 
   func baseline() throws -> (text: String, file: BenchmarkFile, json: BenchmarkFile) {
     if let baseline = Self.baseline { return baseline }
-    let dir = try temporaryDirectory()
+    let dir = try ProfHarness.temporaryDirectory()
     let output = dir.appendingPathComponent("base.txt").path
     let json = dir.appendingPathComponent("base.json").path
-    let result = try runCommand([
-      profExecutable, "bench", "run", "ExampleBenchmarks",
-      "--package-path", repositoryRoot.appendingPathComponent("fixtures/BenchExamples").path,
+    let result = try ProfHarness.command([
+      ProfHarness.prof, "bench", "run", "ExampleBenchmarks",
+      "--package-path", ProfHarness.packageRoot.appendingPathComponent("fixtures/BenchExamples").path,
       "-o", output, "--",
       "--benchtime", "2000x", "--count", "6", "--filter", "^(Alloc|StringBuilder)/", "--json", json,
     ])
@@ -29,8 +30,8 @@ final class FixtureTests: XCTestCase {
 
   func testResultsThatCannotBeWrittenFailTheRun() throws {
     _ = try baseline()  // builds the benchmark executable
-    let executable = repositoryRoot.appendingPathComponent("fixtures/BenchExamples/.build/release/ExampleBenchmarks").path
-    let result = try runCommand(["/bin/sh", "-c", "exec \"$0\" \"$@\" >/dev/full", executable,
+    let executable = ProfHarness.packageRoot.appendingPathComponent("fixtures/BenchExamples/.build/release/ExampleBenchmarks").path
+    let result = try ProfHarness.command(["/bin/sh", "-c", "exec \"$0\" \"$@\" >/dev/full", executable,
                                  "--benchtime", "10x", "--count", "1", "--filter", "^Alloc/"])
     XCTAssertEqual(result.status, 1, "results lost are not a pass: \(result.stderr)")
     XCTAssertTrue(result.stderr.contains("cannot write to standard output: No space left on device"), result.stderr)
@@ -67,11 +68,11 @@ final class FixtureTests: XCTestCase {
 
   /// benchcmp (golang.org/x/tools) is a Go tool that reads this format.
   func testGoToolReadsOurOutput() throws {
-    let benchcmp = try requireTool("benchcmp", package: "golang-golang-x-tools")
-    let dir = try temporaryDirectory()
+    let benchcmp = try ProfHarness.requireTool("benchcmp", package: "golang-golang-x-tools")
+    let dir = try ProfHarness.temporaryDirectory()
     let path = dir.appendingPathComponent("ours.txt")
     try baseline().text.write(to: path, atomically: true, encoding: .utf8)
-    let result = try runCommand([benchcmp, "-best", path.path, path.path])
+    let result = try ProfHarness.command([benchcmp, "-best", path.path, path.path])
     XCTAssertEqual(result.status, 0, result.stderr)
     for name in ["Alloc/objects=3", "Alloc/objects=0", "StringBuilder/reserve=true"] {
       XCTAssertTrue(result.stdout.contains("Benchmark\(name)-"), result.stdout)
@@ -80,12 +81,12 @@ final class FixtureTests: XCTestCase {
   }
 
   func testCompareAgainstItselfPasses() throws {
-    let dir = try temporaryDirectory()
+    let dir = try ProfHarness.temporaryDirectory()
     let text = dir.appendingPathComponent("base.txt").path
     let json = dir.appendingPathComponent("base.json").path
     try baseline().text.write(toFile: text, atomically: true, encoding: .utf8)
     try JSONFormat.encode(baseline().json).write(to: URL(fileURLWithPath: json))
-    let result = try runCommand([profExecutable, "bench", "compare", json, text])
+    let result = try ProfHarness.command([ProfHarness.prof, "bench", "compare", json, text])
     XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
     XCTAssertTrue(result.stdout.contains("No regressions"))
   }

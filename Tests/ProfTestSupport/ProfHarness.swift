@@ -1,12 +1,19 @@
 import Foundation
 import XCTest
 
-/// Runs the real prof binary and real readers (go tool pprof) the way a user does.
+/// Runs the real prof binary and real readers (go tool pprof) the way a user does:
+/// the one harness of the end-to-end tests (cpu, heap, trace, reports, bench, race).
 public enum ProfHarness {
   public struct Run {
+    public var arguments: [String]
     public var status: Int32
     public var stdout: String
     public var stderr: String
+
+    /// Throws with the command and its stderr unless it exited 0.
+    public func succeeded() throws {
+      guard status == 0 else { throw HarnessError("\(arguments.joined(separator: " ")) exited \(status):\n\(stderr)") }
+    }
   }
 
   public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -34,17 +41,20 @@ public enum ProfHarness {
     return directory
   }
 
+  /// Runs `executable`, in `directory` if given, with `environment` added to the
+  /// tests' own; `whileRunning` may act on the process (send it signals).
   @discardableResult
   public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                  whileRunning: ((Process) -> Void)? = nil) throws -> Run {
+                         in directory: URL? = nil, whileRunning: ((Process) -> Void)? = nil) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    process.currentDirectoryURL = directory
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let directory = try temporaryDirectory()
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let outputs = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: outputs) }
     // Files, not pipes: a chatty child can never block on a full pipe.
-    let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
+    let out = outputs.appendingPathComponent("stdout"), err = outputs.appendingPathComponent("stderr")
     _ = FileManager.default.createFile(atPath: out.path, contents: nil)
     _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: out)
@@ -53,8 +63,37 @@ public enum ProfHarness {
     whileRunning?(process)
     process.waitUntilExit()
     let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-    return Run(status: status, stdout: try String(contentsOf: out, encoding: .utf8),
+    return Run(arguments: [executable] + arguments, status: status, stdout: try String(contentsOf: out, encoding: .utf8),
                stderr: try String(contentsOf: err, encoding: .utf8))
+  }
+
+  /// The child of `parent` whose program is `name` (/proc's comm), once it runs;
+  /// nil if none did within a minute or `parent` ended.
+  public static func child(of parent: pid_t, named name: String) -> pid_t? {
+    for _ in 0..<6000 {
+      guard let children = try? String(contentsOfFile: "/proc/\(parent)/task/\(parent)/children", encoding: .utf8) else { return nil }
+      for pid in children.split(separator: " ").compactMap({ pid_t($0) }) {
+        let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
+        if comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name { return pid }
+      }
+      usleep(10_000)
+    }
+    return nil
+  }
+
+  /// A command found on PATH, as a shell runs it.
+  @discardableResult
+  public static func command(_ words: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Run {
+    try run("/usr/bin/env", words, environment: environment, in: directory)
+  }
+
+  /// The path of `tool` on PATH. A missing tool skips a local run but fails in CI,
+  /// where .ci/run installs it.
+  public static func requireTool(_ tool: String, package: String) throws -> String {
+    let which = try command(["which", tool])
+    if which.status == 0 { return which.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+    if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("\(tool) is missing: apt-get install \(package)") }
+    throw XCTSkip("\(tool) is missing: apt-get install \(package)")
   }
 
   /// fixtures/DIRECTORY/NAME.c compiled with the toolchain's clang into `directory`.

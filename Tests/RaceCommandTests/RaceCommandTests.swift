@@ -1,4 +1,5 @@
 import Foundation
+import ProfTestSupport
 import RaceTestSupport
 import Testing
 
@@ -6,14 +7,10 @@ import Testing
 /// run (in its own .build/prof-race, as `prof race` does) and shared by every test; the
 /// suite is serialized because the runs share that build directory.
 @Suite(.serialized) struct RaceCommandTests {
-  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
-  static let fixture = repository.appendingPathComponent("fixtures/race").path
-  static let prof = Bundle.main.executableURL!.deletingLastPathComponent()
-    .appendingPathComponent("prof").path
+  static let fixture = ProfHarness.packageRoot.appendingPathComponent("fixtures/race").path
   static let demo = fixture + "/.build/prof-race/debug/racy-demo"
   static let fixtureBuild: Result<Void, any Error> = Result {
-    try Invocation.run([
+    try ProfHarness.command([
       "swift", "build", "--package-path", fixture, "--build-tests", "--sanitize=thread",
       "--scratch-path", fixture + "/.build/prof-race",
     ]).succeeded()
@@ -27,8 +24,8 @@ import Testing
     try Self.fixtureBuild.get()
   }
 
-  func prof(_ arguments: [String]) throws -> Invocation {
-    try Invocation.run([Self.prof, "race"] + arguments)
+  func prof(_ arguments: [String]) throws -> ProfHarness.Run {
+    try ProfHarness.prof(["race"] + arguments)
   }
 
   func findings(_ name: String) throws -> [[String: Any]] {
@@ -109,7 +106,7 @@ import Testing
   @Test func aMissingCommandIsOneErrorLine() throws {
     let run = try prof(["--", "no-such-command-xyz"])
     #expect(run.status != 0)
-    #expect(run.stderr == "Error: cannot run no-such-command-xyz: No such file or directory\n")
+    #expect(run.stderr == "Error: command not found: no-such-command-xyz\n")
   }
 
   @Test func aProgramBuiltWithoutThreadSanitizerFailsInsteadOfPassing() throws {
@@ -144,9 +141,9 @@ import Testing
     // prof race writes nothing to stdout itself: a full stdout is the program's to handle
     // (the demo traps on one, as FileHandle.write does), so the demo's goes elsewhere.
     for redirections in ["2>&-", "2>/dev/full", ">/dev/full", ">&- 2>&-"] {
-      let run = try Invocation.run(
-        ["/bin/sh", "-c", "exec \"$0\" \"$@\" \(redirections)", Self.prof, "race", "--",
-         "/bin/sh", "-c", "\(Self.demo) counter >/dev/null 2>&1"])
+      let run = try ProfHarness.run(
+        "/bin/sh", ["-c", "exec \"$0\" \"$@\" \(redirections)", ProfHarness.prof, "race", "--",
+                    "/bin/sh", "-c", "\(Self.demo) counter >/dev/null 2>&1"])
       #expect(run.status == 66, "\(redirections)")
     }
   }
@@ -155,46 +152,5 @@ import Testing
     let run = try prof(["--package-path", "/nonexistent/package"])
     #expect(run.status != 0)
     #expect(run.stderr == "Error: no Package.swift in /nonexistent/package\n")
-  }
-}
-
-/// A finished process with its output (kept in files, so neither pipe can fill up).
-struct Invocation {
-  struct Failed: Error, CustomStringConvertible {
-    var description: String
-  }
-
-  var arguments: [String]
-  var status: Int32
-  var stdout: String
-  var stderr: String
-
-  static func run(_ arguments: [String]) throws -> Invocation {
-    let directory = FileManager.default.temporaryDirectory
-    let out = directory.appendingPathComponent("prof-test-\(UUID().uuidString).out")
-    let err = directory.appendingPathComponent("prof-test-\(UUID().uuidString).err")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    defer {
-      try? FileManager.default.removeItem(at: out)
-      try? FileManager.default.removeItem(at: err)
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    try process.run()
-    process.waitUntilExit()
-    return Invocation(
-      arguments: arguments, status: process.terminationStatus,
-      stdout: try String(contentsOf: out, encoding: .utf8),
-      stderr: try String(contentsOf: err, encoding: .utf8))
-  }
-
-  func succeeded() throws {
-    guard status == 0 else {
-      throw Failed(description: "\(arguments.joined(separator: " ")) exited \(status):\n\(stderr)")
-    }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProfTestSupport
 import RaceReport
 import Testing
 
@@ -29,12 +30,7 @@ enum Resources {
   )
     throws
   {
-    let url = directory.appendingPathComponent("golden/\(name)")
-    if ProcessInfo.processInfo.environment["PROF_UPDATE_GOLDENS"] == "1" {
-      try actual.write(to: url, atomically: true, encoding: .utf8)
-      return
-    }
-    let expected = try String(contentsOf: url, encoding: .utf8)
-    #expect(actual == expected, "differs from golden/\(name)", sourceLocation: sourceLocation)
+    let mismatch = try Goldens.mismatch(actual, golden: directory.appendingPathComponent("golden/\(name)"))
+    #expect(mismatch == nil, "\(mismatch ?? "")", sourceLocation: sourceLocation)
   }
 }

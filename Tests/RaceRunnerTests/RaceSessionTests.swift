@@ -1,5 +1,6 @@
 import Foundation
 import RaceReport
+import TargetLaunch
 import Testing
 
 @testable import RaceRunner
@@ -147,7 +148,7 @@ struct FakeLauncher: ProcessLauncher {
   }
 
   @Test func aMissingCommandIsAnError() {
-    #expect(throws: RaceError.cannotStart("no-such-command-xyz", "No such file or directory")) {
+    #expect(throws: ResolvedCommand.Failure.notFound("no-such-command-xyz")) {
       try launcher.run(["no-such-command-xyz"], environment: ["PATH": "/usr/bin:/bin"])
     }
   }

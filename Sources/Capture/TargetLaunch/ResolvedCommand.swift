@@ -5,7 +5,7 @@ public struct ResolvedCommand: Sendable {
   public let path: String
   public let arguments: [String]
 
-  public enum Failure: Error, CustomStringConvertible {
+  public enum Failure: Error, Equatable, CustomStringConvertible {
     case notFound(String)
     case notExecutable(String)
     case directory(String)
@@ -23,8 +23,9 @@ public struct ResolvedCommand: Sendable {
   }
 
   /// Looks `command` up on PATH unless it contains a slash, as a shell would.
-  public init(_ command: [String], path searchPath: String) throws(Failure) {
-    let name = command[0]
+  /// `preloading`: prof's agent goes into it, so a static binary is refused.
+  public init(_ command: [String], path searchPath: String, preloading: Bool = true) throws(Failure) {
+    guard let name = command.first else { throw .notFound("") }
     let candidates = name.contains("/")
       ? [name]
       : searchPath.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + name }
@@ -33,9 +34,14 @@ public struct ResolvedCommand: Sendable {
       throw .notFound(name)
     }
     guard access(found, X_OK) == 0 else { throw .notExecutable(found) }
-    if ELFFile.kind(of: found) == .staticExecutable { throw .staticBinary(found) }
+    if preloading && ELFFile.kind(of: found) == .staticExecutable { throw .staticBinary(found) }
     self.path = found
     self.arguments = command
+  }
+
+  /// `command` looked up on prof's own PATH.
+  public init(_ command: [String], preloading: Bool = true) throws(Failure) {
+    try self.init(command, path: getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin", preloading: preloading)
   }
 
   private static func isRegularFile(_ path: String) -> Bool { fileType(path) == S_IFREG }

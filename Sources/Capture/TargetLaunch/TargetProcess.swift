@@ -19,23 +19,47 @@ public enum TerminationStatus: Equatable, Sendable {
   }
 }
 
+/// A failure to start a program, said in one line.
 public struct LaunchError: Error, CustomStringConvertible {
   public let description: String
+
+  public init(description: String) { self.description = description }
 }
 
-/// A child running with the agent preloaded, and the pipe its agent writes to.
-/// prof blocks SIGINT and SIGTERM and reads them from a signalfd, so one poll
-/// loop sees the stream, the signals and the child's exit (through a pidfd).
+/// The one way prof runs a program (cpu, heap, trace, race, bench): a child whose
+/// exit, and one pipe from it (the agent's stream, or the program's standard
+/// output), prof watches in one poll loop with the signals sent to prof. prof
+/// blocks every signal that would end it (`forwardedSignals`) and reads them from
+/// a signalfd, so that a closed terminal, a kill or Ctrl-C reach the program and
+/// prof still writes what it collected, then exits with the program's status.
 public final class TargetProcess {
   public enum Event: Equatable {
     case stream([UInt8])
     case streamClosed
     case exited(TerminationStatus)
-    /// A SIGINT or SIGTERM for prof. `fromTerminal`: the kernel sent it to the
-    /// whole foreground process group, so the child has it already.
+    /// A signal for prof. `fromTerminal`: the kernel sent it to the whole
+    /// foreground process group, so the child has it already.
     case signal(Int32, fromTerminal: Bool)
     case timeout
   }
+
+  /// What prof reads from the child.
+  public enum Pipe: Sendable {
+    /// The agent's stream: the agent finds the pipe through PROF_AGENT_FD.
+    case agentStream
+    /// The program's standard output.
+    case standardOutput
+    /// Nothing: the program's output goes where prof's goes.
+    case none
+  }
+
+  /// Signals whose default action ends a process and that someone may send prof:
+  /// prof forwards them to the program instead of dying with it orphaned. Left
+  /// alone: SIGPIPE and the faults a process raises itself, and SIGPROF, with
+  /// which prof's own agent (or another profiler) samples prof itself.
+  public static let forwardedSignals: [Int32] =
+    [SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGIO, SIGPWR]
+    + Array(prof_sigrtmin()...prof_sigrtmax())
 
   public let pid: pid_t
   private var streamFD: Int32
@@ -52,32 +76,30 @@ public final class TargetProcess {
   /// bytes): another than prof started when it exec'd one. Known once it has exited.
   public private(set) var finalProgramName: String?
 
-  /// Starts `command` with `environment`; the agent finds its end of the stream
-  /// pipe through the PROF_AGENT_FD variable added here. Without `streamed` there
-  /// is no pipe: the agent stays dormant, attachable by pid (`prof run`).
-  public init(command: ResolvedCommand, environment: [String: String], streamed: Bool = true) throws(LaunchError) {
+  /// Starts `command` with `environment`, reading `pipe` from it;
+  /// `outputToStandardError` sends the program's standard output to prof's stderr.
+  public init(command: ResolvedCommand, environment: [String: String], pipe reading: Pipe = .agentStream,
+              outputToStandardError: Bool = false) throws(LaunchError) {
     var fds: [Int32] = [-1, -1]
-    var environment = environment
-    if streamed {
-      guard pipe(&fds) == 0 else { throw LaunchError(description: "cannot create a pipe: \(Self.errorText())") }
-      _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-      environment[AgentEnvironment.agentFD.name] = String(fds[1])
+    guard reading == .none || pipe(&fds) == 0 else {
+      throw LaunchError(description: "cannot create a pipe: \(Self.errorText())")
     }
-
+    if reading != .none { _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC) }
+    var environment = environment
+    if reading == .agentStream { environment[AgentEnvironment.agentFD.name] = String(fds[1]) }
     var handled = sigset_t()
     sigemptyset(&handled)
-    sigaddset(&handled, SIGINT)
-    sigaddset(&handled, SIGTERM)
+    for signal in Self.forwardedSignals { sigaddset(&handled, signal) }
     sigprocmask(SIG_BLOCK, &handled, &previousMask)
-    signalFD = signalfd(-1, &handled, Int32(SFD_CLOEXEC))
-
-    let spawned = Self.spawn(command, environment, restoring: previousMask)
-    if streamed { close(fds[1]) }
+    signalFD = signalfd(-1, &handled, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
+    let output: Int32? = reading == .standardOutput ? fds[1] : outputToStandardError ? 2 : nil
+    let spawned = Self.spawn(command, environment, output: output, restoring: previousMask)
+    if fds[1] >= 0 { close(fds[1]) }
     switch spawned {
     case .success(let pid):
       self.pid = pid
     case .failure(let error):
-      if streamed { close(fds[0]) }
+      if fds[0] >= 0 { close(fds[0]) }
       Self.restore(previousMask, signalFD)
       throw error
     }
@@ -91,13 +113,19 @@ public final class TargetProcess {
     Self.restore(previousMask, signalFD)
   }
 
+  /// Unblocks the signals again. Those that came after the program ended are
+  /// dropped: prof ends with the program's status, not killed by a late SIGHUP.
   private static func restore(_ mask: sigset_t, _ signalFD: Int32) {
     var mask = mask
+    var info = signalfd_siginfo()
+    while read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size) > 0 {}
     close(signalFD)
     sigprocmask(SIG_SETMASK, &mask, nil)
   }
 
-  private static func spawn(_ command: ResolvedCommand, _ environment: [String: String],
+  /// `output`: the descriptor that becomes the program's standard output, or nil
+  /// for prof's own.
+  private static func spawn(_ command: ResolvedCommand, _ environment: [String: String], output: Int32?,
                             restoring mask: sigset_t) -> Result<pid_t, LaunchError> {
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -105,16 +133,20 @@ public final class TargetProcess {
     var mask = mask
     var defaults = sigset_t()
     sigemptyset(&defaults)
-    for signal in [SIGINT, SIGTERM, SIGPIPE] { sigaddset(&defaults, signal) }
+    for signal in forwardedSignals + [SIGPIPE] { sigaddset(&defaults, signal) }
     posix_spawnattr_setsigmask(&attributes, &mask)
     posix_spawnattr_setsigdefault(&attributes, &defaults)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if let output { posix_spawn_file_actions_adddup2(&actions, output, 1) }
 
     let argv = command.arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     var pid = pid_t()
-    let result = posix_spawn(&pid, command.path, nil, &attributes, argv, envp)
+    let result = posix_spawn(&pid, command.path, &actions, &attributes, argv, envp)
     guard result == 0 else {
       return .failure(LaunchError(description: "cannot start \(command.path): \(String(cString: strerror(result)))"))
     }
@@ -130,12 +162,11 @@ public final class TargetProcess {
       let ready = poll(&polled, nfds_t(polled.count), timeoutMilliseconds)
       if ready < 0 && errno == EINTR { continue }
       if ready <= 0 { return .timeout }
-      break
+      if polled[1].revents != 0, let event = readSignal() { return event }
+      if polled[0].revents != 0 { return readStream() }
+      if polled[2].revents != 0 { return reap() }
+      // Only a signal that is not passed on: wait on.
     }
-    if polled[1].revents != 0, let event = readSignal() { return event }
-    if polled[0].revents != 0 { return readStream() }
-    if polled[2].revents != 0 { return reap() }
-    return .timeout
   }
 
   private func readStream() -> Event {
@@ -153,6 +184,8 @@ public final class TargetProcess {
     guard read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size else {
       return nil
     }
+    // A timer's expiry is a profiler of prof sampling it, not someone asking the program to stop.
+    guard info.ssi_code != SI_TIMER else { return nil }
     return .signal(Int32(info.ssi_signo), fromTerminal: info.ssi_code == SI_KERNEL)
   }
 
@@ -186,17 +219,21 @@ public final class TargetProcess {
     if status == nil { kill(pid, signal) }
   }
 
-  /// Waits for the child to exit, forwarding SIGINT and SIGTERM sent to prof.
-  public func waitForExit() -> TerminationStatus {
+  /// Waits for the child to exit, forwarding the signals sent to prof; what it
+  /// writes to the pipe goes to `read` (nothing is kept once a profile is written).
+  public func waitForExit(reading read: ([UInt8]) -> Void) -> TerminationStatus {
     while status == nil {
       switch nextEvent() {
       case .signal(let signal, let fromTerminal): if !fromTerminal { send(signal) }
-      case .exited(let status): return status
-      default: continue  // stream bytes after the profile was written are not needed
+      case .stream(let bytes): read(bytes)
+      case .exited: read(drainStream())
+      case .streamClosed, .timeout: continue
       }
     }
     return status!
   }
+
+  public func waitForExit() -> TerminationStatus { waitForExit { _ in } }
 
   private static func nanos(_ time: timeval) -> UInt64 {
     UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_usec) * 1000

@@ -1,8 +1,6 @@
 /// Failures before or around the run; each is one line for the user.
 public enum RaceError: Error, Equatable, CustomStringConvertible {
   case noPackage(String)
-  case cannotStart(String, String)
-  case cannotWait(String)
   case cannotCreate(String, String)
   case noSuchFile(option: String, path: String)
   case notInstrumented(String)
@@ -11,8 +9,6 @@ public enum RaceError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .noPackage(let path): "no Package.swift in \(path)"
-    case .cannotStart(let command, let reason): "cannot run \(command): \(reason)"
-    case .cannotWait(let reason): "cannot wait for the command: \(reason)"
     case .cannotCreate(let path, let reason): "cannot create \(path): \(reason)"
     case .noSuchFile(let option, let path): "\(option): no such file: \(path)"
     case .unreadable(let option, let path): "\(option): not a readable file: \(path)"

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Dispatch
+import Recording
+
+/// --checkpoint-every, for prof cpu and prof heap.
+struct CheckpointOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Rewrite the output with what was collected so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile.",
+                             valueName: "seconds"))
+  var checkpointEvery = Seconds(10)
+
+  /// Rewrites of `output` made by `render`, on `queue`; none when they are off.
+  func checkpoints<Sink>(of output: String, queue: DispatchQueue,
+                         render: @escaping Checkpoints<Sink>.Render) -> [Checkpoints<Sink>] {
+    guard checkpointEvery.value > 0 else { return [] }
+    return [Checkpoints(every: checkpointEvery.nanoseconds, what: "checkpoint", queue: queue, path: { _ in output }, render: render)]
+  }
+}
+
+/// --follow-children and --merge: what prof cpu and prof heap do with the processes
+/// the program starts.
+struct ChildOptions: ParsableArguments {
+  @Flag(help: "Profile the processes the program starts too, forked or exec'd, each into its own file with its pid in the name (-o x.pb.gz: x.<pid>.pb.gz).")
+  var followChildren = false
+
+  @Flag(help: "With --follow-children, also write one profile of every process (-o x.pb.gz: x.merged.pb.gz), each sample labelled with its process's pid and program name.")
+  var merge = false
+
+  func validate() throws {
+    if merge && !followChildren { throw ValidationError("--merge combines the profiles --follow-children writes: give both") }
+  }
+}
+
+/// heap.pb.gz -> heap.<tag>.pb.gz; names without the suffix get .<tag> appended.
+func numbered(_ path: String, _ tag: CustomStringConvertible) -> String {
+  path.hasSuffix(".pb.gz") ? "\(path.dropLast(6)).\(tag).pb.gz" : "\(path).\(tag)"
+}

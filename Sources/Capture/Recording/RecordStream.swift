@@ -1,0 +1,48 @@
+import AgentStream
+import TargetLaunch
+
+/// One agent stream decoded into a sink, the one decode loop for the program prof
+/// runs and every followed child: it notes the stream's start and end on the way.
+struct RecordStream {
+  private var decoder = AgentStreamDecoder()
+  private(set) var start: StreamStart?
+  private(set) var endReason: EndReason?
+  /// True once the stream was malformed: what follows the fault is not read.
+  private(set) var failed = false
+  /// Prefixes messages ("child 123: "), empty for the program itself.
+  private let source: String
+
+  init(source: String = "") { self.source = source }
+
+  /// Decodes `bytes` into `sink`, calling `flushed` at the end of each of the
+  /// agent's flushes until the stream ends. A malformed stream keeps the records
+  /// before the fault, says so once (a stream unreadable from its header, as an
+  /// agent of another version, says only why), and stops decoding.
+  mutating func feed<Sink: RecordSink>(_ bytes: [UInt8], into sink: inout Sink,
+                                       flushed: (Sink, StreamStart?) -> Void = { _, _ in }) {
+    guard !failed else { return }
+    decoder.append(bytes)
+    do {
+      while let record = try decoder.next() {
+        switch record {
+        case .start(let start): if self.start == nil { self.start = start }
+        case .end(let reason): endReason = reason
+        case .notice(.unwinderUnavailable):
+          warn(source + "libunwind.so.8 could not be loaded in the program, so nothing was recorded: install libunwind (Debian: libunwind8) or use --unwind fp")
+        default: break
+        }
+        sink.consume(record)
+        if record.endsFlush && endReason == nil { flushed(sink, start) }
+      }
+    } catch {
+      warn(source + (start == nil ? "\(error)" : "\(error); keeping the records read before it"))
+      failed = true
+    }
+  }
+
+  /// Says what the stream held that this prof does not read (a newer agent's
+  /// records), once, at its end.
+  func finish() {
+    if let skipped = decoder.skippedSummary { warn(source + skipped) }
+  }
+}
