@@ -53,9 +53,13 @@ struct CPU: ParsableCommand {
                              valueName: "pid"))
   var pid: Int32?
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
   @OptionGroup var checkpoint: CheckpointOptions
 
   @OptionGroup var children: ChildOptions
+
+  @OptionGroup var symbols: SymbolizerOptions
 
   @OptionGroup var target: TargetOptions
 

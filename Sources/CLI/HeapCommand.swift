@@ -59,6 +59,8 @@ struct Heap: ParsableCommand {
 
   @OptionGroup var children: ChildOptions
 
+  @OptionGroup var symbols: SymbolizerOptions
+
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
