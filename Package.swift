@@ -62,7 +62,7 @@ let package = Package(
 
     // Stage 6, reports on any pprof file.
     .target(name: "ProfileReports", dependencies: ["Pprof", "Demangle"], path: "Sources/Reports/ProfileReports"),
-    .target(name: "FlameGraph", dependencies: ["ProfileReports"], path: "Sources/Reports/FlameGraph"),
+    .target(name: "FlameGraph", dependencies: ["Pprof", "ProfileReports"], path: "Sources/Reports/FlameGraph"),
     .target(
       name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"],
       path: "Sources/Formats/ProfileConversion"

@@ -48,9 +48,13 @@ struct CPU: ParsableCommand {
                              valueName: "signal"))
   var signal: SamplingSignal = .profiling
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
   @OptionGroup var checkpoint: CheckpointOptions
 
   @OptionGroup var children: ChildOptions
+
+  @OptionGroup var symbols: SymbolizerOptions
 
   @OptionGroup var target: TargetOptions
 

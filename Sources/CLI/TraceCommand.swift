@@ -57,6 +57,10 @@ struct Trace: ParsableCommand {
   @Flag(help: "Trace the processes the program starts too (forked or exec'd), each as a process of its own in the same trace.")
   var followChildren = false
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
+  @OptionGroup var symbols: SymbolizerOptions
+
   @OptionGroup var target: TargetOptions
 
   enum Mode: String, ExpressibleByArgument, CaseIterable {

@@ -16,16 +16,17 @@ extension Trace {
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
     var settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.clock.name: mode.rawValue,
                     AgentEnvironment.trace.name: "1", AgentEnvironment.signal.name: String(signal.number)]
+      .merging(asyncStacks.settings) { $1 }
     if heap { settings[AgentEnvironment.heapRate.name] = String(Heap.defaultSampleRate) }
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: followChildren)
     var sinks = Sinks(TimelineCollector(), CPUSampleCollector())
     session.record(into: &sinks)
-    let symbolizer = locateSymbolizer()
+    let symbolizer = symbols.symbolizer()
     var symbolization = SymbolizationWarnings()
     func traced(_ sinks: Sinks, name: String, end: UInt64) -> ChromeTraceBuilder.Process {
-      let (frames, warnings) = SymbolizedStacks.resolve(sinks.first.stacks, modules: sinks.second.modules, symbolizer: symbolizer)
+      let (frames, warnings) = SymbolizedStacks.resolve(sinks.first.stacks, asyncChains: sinks.first.asyncChains, modules: sinks.second.modules, symbolizer: symbolizer)
       symbolization.say(warnings)
       return ChromeTraceBuilder.Process(timeline: sinks.first, frames: frames, name: name, endMonotonicNanos: end)
     }

@@ -128,9 +128,31 @@ public enum ProfHarness {
     return binary
   }
 
+  /// fixtures/DIRECTORY/NAME.swift compiled with swiftc (an @main program) into `directory`.
+  public static func swiftFixture(_ directory: String, _ name: String, into output: URL, flags: [String]) throws -> String {
+    let source = packageRoot.appendingPathComponent("fixtures/\(directory)/\(name).swift").path
+    let binary = output.appendingPathComponent(name).path
+    let build = try run("/usr/bin/env", ["swiftc", "-g", "-parse-as-library", "-module-name", "main"] + flags + ["-o", binary, source])
+    guard build.status == 0 else { throw HarnessError("swiftc \(name).swift failed:\n\(build.stderr)") }
+    return binary
+  }
+
+  /// The symbol cache of every prof these tests run (XDG_CACHE_HOME), never the user's.
+  /// Removed when the test process exits.
+  public static let cacheHome: URL = {
+    try? FileManager.default.createDirectory(at: testsCacheHome(), withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: ProfHarness.testsCacheHome()) }
+    return testsCacheHome()
+  }()
+
+  private static func testsCacheHome() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("prof-tests-cache-\(getpid())")
+  }
+
   public static func prof(_ arguments: [String], environment: [String: String] = [:],
                    whileRunning: ((Process) -> Void)? = nil) throws -> Run {
-    try run(prof, arguments, environment: environment, whileRunning: whileRunning)
+    try run(prof, arguments, environment: ["XDG_CACHE_HOME": cacheHome.path].merging(environment) { $1 },
+            whileRunning: whileRunning)
   }
 
   public static func pprof(_ arguments: [String]) throws -> Run {

@@ -34,6 +34,7 @@ struct prof_config {
   uint64_t heap_sample_rate;   // heap mode: mean bytes between samples; 0: not heap mode
   bool continuing;             // this image took over the stream of the image that exec'd it
   char children_directory[PATH_MAX - 32];  // --follow-children; empty otherwise
+  bool async_stacks;           // record Swift async contexts with each sample
 };
 
 struct prof_counters {
@@ -121,10 +122,39 @@ void prof_output_append(const void *bytes, size_t length);
 bool prof_output_flush(void);
 void prof_output_begin(void);  // the stream is prof_config.fd, from now on (a forked child: its own)
 
+// async_context.c: Swift async contexts and their resume chains, for the handler.
+#define PROF_ASYNC_MAX_TRIES 8  // distinct candidate values read per sample
+struct prof_async_capture {
+  struct prof_async_entry *entries;  // PROF_ASYNC_MAX_ENTRIES of room
+  uint32_t count;
+  uint32_t tries;
+  uint64_t last_register;
+  uintptr_t stack_low, stack_high;  // contexts are never here
+  // Staged by the unwinder per frame, followed by prof_async_finish.
+  uint64_t registers[PROF_MAX_FRAMES];
+  uint64_t slots[PROF_MAX_FRAMES];
+  uint8_t known[PROF_MAX_FRAMES];  // bit 1 << kind: registers/slots[frame] is set
+  pid_t pid;
+  struct {
+    uint64_t value;
+    bool led_somewhere;
+  } tried[PROF_ASYNC_MAX_TRIES];
+};
+void prof_async_begin(struct prof_async_capture *capture, struct prof_async_entry *entries, uintptr_t stack_low,
+                      uintptr_t stack_high);
+void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind,
+                          uint64_t value);  // async-signal-safe: stages the value only
+void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frames, uint32_t depth);  // reads; never faults
+void prof_async_init(void);  // finds libswift_Concurrency; not in a handler
+bool prof_async_possible(void);  // async-signal-safe: libswift_Concurrency is loaded
+void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit);  // the writer
+
 // unwind.c
 bool prof_unwind_init(void);  // false: libunwind is needed and could not be loaded
 extern int (*prof_unwind_backtrace)(void **frames, int max);  // libunwind's, once loaded
-uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated);
+// async: NULL, or where the async context candidates of this stack go.
+uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated,
+                     struct prof_async_entry *async, uint32_t *async_count);
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
 

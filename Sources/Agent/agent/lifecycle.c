@@ -34,6 +34,8 @@ static pid_t owner;  // the process whose stream this is: not a vfork child shar
 // --- the stream ------------------------------------------------------------
 
 static void copy_record(const struct prof_record_header *record) {
+  // The handler reserves an ASYNC slot before it knows whether it finds contexts.
+  if (record->type == PROF_REC_ASYNC && ((const struct prof_async_record *)record)->count == 0) return;
   prof_output_append(record, record->size);
 }
 
@@ -221,6 +223,7 @@ static void start_agent(void) {
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   if (!prof_ring_init()) return;
   bool can_unwind = prof_unwind_init();
+  if (prof_config.async_stacks) prof_async_init();
   write_start_record();
   if (!can_unwind) prof_emit_notice(PROF_NOTICE_UNWINDER_UNAVAILABLE, 0, 0);
   pthread_atfork(prepare_fork, after_fork_in_parent, restart_in_child);

@@ -70,6 +70,7 @@ static int emit_module(struct dl_phdr_info *info, size_t size, void *context) {
     record->build_id_len = (uint32_t)build_id_len;
     record->path_len = (uint32_t)path_len;
     prof_output_append(record, record_size);
+    prof_async_note_module(payload + build_id_len, path_len, record->start, record->limit);
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #define SLOT_COUNT 2048u  // 2.2 MiB: 0.25 s of 8 threads at 1000 Hz between drains
 #define SLOT_BYTES sizeof(struct prof_sample_record)
+_Static_assert(sizeof(struct prof_async_record) <= SLOT_BYTES, "an ASYNC record fits a slot");
 
 struct slot {
   _Atomic uint64_t sequence;

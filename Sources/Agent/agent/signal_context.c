@@ -28,9 +28,19 @@ void prof_forget_current_tid(void) { thread_id = 0; }
 
 static void record_sample(int overruns, void *ucontext) {
   uint64_t started = prof_now_ns(CLOCK_MONOTONIC);
+  // The ASYNC record is reserved first so that it reaches prof just before its
+  // SAMPLE; the writer drops it when it stays empty.
+  uint64_t async_ticket = 0;
+  struct prof_async_record *async =
+      prof_config.async_stacks && prof_async_possible() ? prof_ring_reserve(&async_ticket) : NULL;
+  if (async) {
+    async->header = (struct prof_record_header){PROF_REC_ASYNC, offsetof(struct prof_async_record, entries)};
+    async->count = 0;
+  }
   uint64_t ticket;
   struct prof_sample_record *sample = prof_ring_reserve(&ticket);
   if (sample == NULL) {
+    if (async) prof_ring_publish(async_ticket);
     atomic_fetch_add_explicit(&prof_counters.dropped, 1, memory_order_relaxed);
     return;
   }
@@ -39,8 +49,17 @@ static void record_sample(int overruns, void *ucontext) {
   sample->weight = 1 + (uint32_t)(overruns > 0 ? overruns : 0);
   sample->monotonic_ns = started;
   sample->thread_cpu_ns = prof_config.tracing ? prof_now_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
-  sample->depth = prof_unwind(ucontext, sample->frames, PROF_MAX_FRAMES, &sample->truncated);
+  uint32_t async_count = 0;
+  sample->depth = prof_unwind(ucontext, sample->frames, PROF_MAX_FRAMES, &sample->truncated,
+                              async ? async->entries : NULL, &async_count);
   sample->header.size = (uint32_t)(offsetof(struct prof_sample_record, frames) + 8 * sample->depth);
+  if (async) {
+    async->header.size = (uint32_t)(offsetof(struct prof_async_record, entries) + sizeof *async->entries * async_count);
+    async->tid = sample->tid;
+    async->count = async_count;
+    async->monotonic_ns = started;
+    prof_ring_publish(async_ticket);
+  }
   prof_ring_publish(ticket);
   atomic_fetch_add_explicit(&prof_counters.samples, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&prof_counters.frames, sample->depth, memory_order_relaxed);

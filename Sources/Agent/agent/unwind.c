@@ -63,14 +63,18 @@ void prof_unwind_thread_started(void) {
   pthread_attr_destroy(&attributes);
 }
 
-static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t max,
-                                 uint32_t *truncated) {
+static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t max, uint32_t *truncated,
+                                 struct prof_async_capture *async) {
   unw_cursor_t cursor;
   if (libunwind.init_local2(&cursor, context, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
   uint32_t depth = 0;
   for (;;) {
     unw_word_t ip;
     if (libunwind.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+    // r14 as this frame saw it: libunwind restores callee-saved registers per frame.
+    unw_word_t r14;
+    if (async && libunwind.get_reg(&cursor, UNW_X86_64_R14, &r14) == 0)
+      prof_async_candidate(async, depth, PROF_ASYNC_REGISTER, r14);
     frames[depth++] = ip;
     int stepped = libunwind.step(&cursor);
     if (stepped <= 0) break;
@@ -88,11 +92,15 @@ static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t
 // the walk ends at the first "return address" outside the modules' code: past a
 // frame without a frame pointer, rbp is any value and the chain is garbage.
 static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t depth, uint32_t max,
-                                    uint32_t *truncated) {
+                                    uint32_t *truncated, struct prof_async_capture *async) {
   if (stack_high == 0) return depth;  // bounds unknown: reading would be a guess
   while (depth < max) {
     if (frame < stack_low || frame > stack_high - 16 || (frame & 7) != 0) return depth;
     const uintptr_t *slots = (const uintptr_t *)frame;
+    // The async frame layout keeps the context below the saved rbp of the frame's
+    // owner, the function of the last frame appended.
+    if (async && depth > 0 && frame - 8 >= stack_low)
+      prof_async_candidate(async, depth - 1, PROF_ASYNC_FRAME_SLOT, slots[-1]);
     uintptr_t return_address = slots[1];
     if (return_address == 0 || !prof_code_map_is_code(return_address)) return depth;
     frames[depth++] = return_address;
@@ -103,9 +111,12 @@ static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t 
   return depth;
 }
 
-static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uint32_t max,
-                                      uint32_t *truncated) {
+static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uint32_t max, uint32_t *truncated,
+                                      struct prof_async_capture *async) {
   uintptr_t pc = (uintptr_t)context->uc_mcontext.gregs[REG_RIP];
+  // Without unwind tables only the interrupted r14 is known: it is still the
+  // async frame's when the frames above it left r14 alone (it is callee-saved).
+  if (async) prof_async_candidate(async, 0, PROF_ASYNC_REGISTER, (uint64_t)context->uc_mcontext.gregs[REG_R14]);
   uintptr_t sp = (uintptr_t)context->uc_mcontext.gregs[REG_RSP];
   frames[0] = pc;
   uint32_t depth = 1;
@@ -115,7 +126,7 @@ static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uin
     uintptr_t return_address = *(const uintptr_t *)sp;
     if (prof_code_map_is_code(return_address)) frames[depth++] = return_address;
   }
-  return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, depth, max, truncated);
+  return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, depth, max, truncated, async);
 }
 
 // Not in a signal handler: the first call on a thread may allocate (its stack
@@ -123,12 +134,21 @@ static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uin
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated) {
   *truncated = 0;
   if (stack_high == 0) prof_unwind_thread_started();
-  return walk_frame_pointers((uintptr_t)__builtin_frame_address(0), frames, 0, max, truncated);
+  return walk_frame_pointers((uintptr_t)__builtin_frame_address(0), frames, 0, max, truncated, NULL);
 }
 
-uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated) {
+uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated,
+                     struct prof_async_entry *async, uint32_t *async_count) {
   *truncated = 0;
-  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS)
-    return unwind_frame_pointers(ucontext, frames, max, truncated);
-  return unwind_libunwind(ucontext, frames, max, truncated);
+  struct prof_async_capture capture;
+  if (async) prof_async_begin(&capture, async, stack_low, stack_high);
+  struct prof_async_capture *candidates = async ? &capture : NULL;
+  uint32_t depth = prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS
+                       ? unwind_frame_pointers(ucontext, frames, max, truncated, candidates)
+                       : unwind_libunwind(ucontext, frames, max, truncated, candidates);
+  if (async) {
+    prof_async_finish(&capture, frames, depth);
+    *async_count = capture.count;
+  }
+  return depth;
 }

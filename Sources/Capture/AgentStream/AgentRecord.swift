@@ -71,6 +71,34 @@ public struct RawSample: Equatable, Sendable {
   /// frames[0] is the interrupted pc, later frames are return addresses.
   public var frames: [UInt64]
   public var truncated: Bool
+  /// Swift async contexts found at this stack's frames (prof_async_record), for
+  /// prof to go on from an async frame with the functions awaiting it.
+  public var asyncChains: [AsyncChain] = []
+}
+
+/// An async context candidate at one frame of a sample and the resume functions
+/// of the contexts it leads to: its parent's, its grandparent's, and so on.
+public struct AsyncChain: Equatable, Hashable, Sendable {
+  public enum Source: UInt32, Sendable {
+    /// r14 at `frame` and the frames after it up to the next register candidate.
+    case register = 1
+    /// The word below `frame`'s frame pointer (the async frame layout).
+    case frameSlot = 2
+  }
+
+  public var frame: Int
+  public var source: Source
+  /// Function addresses (not return addresses), innermost caller first.
+  public var resumeFunctions: [UInt64]
+  /// The chain ended at a context without a parent (the task's entry), not at a limit.
+  public var reachedEntry: Bool
+
+  public init(frame: Int, source: Source, resumeFunctions: [UInt64], reachedEntry: Bool) {
+    self.frame = frame
+    self.source = source
+    self.resumeFunctions = resumeFunctions
+    self.reachedEntry = reachedEntry
+  }
 }
 
 /// One executable segment of a loaded ELF object.

@@ -30,6 +30,9 @@ public struct AgentStreamDecoder {
   private var position = 0
   private(set) var consumed = 0  // bytes dropped from the front of buffer so far
   private var sawHeader = false
+  /// An ASYNC record comes just before its SAMPLE (same tid and time); other
+  /// threads' records may come between them.
+  private var pendingAsync: [UInt32: (monotonicNanos: UInt64, chains: [AsyncChain])] = [:]
   /// Records skipped because this prof does not know them, by what they are ("type 42").
   public private(set) var skipped: [String: Int] = [:]
 
@@ -99,7 +102,16 @@ public struct AgentStreamDecoder {
         monotonicNanos: field(\prof_start_record.monotonic_ns, of: base)))
     case UInt32(PROF_REC_SAMPLE.rawValue):
       try require(MemoryLayout.offset(of: \prof_sample_record.frames)!)
-      return .sample(try decodeSample(at: base, size: size))
+      var sample = try decodeSample(at: base, size: size)
+      if let pending = pendingAsync.removeValue(forKey: sample.tid), pending.monotonicNanos == sample.monotonicNanos {
+        sample.asyncChains = pending.chains.filter { $0.frame < sample.frames.count }
+      }
+      return .sample(sample)
+    case UInt32(PROF_REC_ASYNC.rawValue):
+      try require(MemoryLayout.offset(of: \prof_async_record.entries)!)
+      let tid = field(\prof_async_record.tid, of: base)
+      pendingAsync[tid] = (field(\prof_async_record.monotonic_ns, of: base), try decodeAsyncChains(at: base, size: size))
+      return nil
     case UInt32(PROF_REC_THREAD.rawValue):
       try require(MemoryLayout<prof_thread_record>.size)
       let nameOffset = base + MemoryLayout.offset(of: \prof_thread_record.name)!
@@ -164,6 +176,43 @@ public struct AgentStreamDecoder {
       threadCPUNanos: field(\prof_sample_record.thread_cpu_ns, of: base),
       frames: frames,
       truncated: field(\prof_sample_record.truncated, of: base) != 0)
+  }
+
+  /// Entries are candidates, each followed by its chain when it is the first with
+  /// its value; a later one with the same value shares that (by then complete) chain.
+  private func decodeAsyncChains(at base: Int, size: Int) throws(Failure) -> [AsyncChain] {
+    let entriesOffset = MemoryLayout.offset(of: \prof_async_record.entries)!
+    let entrySize = MemoryLayout<prof_async_entry>.size
+    let count = Int(field(\prof_async_record.count, of: base))
+    guard count <= Int(PROF_ASYNC_MAX_ENTRIES), entriesOffset + entrySize * count <= size else {
+      throw .corruptRecord(offset: consumed + base, detail: "async record of \(count) entries in \(size) bytes")
+    }
+    var chains: [AsyncChain] = []
+    var chainOfContext: [UInt64: Int] = [:]
+    var current: Int?
+    for index in 0..<count {
+      let entry = base + entriesOffset + entrySize * index
+      let frame = Int(field(\prof_async_entry.frame, of: entry))
+      let kind = field(\prof_async_entry.kind, of: entry)
+      let value = field(\prof_async_entry.value, of: entry)
+      if let source = AsyncChain.Source(rawValue: kind) {
+        var chain = AsyncChain(frame: frame, source: source, resumeFunctions: [], reachedEntry: false)
+        if let first = chainOfContext[value] {
+          chain.resumeFunctions = chains[first].resumeFunctions
+          chain.reachedEntry = chains[first].reachedEntry
+          current = nil
+        } else {
+          chainOfContext[value] = chains.count
+          current = chains.count
+        }
+        chains.append(chain)
+      } else if let current, kind == UInt32(PROF_ASYNC_RESUME.rawValue) {
+        chains[current].resumeFunctions.append(value)
+      } else if let current, kind == UInt32(PROF_ASYNC_END.rawValue) {
+        chains[current].reachedEntry = true
+      }  // an unknown kind, or a resume without its candidate: ignored
+    }
+    return chains
   }
 
   private func decodeModule(at base: Int, size: Int) throws(Failure) -> LoadedModule {

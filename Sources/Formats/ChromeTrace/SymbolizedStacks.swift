@@ -16,12 +16,19 @@ public struct TraceFrame: Equatable, Sendable {
 /// The same `StackSymbolizer` names the frames of pprof output, so a trace and a
 /// profile of one run name every frame alike.
 public enum SymbolizedStacks {
-  public static func resolve(_ stacks: [[UInt64]], modules: [LoadedModule], symbolizer: Symbolizer?)
-    -> (frames: [[TraceFrame]], warnings: [String])
+  /// `asyncChains[index]`: stacks[index]'s awaiting callers, as in pprof output.
+  public static func resolve(_ stacks: [[UInt64]], asyncChains: [[AsyncChain]] = [], modules: [LoadedModule],
+                             symbolizer: Symbolizer?) -> (frames: [[TraceFrame]], warnings: [String])
   {
     var symbolizing = StackSymbolizer(modules: modules, hiddenModule: StackSymbolizer.isAgent)
-    let stackLocations = stacks.map { symbolizing.add($0) }
+    let added = stacks.enumerated().map { index, stack in
+      symbolizing.add(stack, asyncChains: asyncChains.indices.contains(index) ? asyncChains[index] : [])
+    }
     let (locations, warnings) = symbolizing.resolve(symbolizer: symbolizer)
+    var kinds: [String: AsyncStacks.SymbolKind] = [:]
+    let stackLocations = added.map { indices, pending in
+      pending.map { AsyncStacks.withCallers(indices, $0, locations: locations, kinds: &kinds) } ?? indices
+    }
     let frames = stackLocations.map { indices in
       indices.reversed().flatMap { index -> [TraceFrame] in
         let location = locations[index]

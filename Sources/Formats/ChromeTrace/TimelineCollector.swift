@@ -16,13 +16,20 @@ public struct TimelineCollector {
   public private(set) var ticks: [UInt32: [Tick]] = [:]
   /// Distinct raw stacks, leaf first, as the agent captured them.
   public private(set) var stacks: [[UInt64]] = []
+  /// The async context chains of stacks[index] (RawSample.asyncChains).
+  public private(set) var asyncChains: [[AsyncChain]] = []
   public private(set) var events: [TraceEvent] = []
   public private(set) var residentSetSizes: [(nanos: UInt64, bytes: UInt64)] = []
   /// Heap bytes in use (with `prof trace --heap`), at the agent's flushes.
   public private(set) var heapInUse: [(nanos: UInt64, bytes: Int64)] = []
   /// Threads that block the sampling signal, by tid: the agent's last word on each.
   public private(set) var blockingThreads: [UInt32: SignalBlockingThread] = [:]
-  private var stackIndices: [[UInt64]: Int] = [:]
+  private var stackIndices: [StackKey: Int] = [:]
+
+  private struct StackKey: Hashable {
+    var frames: [UInt64]
+    var asyncChains: [AsyncChain]
+  }
 
   public init() {}
 
@@ -32,7 +39,7 @@ public struct TimelineCollector {
     case .thread(let tid, let name): threadNames[tid] = name
     case .sample(let sample):
       ticks[sample.tid, default: []].append(
-        Tick(nanos: sample.monotonicNanos, threadCPUNanos: sample.threadCPUNanos, stack: index(of: sample.frames)))
+        Tick(nanos: sample.monotonicNanos, threadCPUNanos: sample.threadCPUNanos, stack: index(of: StackKey(frames: sample.frames, asyncChains: sample.asyncChains))))
     case .idle(let idle):
       ticks[idle.tid, default: []].append(Tick(nanos: idle.monotonicNanos, threadCPUNanos: idle.threadCPUNanos, stack: nil))
     case .trace(let event): events.append(event)
@@ -46,9 +53,10 @@ public struct TimelineCollector {
     }
   }
 
-  private mutating func index(of stack: [UInt64]) -> Int {
+  private mutating func index(of stack: StackKey) -> Int {
     if let index = stackIndices[stack] { return index }
-    stacks.append(stack)
+    stacks.append(stack.frames)
+    asyncChains.append(stack.asyncChains)
     stackIndices[stack] = stacks.count - 1
     return stacks.count - 1
   }

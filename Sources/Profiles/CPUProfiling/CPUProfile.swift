@@ -39,7 +39,7 @@ public enum CPUProfile {
     for (key, totals) in collector.stacks.sorted(by: stackOrder) {
       builder.add(stack: key.frames, values: [Int64(totals.samples), Int64(totals.periods) * period],
                   labels: threadLabels(key.tid, name: collector.threadNames[key.tid]),
-                  syntheticRoot: key.truncated ? truncatedFrame : nil)
+                  syntheticRoot: key.truncated ? truncatedFrame : nil, asyncChains: key.asyncChains)
     }
     if collector.stats.dropped > 0 {
       let count = Int64(collector.stats.dropped)
@@ -83,6 +83,8 @@ public enum CPUProfile {
   ) -> Bool {
     if a.key.tid != b.key.tid { return a.key.tid < b.key.tid }
     if a.key.frames != b.key.frames { return a.key.frames.lexicographicallyPrecedes(b.key.frames) }
-    return !a.key.truncated && b.key.truncated
+    if a.key.truncated != b.key.truncated { return !a.key.truncated }
+    let callers = { (key: CPUSampleCollector.StackKey) in key.asyncChains.flatMap(\.resumeFunctions) }
+    return callers(a.key).lexicographicallyPrecedes(callers(b.key))
   }
 }

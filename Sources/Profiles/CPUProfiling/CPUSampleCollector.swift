@@ -7,6 +7,7 @@ public struct CPUSampleCollector {
     public var tid: UInt32
     public var frames: [UInt64]
     public var truncated: Bool
+    public var asyncChains: [AsyncChain] = []
   }
 
   public private(set) var start: StreamStart?
@@ -49,7 +50,8 @@ public struct CPUSampleCollector {
         images.append([])
       }
     case .sample(let sample):
-      let key = StackKey(tid: sample.tid, frames: sample.frames, truncated: sample.truncated)
+      let key = StackKey(tid: sample.tid, frames: sample.frames, truncated: sample.truncated,
+                         asyncChains: sample.asyncChains)
       count(key, periods: UInt64(sample.weight))
       lastStack[sample.tid] = key
     case .idle(let tick):

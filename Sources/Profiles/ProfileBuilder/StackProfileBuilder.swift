@@ -11,6 +11,8 @@ public struct StackProfileBuilder {
   private let foldedLeaf: (String) -> Bool
   private var syntheticIDs: [String: UInt64] = [:]
   private var samples: [Sample] = []
+  /// Awaiting callers of samples[index], put in once symbols are known.
+  private var asyncCallers: [Int: PendingAsyncCallers] = [:]
 
   /// The agent's library, whose frames never appear in what prof writes.
   public static func isAgent(_ module: LoadedModule) -> Bool { StackSymbolizer.isAgent(module) }
@@ -24,9 +26,13 @@ public struct StackProfileBuilder {
     self.foldedLeaf = foldedLeaf
   }
 
-  /// Adds a stack of raw pcs, leaf first (see `StackSymbolizer.add`).
-  public mutating func add(stack: [UInt64], values: [Int64], labels: [Label], syntheticRoot: String? = nil) {
-    var ids = stacks.add(stack).map { UInt64($0 + 1) }
+  /// Adds a stack of raw pcs, leaf first (see `StackSymbolizer.add`), and the
+  /// awaiting callers the agent found for it (RawSample.asyncChains).
+  public mutating func add(stack: [UInt64], values: [Int64], labels: [Label], syntheticRoot: String? = nil,
+                           asyncChains: [AsyncChain] = []) {
+    let (indices, pending) = stacks.add(stack, asyncChains: asyncChains)
+    if let pending { asyncCallers[samples.count] = pending }
+    var ids = indices.map { UInt64($0 + 1) }
     if let syntheticRoot { ids.append(syntheticID(for: syntheticRoot)) }
     samples.append(Sample(locationIDs: ids, values: values, labels: labels))
   }
@@ -79,15 +85,29 @@ public struct StackProfileBuilder {
     if stacks.stacksWithUnmappedFrames > 0 {
       profile.comments.append("prof: \(stacks.stacksWithUnmappedFrames) distinct stacks held callers outside mapped executable code; those frames were dropped")
     }
-    profile.samples = foldLeaves(of: samples, locations, functions.functions)
+    profile.samples = foldLeaves(of: withAsyncCallers(samples, resolved), locations, functions.functions)
     profile.mappings = mappings
-    profile.locations = locations
+    // Resume functions of chains that no sample took are left out.
+    let used = Set(profile.samples.flatMap(\.locationIDs))
+    let resumes = Set(asyncCallers.values.flatMap { $0.resumeLocationIDs })
+    profile.locations = locations.filter { !resumes.contains($0.id) || used.contains($0.id) }
     profile.functions = functions.functions
     return warnings
   }
 }
 
 extension StackProfileBuilder {
+  private func withAsyncCallers(_ samples: [Sample], _ resolved: [ResolvedLocation]) -> [Sample] {
+    var kinds: [String: AsyncStacks.SymbolKind] = [:]
+    var result = samples
+    for (index, pending) in asyncCallers {
+      let physical = samples[index].locationIDs.prefix { $0 < 1 << 62 }.map { Int($0) - 1 }  // not synthetic roots
+      let extended = AsyncStacks.withCallers(physical, pending, locations: resolved, kinds: &kinds)
+      result[index].locationIDs = extended.map { UInt64($0 + 1) } + samples[index].locationIDs.dropFirst(physical.count)
+    }
+    return result
+  }
+
   /// Drops leaf locations whose every line is a folded function; a stack made only
   /// of them keeps its root.
   private func foldLeaves(of samples: [Sample], _ locations: [Location], _ functions: [Function]) -> [Sample] {

@@ -96,21 +96,34 @@ public struct StackSymbolizer {
   /// The leaf is where the CPU was, so it stays even in no known module (code the
   /// agent did not report); a caller there is not a return address, and is dropped.
   /// Returns the indices of its locations, leaf first.
-  public mutating func add(_ stack: [UInt64]) -> [Int] {
+  public mutating func add(_ stack: [UInt64]) -> [Int] { addKeepingPositions(stack).indices }
+
+  /// As `add`, and where each raw frame went: its place in `indices`, nil when dropped.
+  public mutating func addKeepingPositions(_ stack: [UInt64]) -> (indices: [Int], positions: [Int?]) {
     var indices: [Int] = []
     indices.reserveCapacity(stack.count)
+    var positions: [Int?] = []
     var unmapped = false
     defer { if unmapped { stacksWithUnmappedFrames += 1 } }
     for (position, pc) in stack.enumerated() {
+      positions.append(nil)
       let module = moduleMap.index(containing: pc)
       if let module, hiddenModule(moduleMap.segments[module]) { continue }
       if module == nil && position > 0 {
         unmapped = true
         continue
       }
+      positions[position] = indices.count
       indices.append(location(for: position == 0 ? pc : pc &- 1, in: module))  // wraps only on hostile input
     }
-    return indices
+    return (indices, positions)
+  }
+
+  /// A function's entry (a Swift async resume function), looked up as it is: not a
+  /// return address. nil outside the modules' code.
+  public mutating func addFunctionEntry(_ address: UInt64) -> Int? {
+    guard let module = moduleMap.index(containing: address), !hiddenModule(moduleMap.segments[module]) else { return nil }
+    return location(for: address, in: module)
   }
 
   private mutating func location(for address: UInt64, in module: Int?) -> Int {
@@ -153,7 +166,7 @@ private struct ModuleSymbols {
     self.symbolizer = symbolizer
     stubs = Self.stubTables.withLock { tables in
       if let known = tables[path] { return known }
-      let stubs = try? PLTStubs(ELFFile(path: path == VirtualDSO.name ? VirtualDSO.file ?? path : path))
+      let stubs = try? PLTStubs(ELFFile(path: VirtualDSO.fileHolding(path)))
       tables[path] = .some(stubs)  // unreadable files too
       return stubs
     }

@@ -15,12 +15,14 @@
 #define PROF_ENV_SIGNAL "PROF_SIGNAL"                    // the sampling signal's number; unset: SIGPROF
 #define PROF_ENV_HEAP_RATE "PROF_HEAP_RATE"              // heap mode: mean bytes between samples (1: every allocation)
 #define PROF_ENV_CHILDREN "PROF_CHILDREN"                // --follow-children: the directory for children's streams
+#define PROF_ENV_ASYNC_STACKS "PROF_ASYNC_STACKS"        // 0: no Swift async contexts; otherwise ASYNC records
 
 // Every variable above: a program's children that are not followed lose them all.
 #define PROF_ENV_ALL                                                                                 \
   {                                                                                                 \
     PROF_ENV_AGENT_FD, PROF_ENV_AGENT_CONTINUES, PROF_ENV_HZ, PROF_ENV_DURATION_NS, PROF_ENV_UNWIND, \
-        PROF_ENV_CLOCK, PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_HEAP_RATE, PROF_ENV_CHILDREN        \
+        PROF_ENV_CLOCK, PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_HEAP_RATE, PROF_ENV_CHILDREN,       \
+        PROF_ENV_ASYNC_STACKS                                                                      \
   }
 
 #endif

@@ -21,6 +21,7 @@ enum prof_record_type {
   PROF_REC_TRACE = 8,
   PROF_REC_RSS = 9,
   PROF_REC_NOTICE = 10,
+  PROF_REC_ASYNC = 11,
   PROF_REC_HEAP_BUCKET = 16,
   PROF_REC_HEAP_COUNTS = 17,
   PROF_REC_HEAP_STATS = 18,
@@ -142,6 +143,35 @@ struct prof_notice_record {
   uint32_t tid;
   uint64_t values[2];
   char name[PROF_THREAD_NAME_LEN];
+};
+
+// What a SAMPLE's frames need to go on with the Swift async functions awaiting
+// them: async context candidates (the frame they belong to, which must be an
+// async partial function for prof to use them) and the chain of resume functions
+// read from the first occurrence of each candidate's value.
+enum prof_async_kind {
+  PROF_ASYNC_REGISTER = 1,    // r14 at this frame, from here outward until the next REGISTER
+  PROF_ASYNC_FRAME_SLOT = 2,  // the word below this frame's frame pointer
+  PROF_ASYNC_RESUME = 3,      // the next context's resume function (its parent's resume point)
+  PROF_ASYNC_END = 4,         // the chain reached a context without a parent: the task's entry
+};
+
+struct prof_async_entry {
+  uint32_t frame;  // index into the SAMPLE's frames
+  uint32_t kind;
+  uint64_t value;  // the context's address, or the resume function's
+};
+
+#define PROF_ASYNC_MAX_ENTRIES 64
+
+// Written right after the SAMPLE of the same tid and monotonic_ns, when
+// PROF_ASYNC_STACKS is on and a candidate led to a readable context.
+struct prof_async_record {
+  struct prof_record_header header;
+  uint32_t tid;
+  uint32_t count;
+  uint64_t monotonic_ns;  // the SAMPLE's
+  struct prof_async_entry entries[PROF_ASYNC_MAX_ENTRIES];
 };
 
 // Heap mode: one stack that sampled allocations came from, sent once, before any

@@ -1,0 +1,143 @@
+// Swift async call stacks. After an await, an async function runs as a "partial
+// function" called by the executor; its awaiting callers are not on the machine
+// stack but in the task's chain of async contexts: word 0 of a context is its
+// parent's context, word 1 the parent's resume function. The context is in r14
+// (the swiftasync register) in the partial function, and, in frames with the async
+// frame layout, in the word below the frame pointer. The handler cannot tell which
+// frame is async (that needs symbols), so it records every plausible candidate
+// with the chain it leads to, and prof keeps the one at an async frame.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define MAX_CHAIN_DEPTH 48  // contexts followed from one candidate
+
+// process_vm_readv reports a bad address as an error instead of a fault: contexts
+// are freed by other threads while we read. Off for good if the kernel refuses it.
+static _Atomic bool reads_refused;
+
+static bool read_words(pid_t pid, uint64_t address, uint64_t words[2]) {
+  struct iovec local = {words, 16};
+  struct iovec remote = {(void *)(uintptr_t)address, 16};
+  ssize_t n = syscall(SYS_process_vm_readv, pid, &local, 1UL, &remote, 1UL, 0UL);
+  if (n == 16) return true;
+  if (n < 0 && errno != EFAULT) atomic_store_explicit(&reads_refused, true, memory_order_relaxed);
+  return false;
+}
+
+// Task-allocated contexts: heap memory, 16-byte aligned, never on this stack.
+static bool plausible_context(const struct prof_async_capture *capture, uint64_t value) {
+  if (value < 0x10000 || value >= 0x800000000000ULL || (value & 15) != 0) return false;
+  return value < capture->stack_low || value >= capture->stack_high;
+}
+
+// A resume function is in a module's executable segment (the code map the writer keeps).
+static bool plausible_code(uint64_t value) { return value >= 0x1000 && prof_code_map_is_code(value); }
+
+static void append(struct prof_async_capture *capture, uint32_t frame, uint32_t kind, uint64_t value) {
+  capture->entries[capture->count++] = (struct prof_async_entry){frame, kind, value};
+}
+
+// Records the candidate and the chain of resume functions it leads to, once per value.
+static void follow(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind, uint64_t value) {
+  if (capture->tries == PROF_ASYNC_MAX_TRIES || capture->count + 3 > PROF_ASYNC_MAX_ENTRIES) return;
+  if (kind == PROF_ASYNC_REGISTER && value == capture->last_register) return;  // the same run of r14
+  if (kind == PROF_ASYNC_REGISTER) capture->last_register = value;
+  if (!plausible_context(capture, value) || atomic_load_explicit(&reads_refused, memory_order_relaxed)) return;
+  for (uint32_t i = 0; i < capture->tries; i++) {
+    if (capture->tried[i].value != value) continue;
+    if (capture->tried[i].led_somewhere) append(capture, frame, kind, value);  // prof reuses its chain
+    return;
+  }
+  if (capture->pid == 0) capture->pid = (pid_t)syscall(SYS_getpid);
+  uint32_t try = capture->tries++;
+  capture->tried[try].value = value;
+  uint64_t words[2];
+  if (!read_words(capture->pid, value, words) || !plausible_code(words[1])) return;
+  capture->tried[try].led_somewhere = true;
+  append(capture, frame, kind, value);
+  for (uint32_t depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
+    append(capture, frame, PROF_ASYNC_RESUME, words[1]);
+    if (words[0] == 0) {
+      append(capture, frame, PROF_ASYNC_END, 0);
+      return;
+    }
+    if (capture->count + 2 > PROF_ASYNC_MAX_ENTRIES || !plausible_context(capture, words[0])) return;
+    if (!read_words(capture->pid, words[0], words) || !plausible_code(words[1])) return;
+  }
+}
+
+// Where libswift_Concurrency's code is: an async partial function is called by
+// the executor (swift::runJobInEstablishedExecutorContext), so only the frame
+// just above the first executor frame needs its context read. Zero: not loaded
+// (no Swift concurrency, or a static stdlib): nothing is read.
+static _Atomic uintptr_t executor_start, executor_limit;
+
+void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit) {
+  static const char name[] = "/libswift_Concurrency.so";
+  size_t name_len = sizeof name - 1;
+  if (path_len < name_len || memcmp(path + path_len - name_len, name, name_len) != 0) return;
+  atomic_store_explicit(&executor_limit, limit, memory_order_relaxed);
+  atomic_store_explicit(&executor_start, start, memory_order_release);
+}
+
+bool prof_async_possible(void) { return atomic_load_explicit(&executor_start, memory_order_relaxed) != 0; }
+
+static bool is_executor(uintptr_t start, uintptr_t limit, uint64_t pc) { return pc >= start && pc < limit; }
+
+void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind,
+                          uint64_t value) {
+  if (frame >= PROF_MAX_FRAMES) return;
+  if (kind == PROF_ASYNC_REGISTER) capture->registers[frame] = value;
+  else capture->slots[frame] = value;
+  capture->known[frame] |= (uint8_t)(1u << kind);
+}
+
+static int note_loaded_module(struct dl_phdr_info *info, size_t size, void *context) {
+  (void)size;
+  (void)context;
+  if (info->dlpi_name == NULL) return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+    if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
+    uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+    prof_async_note_module(info->dlpi_name, strlen(info->dlpi_name), start, start + segment->p_memsz);
+  }
+  return 0;
+}
+
+// At start, so that the first samples have it too; a later dlopen is noted with
+// the module records.
+void prof_async_init(void) { dl_iterate_phdr(note_loaded_module, NULL); }
+
+void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frames, uint32_t depth) {
+  uintptr_t start = atomic_load_explicit(&executor_start, memory_order_acquire);
+  uintptr_t limit = atomic_load_explicit(&executor_limit, memory_order_relaxed);
+  if (start == 0) return;  // Swift concurrency is not loaded: no frame is async
+  uint64_t r14 = 0;
+  bool have_r14 = false;  // fp knows r14 at frame 0 only; callee-saved, it stands until a frame restores another
+  for (uint32_t frame = 0; frame < depth && frame < PROF_MAX_FRAMES; frame++) {
+    if (capture->known[frame] & (1u << PROF_ASYNC_REGISTER)) {
+      have_r14 = true;
+      r14 = capture->registers[frame];
+    }
+    bool async_frame = !is_executor(start, limit, frames[frame]) && frame + 1 < depth &&
+                       is_executor(start, limit, frames[frame + 1]);
+    if (!async_frame) continue;
+    if (capture->known[frame] & (1u << PROF_ASYNC_FRAME_SLOT))
+      follow(capture, frame, PROF_ASYNC_FRAME_SLOT, capture->slots[frame]);
+    if (have_r14) follow(capture, frame, PROF_ASYNC_REGISTER, r14);
+  }
+}
+
+void prof_async_begin(struct prof_async_capture *capture, struct prof_async_entry *entries, uintptr_t stack_low,
+                      uintptr_t stack_high) {
+  *capture = (struct prof_async_capture){.entries = entries, .stack_low = stack_low, .stack_high = stack_high};
+}
+
