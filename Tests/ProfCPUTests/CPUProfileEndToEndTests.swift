@@ -48,7 +48,8 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
   }
 
   /// gperftools' libprofiler on the same program: both attribute its 3:1 split of
-  /// CPU time between heavy() and light() alike, and agree on the total.
+  /// CPU time between heavy() and light() alike, and sample the same share of the
+  /// CPU time each run used.
   func testAttributionAgreesWithGperftools() throws {
     let libprofiler = "/usr/lib/x86_64-linux-gnu/libprofiler.so.0"
     guard FileManager.default.fileExists(atPath: libprofiler) else {
@@ -56,10 +57,15 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
     }
     let program = try ProfHarness.cFixture("cpu", "split", into: directory)
     let ours = output("split.pb.gz"), theirs = output("split.gperf")
-    XCTAssertEqual(try ProfHarness.prof(["cpu", "--hz", "250", "-o", ours, "--", program, "120"]).status, 0)
+    let prof = try ProfHarness.prof(["cpu", "--hz", "250", "-o", ours, "--", program, "120"])
+    XCTAssertEqual(prof.status, 0, prof.stderr)
     let gperf = try ProfHarness.run(program, ["120"], environment: [
       "LD_PRELOAD": libprofiler, "CPUPROFILE": theirs, "CPUPROFILE_FREQUENCY": "250"])
     XCTAssertEqual(gperf.status, 0, gperf.stderr)
+    // The CPU time each run used: the same work costs more of it on a busy machine.
+    func used(_ run: ProfHarness.Run) throws -> Double {
+      try XCTUnwrap(run.stdout.split(separator: "=").last.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }, run.stdout)
+    }
 
     // Shares of the flat total: gperftools' legacy profiles carry no "Total samples" line.
     func shares(_ top: (totalMs: Double, rows: [(flat: Double, cum: Double, name: String)])) -> (total: Double, [String: Double]) {
@@ -73,7 +79,8 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
       XCTAssertEqual(a, b, accuracy: 0.08, "\(function): prof \(a), gperftools \(b)")
     }
     XCTAssertEqual(try XCTUnwrap(mine["heavy"]), 0.75, accuracy: 0.08)
-    XCTAssertEqual(ourTotal, theirTotal, accuracy: 0.15 * theirTotal, "the same CPU time")
+    let (ourShare, theirShare) = (ourTotal / (try used(prof)), theirTotal / (try used(gperf)))
+    XCTAssertEqual(ourShare, theirShare, accuracy: 0.15 * theirShare, "the same share of each run's CPU time")
   }
 
   func testSamplesInTheKernelsVDSOAreNamed() throws {
@@ -117,23 +124,31 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
   func testDurationStopsSamplingThenInterruptsTheChild() throws {
     let file = output("duration.pb.gz")
     let started = Date()
-    let run = try ProfHarness.prof(["cpu", "--duration", "1", "-o", file, "--", ProfHarness.workload("spin"), "60"])
+    var used = 0.0  // spin's CPU time when last seen, just before the SIGINT ended it
+    let run = try ProfHarness.prof(["cpu", "--duration", "1", "-o", file, "--", ProfHarness.workload("spin"), "60"]) { process in
+      guard let spin = ProfHarness.child(of: process.processIdentifier, named: "spin") else { return }
+      while let now = ProfHarness.cpuSeconds(of: spin) { used = now; usleep(5_000) }
+    }
     XCTAssertEqual(run.status, 130, "the child died of the SIGINT prof sent: \(run.stderr)")
     XCTAssertLessThan(Date().timeIntervalSince(started), 30)
     let top = try ProfHarness.top(file)
-    // One thread sampled for one second of wall time: at most a second of CPU (less
-    // when the machine is busy), and sampling did stop although spin ran on.
-    XCTAssertTrue((200...1300).contains(top.totalMs), "\(top.totalMs) ms sampled")
+    // One thread sampled for one second of wall time: at most a second of CPU and no
+    // more than spin used, however little a busy machine gave it (its start-up and
+    // the moment between the stop and the SIGINT are not sampled).
+    XCTAssertLessThanOrEqual(top.totalMs, 1300, "sampling stopped after a second")
+    XCTAssertLessThanOrEqual(top.totalMs, 1000 * used + 20, "spin used \(used) s")
+    XCTAssertTrue(top.rows.contains { $0.name == "spin.hotLoop(Swift.Int)" }, "spin was sampled: \(top.rows)")
   }
 
   func testSIGTERMIsForwardedAndTheProfileStillWritten() throws {
     let file = output("term.pb.gz")
+    var used = 0.0
     let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "60"]) { process in
-      Thread.sleep(forTimeInterval: 1.5)
+      used = self.waitForSpin(under: process, toUse: 1)
       kill(process.processIdentifier, SIGTERM)
     }
     XCTAssertEqual(run.status, 143, run.stderr)
-    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 500)
+    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 900 * used, "every second spin used before the signal: \(used) s")
   }
 
   func testSecondsThatAreNotANumberOfSecondsAreOneErrorLine() throws {
@@ -199,13 +214,27 @@ final class CPUProfileEndToEndTests: OutputDirectoryTestCase {
 
   func testATargetKilledWithSIGKILLLeavesWhatWasFlushed() throws {
     let file = output("killed.pb.gz")
+    var used = 0.0
     let run = try ProfHarness.prof(["cpu", "-o", file, "--", ProfHarness.workload("spin"), "60"]) { process in
-      Thread.sleep(forTimeInterval: 1.5)
+      used = self.waitForSpin(under: process, toUse: 1)
       _ = try? ProfHarness.run("/usr/bin/pkill", ["-KILL", "-P", String(process.processIdentifier)])
     }
     XCTAssertEqual(run.status, 137, "128 + SIGKILL: \(run.stderr)")
     XCTAssertTrue(run.stderr.contains("killed by signal 9 (Killed) before the agent's final flush"), run.stderr)
-    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 500)
+    // The agent flushes every 50 ms: all but the last moments before the kill are there.
+    XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 600 * used, "spin used \(used) s before the kill")
+  }
+
+  /// The CPU seconds (at least `seconds`) that the spin prof runs has used, once it
+  /// has: a busy machine takes longer to give it, and the test waits for it. Fails,
+  /// and lets the test's signal end the run, when spin never got there.
+  private func waitForSpin(under prof: Process, toUse seconds: Double) -> Double {
+    guard let spin = ProfHarness.child(of: prof.processIdentifier, named: "spin"),
+          let used = ProfHarness.waitForCPU(of: spin, seconds: seconds) else {
+      XCTFail("spin never used \(seconds) s of CPU")
+      return 0
+    }
+    return used
   }
 
   func testAStrayPreloadOfTheAgentIsInert() throws {

@@ -191,22 +191,39 @@ final class CheckpointEndToEndTests: OutputDirectoryTestCase {
     return FileManager.default.fileExists(atPath: path)
   }
 
+  /// The identity of the file at `path` (a checkpoint is renamed into place: each is a new file).
+  private func inode(_ path: String) -> UInt64? {
+    var status = stat()
+    return lstat(path, &status) == 0 ? UInt64(status.st_ino) : nil
+  }
+
   func testProfKilledMidRunLeavesItsLastCheckpoint() throws {
     let spin = try ProfHarness.workload("spin"), churn = try ProfHarness.workload("heap-churn")
-    for (mode, program, function) in [("cpu", [spin, "4"], "spin."), ("heap", [churn, "200000000"], "heap_churn.build")] {
-      let file = output("long-\(mode).pb.gz")
-      var appeared = false
+    for (mode, program, function) in [("cpu", [spin, "60"], "spin."), ("heap", [churn, "200000000"], "heap_churn.build")] {
+      let file = output("long-\(mode).pb.gz"), name = URL(fileURLWithPath: program[0]).lastPathComponent
+      var used = 0.0, replaced = false
       let run = try ProfHarness.prof([mode, "--checkpoint-every", "0.5", "-o", file, "--"] + program) { process in
-        appeared = self.wait(for: file, thenSeconds: 0.7)
-        kill(process.processIdentifier, SIGKILL)
+        let target = ProfHarness.child(of: process.processIdentifier, named: name)
+        defer {
+          kill(process.processIdentifier, SIGKILL)
+          if let target { kill(target, SIGKILL) }  // orphaned otherwise
+        }
+        // Once the program has done a second of work, the second checkpoint after that
+        // (the first may have been gathered before) must hold it.
+        guard let target, let reached = ProfHarness.waitForCPU(of: target, seconds: 1) else { return }
+        used = reached
+        for _ in 0..<2 {
+          let before = self.inode(file)
+          for _ in 0..<600 where self.inode(file) == before { Thread.sleep(forTimeInterval: 0.05) }
+          replaced = self.inode(file) != before
+        }
       }
-      _ = try? ProfHarness.run("/usr/bin/pkill", ["-f", program[0]])  // the orphaned target
-      XCTAssertTrue(appeared, "\(mode): a checkpoint was written while the program ran: \(run.stderr)")
+      XCTAssertTrue(replaced, "\(mode): a checkpoint was written after \(used) s of the program's work: \(run.stderr)")
       XCTAssertEqual(run.status, 128 + SIGKILL)
       let top = try ProfHarness.pprof(["-top", "-sample_index=1", file]).stdout
       XCTAssertTrue(top.contains(function), "\(mode): the last checkpoint holds the program's work:\n\(top)")
       if mode == "cpu" {
-        XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 500, "the last checkpoint holds more than the first half second")
+        XCTAssertGreaterThan(try ProfHarness.top(file).totalMs, 800 * used, "the last checkpoint holds the \(used) s spin used before it, less the agent's last flush")
       }
     }
   }

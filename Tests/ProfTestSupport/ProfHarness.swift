@@ -81,6 +81,29 @@ public enum ProfHarness {
     return nil
   }
 
+  /// The CPU time `pid` has used (user + system, /proc/PID/stat), nil once it has ended.
+  public static func cpuSeconds(of pid: pid_t) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.range(of: ")", options: .backwards) else { return nil }
+    // Fields after "(comm)": state is field 3, utime 14, stime 15.
+    let fields = stat[close.upperBound...].split(separator: " ")
+    guard fields.count > 12, fields[0] != "Z", let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+  }
+
+  /// Waits until `pid` has used `seconds` of CPU, however busy the machine is: tests
+  /// that stop a program mid-run measure its work, not the wall time it was given.
+  /// Returns the CPU time reached; nil if it ended first or took over ten minutes.
+  @discardableResult
+  public static func waitForCPU(of pid: pid_t, seconds: Double) -> Double? {
+    for _ in 0..<60_000 {
+      guard let used = cpuSeconds(of: pid) else { return nil }
+      if used >= seconds { return used }
+      usleep(10_000)
+    }
+    return nil
+  }
+
   /// A command found on PATH, as a shell runs it.
   @discardableResult
   public static func command(_ words: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Run {

@@ -44,21 +44,36 @@ final class TraceEndToEndTests: XCTestCase {
     XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["go", "tool", "pprof", "-raw", output("run.pb.gz")]).status, 0)
   }
 
+  /// Main truly blocks (it waits for its threads); beta computes. A busy machine
+  /// keeps beta off a CPU for much of its run, rightly shown Off-CPU, so states are
+  /// judged by the CPU time each thread did get, which its state track must hold.
   func testWallTraceMarksBlockedThreadsOffCPU() throws {
-    let events = try trace(["--mode", "wall", "--hz", "200", "--", ProfHarness.workload("two-threads"), "100000000"],
-                           file: output("wall.json.gz"))
+    let file = output("wall.json.gz")
+    let run = try ProfHarness.prof(["trace", "-o", file, "--mode", "wall", "--hz", "200", "--",
+                                    ProfHarness.workload("two-threads"), "100000000"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let events = try TraceValidator.validate(Data(try Gzip.decompress(Array(Data(contentsOf: URL(fileURLWithPath: file))))))
     let names = threadNames(events)
-    func state(of thread: String) throws -> [String: Double] {
+    /// Wall and CPU time (µs) in each state of `thread`; every slice's state agrees with its CPU share.
+    func states(of thread: String) throws -> (wall: [String: Double], cpu: [String: Double]) {
       let track = try XCTUnwrap(names.first { $0.value == thread + " state" }?.key, "\(names)")
-      var time: [String: Double] = [:]
+      var wall: [String: Double] = [:], cpu: [String: Double] = [:], misjudged: [String] = []
       for event in events where event["tid"] as? Int == track && event["ph"] as? String == "X" {
-        time[event["name"] as! String, default: 0] += (event["dur"] as! NSNumber).doubleValue
+        let state = event["name"] as! String, duration = (event["dur"] as! NSNumber).doubleValue
+        let percent = try XCTUnwrap(((event["args"] as? [String: Any])?["cpu %"] as? NSNumber)?.doubleValue, "\(event)")
+        if state != (percent >= 50 ? "Running" : "Off-CPU") { misjudged.append("\(state) at \(percent)% CPU") }
+        wall[state, default: 0] += duration
+        cpu[state, default: 0] += duration * percent / 100
       }
-      return time
+      XCTAssertEqual(misjudged, [], "\(thread): slices whose state is not where its CPU share puts it")
+      return (wall, cpu)
     }
-    let main = try state(of: "two-threads"), beta = try state(of: "beta")
-    XCTAssertGreaterThan(main["Off-CPU", default: 0], main["Running", default: 0], "main only waits")
-    XCTAssertGreaterThan(beta["Running", default: 0], beta["Off-CPU", default: 0], "beta computes")
+    let beta = try states(of: "beta"), main = try states(of: "two-threads")
+    let used = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("beta_cpu_ms=") }
+      .flatMap { Double($0.dropFirst("beta_cpu_ms=".count)) }, run.stdout) * 1000
+    XCTAssertEqual(beta.cpu.values.reduce(0, +), used, accuracy: 0.1 * used, "beta's state track holds the CPU time it used: \(beta)")
+    XCTAssertGreaterThan(main.wall["Off-CPU", default: 0], 0.95 * main.wall.values.reduce(0, +), "main only waits: \(main)")
+    XCTAssertLessThan(main.cpu.values.reduce(0, +), 0.02 * used, "main only waits: \(main)")
   }
 
   /// fixtures/hardening/blocked_threads.c: "blocker" (0.6 s CPU) and "holder" (0.4 s,
