@@ -180,6 +180,14 @@ bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
 
 // modules.c
 void prof_modules_emit_if_changed(void);
-void prof_modules_forget(void);  // a forked child's new stream sends them again
+void prof_modules_resend_cached(void);  // a forked child's new stream: the next emit sends the parent's, without the loader
+
+// loader_guard.c: the agent's dl_iterate_phdr callers (libunwind, modules) versus fork.
+bool prof_loader_enter(void);          // async-signal-safe; false: do not ask the loader now
+bool prof_loader_enter_waiting(void);  // thread context: waits out a fork; false: never in this process
+void prof_loader_leave(void);          // after a successful enter
+void prof_loader_fork_prepare(void);   // last in the prepare handler: bounded wait for walks under way
+void prof_loader_fork_parent(void);
+void prof_loader_fork_child(void);
 
 #endif
