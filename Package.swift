@@ -52,6 +52,10 @@ let package = Package(
       name: "HeapProfiling", dependencies: ["AgentStream", "Recording", "Pprof", "ProfileBuilder", "Symbolization"],
       path: "Sources/Profiles/HeapProfiling"
     ),
+    .target(
+      name: "ContentionProfiling", dependencies: ["AgentStream", "Recording", "Pprof", "ProfileBuilder", "Symbolization"],
+      path: "Sources/Profiles/ContentionProfiling"
+    ),
 
     // Stage 5, formats: timelines, other profile formats, and writing files safely.
     .target(
@@ -62,7 +66,7 @@ let package = Package(
 
     // Stage 6, reports on any pprof file.
     .target(name: "ProfileReports", dependencies: ["Pprof", "Demangle"], path: "Sources/Reports/ProfileReports"),
-    .target(name: "FlameGraph", dependencies: ["ProfileReports"], path: "Sources/Reports/FlameGraph"),
+    .target(name: "FlameGraph", dependencies: ["Pprof", "ProfileReports"], path: "Sources/Reports/FlameGraph"),
     .target(
       name: "ProfileConversion", dependencies: ["ProfileReports", "Pprof"],
       path: "Sources/Formats/ProfileConversion"
@@ -94,7 +98,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "ProfAgent", package: "Agent"),
         "AgentStream", "TargetLaunch", "Recording", "OutputFile",
-        "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ChromeTrace",
+        "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ContentionProfiling", "ChromeTrace",
         "ProfileReports", "FlameGraph", "ProfileConversion",
         "BenchFormat", "BenchCompare",
         "RaceReport", "RaceRunner",
@@ -116,6 +120,7 @@ let package = Package(
       exclude: ["golden"]
     ),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
+    .testTarget(name: "ProfContentionTests", dependencies: ["prof", "ProfTestSupport", "Pprof"]),
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),
     .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),

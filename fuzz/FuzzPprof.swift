@@ -8,5 +8,8 @@ public func fuzzPprof(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   guard let profile = try? Profile(fileBytes: bytes) else { return 0 }
   // A decoded profile is valid: encoding it again must give the same profile.
   guard (try? ProfileDecoder.decode(ProfileEncoder.encode(profile))) == profile else { fatalError("re-encoding changed the profile") }
+  // What reports read: the same file with identical samples summed, never more rows.
+  guard let aggregated = try? Profile(fileBytes: bytes, samples: .aggregated), aggregated.samples.count <= profile.samples.count
+  else { fatalError("aggregated decoding failed where exact decoding succeeded") }
   return 0
 }

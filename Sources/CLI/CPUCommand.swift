@@ -54,6 +54,8 @@ struct CPU: ParsableCommand {
 
   @OptionGroup var children: ChildOptions
 
+  @OptionGroup var symbols: SymbolizerOptions
+
   @OptionGroup var target: TargetOptions
 
   func validate() throws {

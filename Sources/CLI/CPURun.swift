@@ -47,7 +47,7 @@ extension CPU {
   /// Builds a profile from a collector and its duration, with what could not be
   /// symbolized; checkpoints and the final write share it, one at a time.
   private func profileBuilder() -> (CPUSampleCollector, Int64) -> (profile: Profile, warnings: [String]) {
-    let symbolizer = locateSymbolizer()
+    let symbolizer = symbols.symbolizer()
     let comments = ["prof cpu " + target.command.joined(separator: " ")]
     return { [hz] collector, durationNanos in
       CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)

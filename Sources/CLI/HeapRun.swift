@@ -47,7 +47,7 @@ extension Heap {
   /// Builds a profile from a collector and its duration, with what could not be
   /// symbolized; checkpoints, snapshots and the final write share it, one at a time.
   private func profileBuilder() -> (HeapCollector, Int64) -> (profile: Profile, warnings: [String]) {
-    let symbolizer = locateSymbolizer()
+    let symbolizer = symbols.symbolizer()
     let comments = ["prof heap " + target.command.joined(separator: " ")]
     return { collector, durationNanos in
       HeapProfile.build(from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)

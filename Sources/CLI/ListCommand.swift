@@ -8,9 +8,10 @@ struct List: ParsableCommand {
     commandName: "list",
     abstract: "Print the source of matching functions with per-line values, like go tool pprof -list.",
     discussion: """
-      REGEX is matched against function (demangled) and file names. Source files are \
-      read from the paths in the profile; when one is missing, only the sampled line \
-      numbers are printed.
+      REGEX (RE2 syntax, as go tool pprof's) is matched against function names \
+      (demangled). The output is go tool pprof -list's: one routine per function and \
+      source file, sources found as pprof finds them (relative paths in the current \
+      directory and its parents); a missing file is one error line.
 
       Examples:
         prof list 'hotLoop' cpu.pb.gz
@@ -32,10 +33,9 @@ struct List: ParsableCommand {
     let (valueIndex, filter) = try samples.select(profile, stacks)
     let listing = SourceListing(profile, stacks, valueIndex: valueIndex, filter: filter, matching: try FunctionMatcher(regex))
     guard !listing.routines.isEmpty else { throw ProfError("\(file): \(ReportError.noMatch(regex))") }
-    let smallest = listing.routines.flatMap { $0.lines.values.map { abs($0.flat != 0 ? $0.flat : $0.cum) } }.filter { $0 > 0 }.min() ?? 0
-    let format = ValueFormat(sampleUnit: profile.sampleTypes[valueIndex].unit, smallest: smallest, largest: listing.total)
-    try StandardStream.output.write(listing.render(format: format) { path in
-      (try? String(contentsOfFile: path, encoding: .utf8)).map { $0.components(separatedBy: "\n") }
+    let workingDirectory = FileManager.default.currentDirectoryPath
+    try StandardStream.output.write(listing.render(format: ValueFormat(autoScaling: profile.sampleTypes[valueIndex].unit)) { path in
+      SourcePath.lines(of: path, workingDirectory: workingDirectory) { try? String(contentsOfFile: $0, encoding: .utf8) }
     })
   }
 }

@@ -5,12 +5,13 @@ import Pprof
 import ProfileConversion
 import ProfileReports
 
-/// Reads a pprof file (gzip or raw); any failure is one line naming the file.
+/// Reads a pprof file (gzip or raw) for a report: samples of the same stack and labels
+/// are summed as they are decoded. Any failure is one line naming the file.
 enum ProfileInput {
   static func load(_ path: String) throws -> Profile {
     let bytes = try read(path)
     do {
-      return try Profile(fileBytes: bytes)
+      return try Profile(fileBytes: bytes, samples: .aggregated)
     } catch {
       throw ProfError("\(path): \(error)")
     }
@@ -20,7 +21,7 @@ enum ProfileInput {
   static func loadPprofOrFolded(_ path: String) throws -> Profile {
     let bytes = try read(path)
     do {
-      return try Profile(fileBytes: bytes)
+      return try Profile(fileBytes: bytes, samples: .aggregated)
     } catch .notAProfile where !Gzip.isCompressed(bytes) {
       do {
         return try FoldedStacks.read(String(decoding: bytes, as: UTF8.self))
@@ -46,10 +47,10 @@ struct SampleOptions: ParsableArguments {
                              valueName: "name"))
   var sampleIndex: String?
 
-  @Option(help: ArgumentHelp("Only samples with a function or file name matching this regular expression.", valueName: "regex"))
+  @Option(help: ArgumentHelp("Only samples with a function or file name matching this regular expression (RE2 syntax).", valueName: "regex"))
   var focus: String?
 
-  @Option(help: ArgumentHelp("Leave out samples with a function or file name matching this regular expression.", valueName: "regex"))
+  @Option(help: ArgumentHelp("Leave out samples with a function or file name matching this regular expression (RE2 syntax).", valueName: "regex"))
   var ignore: String?
 
   /// The filters as pprof lists them above a report.

@@ -59,6 +59,8 @@ struct Trace: ParsableCommand {
 
   @OptionGroup var asyncStacks: AsyncStackOptions
 
+  @OptionGroup var symbols: SymbolizerOptions
+
   @OptionGroup var target: TargetOptions
 
   enum Mode: String, ExpressibleByArgument, CaseIterable {

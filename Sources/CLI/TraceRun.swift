@@ -23,7 +23,7 @@ extension Trace {
                                               followChildren: followChildren)
     var sinks = Sinks(TimelineCollector(), CPUSampleCollector())
     session.record(into: &sinks)
-    let symbolizer = locateSymbolizer()
+    let symbolizer = symbols.symbolizer()
     var symbolization = SymbolizationWarnings()
     func traced(_ sinks: Sinks, name: String, end: UInt64) -> ChromeTraceBuilder.Process {
       let (frames, warnings) = SymbolizedStacks.resolve(sinks.first.stacks, asyncChains: sinks.first.asyncChains, modules: sinks.second.modules, symbolizer: symbolizer)

@@ -39,5 +39,5 @@ final class ThreadSanitizerStressTests: OutputDirectoryTestCase {
 
   func testTheRingUnderThreadSanitizer() throws { try stress("ring", ["ring.c"]) }
 
-  func testTheHeapTablesUnderThreadSanitizer() throws { try stress("heap_table", ["heap_table.c", "heap_estimate.c"]) }
+  func testTheHeapTablesUnderThreadSanitizer() throws { try stress("heap_table", ["heap_table.c", "heap_estimate.c", "stack_table.c"]) }
 }

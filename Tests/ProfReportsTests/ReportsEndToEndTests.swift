@@ -84,6 +84,43 @@ final class ReportsEndToEndTests: XCTestCase {
     XCTAssertTrue(try ProfHarness.prof(["top", file]).stdout.contains("spin.hotLoop(Swift.Int)"))
   }
 
+  private func assertListAgrees(_ pattern: String, _ file: String, line: UInt = #line) throws {
+    let ours = try ProfHarness.prof(["list", pattern, file])
+    XCTAssertEqual(ours.status, 0, ours.stderr, line: line)
+    XCTAssertEqual(ours.stdout, try ProfHarness.pprof(["-list", pattern, file]).stdout, pattern, line: line)
+    XCTAssertTrue(ours.stdout.contains("ROUTINE"), line: line)
+  }
+
+  /// A stripped C program's code has no symbols: one `[split]` row, as go tool pprof groups it.
+  func testTopAgreesWithPprofOnAStrippedCProgram() throws {
+    let binary = try ProfHarness.cFixture("cpu", "split", into: directory, flags: ["-O1"])
+    XCTAssertEqual(try ProfHarness.run("/usr/bin/env", ["strip", binary]).status, 0)
+    let cpu = path("split.pb.gz"), heap = path("split-heap.pb.gz")
+    XCTAssertEqual(try ProfHarness.prof(["cpu", "-o", cpu, "--", binary, "50"]).status, 0)
+    try assertTopAgrees(cpu)
+    XCTAssertTrue(try ProfHarness.prof(["top", cpu]).stdout.contains("  [split]\n"))
+    try assertListAgrees("__libc_start", cpu)
+    // ls is stripped too; its heap profile mixes unsymbolized code and libc.
+    XCTAssertEqual(try ProfHarness.prof(["heap", "-o", heap, "--", "/bin/ls", "/"]).status, 0)
+    for index in ["inuse_space", "inuse_objects", "alloc_space", "alloc_objects"] {
+      try assertTopAgrees(heap, ["--sample-index", index], pprofOptions: ["-sample_index=" + index])
+    }
+  }
+
+  func testTopAndListAgreeWithPprofOnASwiftProgram() throws {
+    let cpu = path("demo.pb.gz"), heap = path("churn.pb.gz")
+    XCTAssertEqual(try ProfHarness.prof(["cpu", "-o", cpu, "--", ProfHarness.workload("demo"), "200", "1"]).status, 0)
+    try assertTopAgrees(cpu)
+    try assertTopAgrees(cpu, ["--cum"], pprofOptions: ["-cum"])
+    try assertListAgrees("demo\\.", cpu)
+    try assertListAgrees(".", cpu)
+    XCTAssertEqual(try ProfHarness.prof(["heap", "-o", heap, "--", ProfHarness.workload("heap-churn")]).status, 0)
+    for index in ["inuse_space", "alloc_objects"] {
+      try assertTopAgrees(heap, ["--sample-index", index], pprofOptions: ["-sample_index=" + index])
+    }
+    try assertListAgrees("heap_churn", heap)
+  }
+
   func testListShowsSourceLinesOfGoFunctions() throws {
     let (cpu, _) = try goProfiles()
     let run = try ProfHarness.prof(["list", "^tiny\\.hot$", cpu])

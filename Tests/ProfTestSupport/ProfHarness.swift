@@ -114,9 +114,22 @@ public enum ProfHarness {
     return binary
   }
 
+  /// The symbol cache of every prof these tests run (XDG_CACHE_HOME), never the user's.
+  /// Removed when the test process exits.
+  public static let cacheHome: URL = {
+    try? FileManager.default.createDirectory(at: testsCacheHome(), withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: ProfHarness.testsCacheHome()) }
+    return testsCacheHome()
+  }()
+
+  private static func testsCacheHome() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("prof-tests-cache-\(getpid())")
+  }
+
   public static func prof(_ arguments: [String], environment: [String: String] = [:],
                    whileRunning: ((Process) -> Void)? = nil) throws -> Run {
-    try run(prof, arguments, environment: environment, whileRunning: whileRunning)
+    try run(prof, arguments, environment: ["XDG_CACHE_HOME": cacheHome.path].merging(environment) { $1 },
+            whileRunning: whileRunning)
   }
 
   public static func pprof(_ arguments: [String]) throws -> Run {

@@ -37,7 +37,7 @@ final class SourceListingTests: XCTestCase {
     XCTAssertEqual(listing.routines.map(\.name), ["work"])
     XCTAssertEqual(listing.routines[0].lines, [12: .init(flat: 3, cum: 3), 14: .init(flat: 0, cum: 2)])
     let source = (1...30).map { "line \($0)" }
-    let text = listing.render(format: ValueFormat(autoScaling: "count")) { $0 == "/src/work.swift" ? source : nil }
+    let text = listing.render(format: ValueFormat(autoScaling: "count")) { $0 == "/src/work.swift" ? .success(source) : .failure(.init("unexpected")) }
     XCTAssertEqual(text, """
       Total: 5
       ROUTINE ======================== work in /src/work.swift
@@ -49,16 +49,33 @@ final class SourceListingTests: XCTestCase {
       """)
   }
 
-  func testMissingSourceListsOnlySampledLines() throws {
+  func testMissingSourceIsOneErrorLineAsInPprof() throws {
     let profile = ProfileFixtures.cpu([(["main"], 1)])
     let listing = SourceListing(profile, CallStacks(profile), valueIndex: 0, matching: try FunctionMatcher("main"))
-    XCTAssertEqual(listing.render(format: ValueFormat(autoScaling: "count")) { _ in nil }, """
+    XCTAssertEqual(listing.render(format: ValueFormat(autoScaling: "count")) { .failure(.init("open \($0): no such file or directory")) }, """
       Total: 1
       ROUTINE ======================== main in /src/main.swift
                1          1 (flat, cum)   100% of Total
-          (source not found: /src/main.swift)
-               1          1     10:
+       Error: open /src/main.swift: no such file or directory
 
       """)
+  }
+
+  func testAFunctionSampledInTwoFilesIsTwoRoutinesAndOneWithoutFilesHasNoSource() throws {
+    var profile = ProfileFixtures.cpu([(["main", "work"], 3), (["main", "other"], 1)])
+    var elsewhere = Function(id: 7)
+    elsewhere.name = "work"
+    elsewhere.filename = "/src/generated.swift"
+    profile.functions.append(elsewhere)
+    var location = Location(id: 7)
+    location.lines = [Line(functionID: 7, line: 2)]
+    profile.locations.append(location)
+    profile.samples.append(Sample(locationIDs: [7, 2], values: [2, 0]))  // work in the other file, called by main
+    profile.functions[2].filename = ""  // other
+    let listing = SourceListing(profile, CallStacks(profile), valueIndex: 0, matching: try FunctionMatcher("work|other"))
+    XCTAssertEqual(listing.routines.map { "\($0.name) in \($0.file) \($0.flat)/\($0.cum)" },
+                   ["other in  1/1", "work in /src/generated.swift 2/2", "work in /src/work.swift 3/3"])
+    XCTAssertTrue(listing.render(format: ValueFormat(autoScaling: "count")) { _ in .success([]) }
+      .hasPrefix("Total: 6\nNo source information for other\nROUTINE ======================== work in /src/generated.swift\n"))
   }
 }

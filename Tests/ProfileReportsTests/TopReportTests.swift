@@ -57,6 +57,23 @@ final class TopReportTests: XCTestCase {
     XCTAssertEqual(report.rows.first { $0.name == "outer" }?.inlineLabel, "")
   }
 
+  /// pprof marks per call edge: an edge is inline only if every sample has it inline.
+  func testInlineMarksArePerCallerAsInPprof() throws {
+    var profile = ProfileFixtures.cpu([(["main", "outer"], 1), (["main", "outer", "inner"], 1), (["main", "other"], 1)])
+    func id(_ name: String) -> UInt64 { profile.functions.first { $0.name == name }!.id }
+    func location(_ name: String) -> Int { profile.locations.firstIndex { $0.lines[0].functionID == id(name) }! }
+    // Sample 0: outer's location inlines inner. Sample 1: outer calls inner from another location, not inlined.
+    var call = Location(id: 50)
+    call.lines = [Line(functionID: id("outer"), line: 7)]
+    profile.locations.append(call)
+    profile.samples[1].locationIDs[1] = 50
+    profile.locations[location("outer")].lines.insert(Line(functionID: id("inner"), line: 3), at: 0)
+    XCTAssertEqual(try top(profile).rows.first { $0.name == "inner" }?.inlineLabel, "", "one edge, not always inline")
+    // other always inlines inner, while outer does not: partially inline.
+    profile.locations[location("other")].lines.insert(Line(functionID: id("inner"), line: 4), at: 0)
+    XCTAssertEqual(try top(profile).rows.first { $0.name == "inner" }?.inlineLabel, "(partial-inline)")
+  }
+
   func testMangledNamesAreDemangled() throws {
     var profile = ProfileFixtures.cpu([(["main"], 1)])
     profile.functions[0].name = "$s4spin7hotLoopyS2iF"

@@ -32,6 +32,8 @@ struct prof_config {
   uint64_t duration_ns;        // 0: record until exit
   int signal;                  // the sampling signal: SIGPROF unless --signal chose another
   uint64_t heap_sample_rate;   // heap mode: mean bytes between samples; 0: not heap mode
+  uint64_t block_rate_ns;      // block mode: waits this long all kept, shorter sampled; 0: off
+  uint64_t mutex_fraction;     // mutex mode: 1 in this many contended releases; 0: off
   bool continuing;             // this image took over the stream of the image that exec'd it
   char children_directory[PATH_MAX - 32];  // --follow-children; empty otherwise
   bool async_stacks;           // record Swift async contexts with each sample
@@ -89,6 +91,10 @@ uint64_t prof_remaining_duration_ns(void);
 
 // config.c: the environment prof set (prof_env.h).
 bool prof_config_read(void);              // false: dormant
+// Heap and contention mode aggregate in the target: their streams do not go on across exec.
+static inline bool prof_config_aggregates(void) {
+  return prof_config.heap_sample_rate > 0 || prof_config.block_rate_ns > 0 || prof_config.mutex_fraction > 0;
+}
 uint64_t prof_config_requested_heap_rate(void);  // heap mode's rate from the environment, before it is read
 void prof_config_scrub_environment(void);  // the program's children do not inherit the agent
 
@@ -149,6 +155,14 @@ void prof_async_init(void);  // finds libswift_Concurrency; not in a handler
 bool prof_async_possible(void);  // async-signal-safe: libswift_Concurrency is loaded
 void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit);  // the writer
 
+// loader_guard.c: the agent's dl_iterate_phdr callers (libunwind, modules) versus fork.
+bool prof_loader_enter(void);          // async-signal-safe; false: do not ask the loader now
+bool prof_loader_enter_waiting(void);  // thread context: waits out a fork; false: never in this process
+void prof_loader_leave(void);          // after a successful enter
+void prof_loader_fork_prepare(void);   // last in the prepare handler: bounded wait for walks under way
+void prof_loader_fork_parent(void);
+void prof_loader_fork_child(void);
+
 // unwind.c
 bool prof_unwind_init(void);  // false: libunwind is needed and could not be loaded
 extern int (*prof_unwind_backtrace)(void **frames, int max);  // libunwind's, once loaded
@@ -157,6 +171,24 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
                      struct prof_async_entry *async, uint32_t *async_count);
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
+
+// The calling thread's stack, leaf first, from libunwind or (--unwind fp) frame
+// pointers; frames holds PROF_MAX_FRAMES + 1. Always inlined into the hook that
+// calls it: the stack then starts with one agent frame, which prof hides.
+static inline __attribute__((always_inline)) uint32_t prof_capture_stack(uint64_t *frames, bool *truncated) {
+  // Frame pointers also before the agent's constructor has loaded libunwind, and
+  // while a fork is under way (libunwind asks the loader, see loader_guard.c).
+  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS || prof_unwind_backtrace == NULL || !prof_loader_enter()) {
+    uint32_t cut;
+    uint32_t depth = prof_unwind_callers(frames, PROF_MAX_FRAMES, &cut);
+    *truncated = cut;
+    return depth;
+  }
+  int depth = prof_unwind_backtrace((void **)frames, PROF_MAX_FRAMES + 1);
+  prof_loader_leave();
+  *truncated = depth > PROF_MAX_FRAMES;
+  return *truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0);
+}
 
 // tasks.c: the process's threads under /proc, without malloc: safe on the way out.
 void prof_for_each_task(void (*visit)(pid_t));
@@ -182,12 +214,5 @@ bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
 void prof_modules_emit_if_changed(void);
 void prof_modules_resend_cached(void);  // a forked child's new stream: the next emit sends the parent's, without the loader
 
-// loader_guard.c: the agent's dl_iterate_phdr callers (libunwind, modules) versus fork.
-bool prof_loader_enter(void);          // async-signal-safe; false: do not ask the loader now
-bool prof_loader_enter_waiting(void);  // thread context: waits out a fork; false: never in this process
-void prof_loader_leave(void);          // after a successful enter
-void prof_loader_fork_prepare(void);   // last in the prepare handler: bounded wait for walks under way
-void prof_loader_fork_parent(void);
-void prof_loader_fork_child(void);
 
 #endif

@@ -41,18 +41,20 @@ bool prof_config_read(void) {
   if (children && strlen(children) < sizeof prof_config.children_directory)
     strcpy(prof_config.children_directory, children);
   prof_config.heap_sample_rate = env_number(PROF_ENV_HEAP_RATE, 0);
-  bool heap = prof_config.heap_sample_rate > 0;
+  prof_config.block_rate_ns = env_number(PROF_ENV_BLOCK_RATE, 0);
+  prof_config.mutex_fraction = env_number(PROF_ENV_MUTEX_FRACTION, 0);
+  bool aggregating = prof_config_aggregates();
   prof_config.continuing = env_number(PROF_ENV_AGENT_CONTINUES, 0) == 1;
   prof_config.fd = stream_fd();
   if (prof_config.fd < 0) return false;
-  prof_config.hz = (unsigned)env_number(PROF_ENV_HZ, heap ? 0 : 100);  // heap mode: no CPU samples
+  prof_config.hz = (unsigned)env_number(PROF_ENV_HZ, aggregating ? 0 : 100);  // heap and contention mode: no CPU samples
   prof_config.duration_ns = env_number(PROF_ENV_DURATION_NS, 0);
   prof_config.clock = env_is(PROF_ENV_CLOCK, "wall") ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
   prof_config.tracing = env_number(PROF_ENV_TRACE, 0) == 1;
   prof_config.signal = (int)env_number(PROF_ENV_SIGNAL, SIGPROF);
   prof_config.unwinder = env_is(PROF_ENV_UNWIND, "fp") ? PROF_UNWIND_FRAME_POINTERS : PROF_UNWIND_LIBUNWIND;
   prof_config.async_stacks = env_number(PROF_ENV_ASYNC_STACKS, 1) == 1;
-  if ((prof_config.hz == 0 && !heap) || prof_config.hz > 10000) return false;
+  if ((prof_config.hz == 0 && !aggregating) || prof_config.hz > 10000) return false;
   if (prof_config.signal < 1 || prof_config.signal > SIGRTMAX || prof_config.signal == SIGKILL ||
       prof_config.signal == SIGSTOP)
     return false;

@@ -145,29 +145,12 @@ static bool draw_first_gap(struct heap_thread *t, size_t size) {
   return t->bytes_until_sample <= 0;
 }
 
-// The allocation's stack, leaf first, from libunwind or (--unwind fp) frame
-// pointers. Inlined into tracked_rarely: the stack's one agent frame, which prof hides.
-static inline __attribute__((always_inline)) uint32_t capture_stack(uint64_t *frames, bool *truncated) {
-  // Frame pointers also before the agent's constructor has loaded libunwind, and
-  // while a fork is under way (libunwind asks the loader, see loader_guard.c).
-  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS || prof_unwind_backtrace == NULL || !prof_loader_enter()) {
-    uint32_t cut;
-    uint32_t depth = prof_unwind_callers(frames, PROF_MAX_FRAMES, &cut);
-    *truncated = cut;
-    return depth;
-  }
-  int depth = prof_unwind_backtrace((void **)frames, PROF_MAX_FRAMES + 1);
-  prof_loader_leave();
-  *truncated = depth > PROF_MAX_FRAMES;
-  return *truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0);
-}
-
 static inline __attribute__((always_inline)) void record_sample(struct heap_thread *t, void *block, size_t size) {
   t->guard++;
   if (t->random != 0 || draw_first_gap(t, size)) {
     uint64_t frames[PROF_MAX_FRAMES + 1];
     bool truncated;
-    uint32_t depth = capture_stack(frames, &truncated);
+    uint32_t depth = prof_capture_stack(frames, &truncated);
     uint32_t bucket = prof_heap_bucket_for(frames, depth, truncated);
     if (bucket != PROF_HEAP_NO_BUCKET && prof_heap_live_insert(block, (struct prof_live_block){bucket, size}))
       prof_heap_bucket_allocated(bucket, size);

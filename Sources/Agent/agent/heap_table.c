@@ -1,7 +1,6 @@
 // The two tables behind heap mode, in mmap'd memory (never malloc: the hooks run
-// inside it). Buckets: one per distinct stack of sampled allocations, with atomic
-// cumulative counts, looked up without a lock and added under one (new stacks are
-// rare). Live blocks: sampled address -> (bucket, size), sharded by address (see
+// inside it). Buckets: one per distinct stack of sampled allocations (stack_table.h),
+// with atomic cumulative counts. Live blocks: sampled address -> (bucket, size), sharded by address (see
 // heap.h) with a spinlock per shard.
 #define _GNU_SOURCE
 #include <sched.h>
@@ -10,17 +9,12 @@
 
 #include "agent.h"
 #include "heap.h"
+#include "stack_table.h"
 
 #define MAX_BUCKETS (1u << 18)
-#define BUCKET_SLOTS (2 * MAX_BUCKETS)  // open addressing, never more than half full
-#define MAX_TOTAL_FRAMES (1u << 24)     // 128 MiB of address space, touched as used
 #define FIRST_SHARD_CAPACITY 16u
 
 struct bucket {
-  uint64_t hash;
-  uint32_t depth;
-  uint32_t truncated;
-  uint64_t first_frame;  // index into frame_arena
   _Atomic uint64_t alloc_objects;
   _Atomic uint64_t alloc_bytes;
   _Atomic uint64_t free_objects;
@@ -47,89 +41,23 @@ struct shard {
 
 _Atomic uint64_t prof_heap_live_shards[PROF_HEAP_SHARDS / 64];  // a shard's bit changes under its lock
 
-static struct bucket *buckets;
-static _Atomic uint32_t *bucket_slots;  // bucket id + 1; 0 is empty
-static uint64_t *frame_arena;
-static uint64_t frames_used;             // under bucket_lock
-static _Atomic uint32_t bucket_count;    // published with release after a bucket is complete
-static atomic_flag bucket_lock = ATOMIC_FLAG_INIT;
-static uint32_t buckets_sent;            // writer only
+static struct prof_stack_table stacks;
+static struct bucket *buckets;  // counts, by stack id
 static struct shard *shards;
 static struct live_slot *first_slots;  // every shard's first slots: one mapping, not one per shard
 
-static void *map(size_t bytes) {
-  void *memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return memory == MAP_FAILED ? NULL : memory;
-}
-
-static void spin_lock(atomic_flag *lock) {
-  while (atomic_flag_test_and_set_explicit(lock, memory_order_acquire)) sched_yield();
-}
-
-static void spin_unlock(atomic_flag *lock) { atomic_flag_clear_explicit(lock, memory_order_release); }
-
 bool prof_heap_tables_init(void) {
-  buckets = map(MAX_BUCKETS * sizeof *buckets);
-  bucket_slots = map(BUCKET_SLOTS * sizeof *bucket_slots);
-  frame_arena = map(MAX_TOTAL_FRAMES * sizeof *frame_arena);
-  shards = map(PROF_HEAP_SHARDS * sizeof *shards);
-  first_slots = map(PROF_HEAP_SHARDS * FIRST_SHARD_CAPACITY * sizeof *first_slots);
-  return buckets && bucket_slots && frame_arena && shards && first_slots;
+  buckets = prof_map(MAX_BUCKETS * sizeof *buckets);
+  shards = prof_map(PROF_HEAP_SHARDS * sizeof *shards);
+  first_slots = prof_map(PROF_HEAP_SHARDS * FIRST_SHARD_CAPACITY * sizeof *first_slots);
+  return prof_stack_table_init(&stacks, MAX_BUCKETS) && buckets && shards && first_slots;
 }
 
 // --- buckets ---------------------------------------------------------------
 
-// One multiply per frame on the critical path, the mixing once at the end: exact
-// mode hashes a stack per allocation.
-static uint64_t hash_frames(const uint64_t *frames, uint32_t depth, bool truncated) {
-  uint64_t hash = depth * 2 + truncated;
-  for (uint32_t i = 0; i < depth; i++) hash = (hash ^ frames[i]) * 0x9e3779b97f4a7c15ull;
-  return hash ^ (hash >> 29);
-}
-
-// The bucket holding this stack, or PROF_HEAP_NO_BUCKET and the empty slot where it belongs.
-static uint32_t find_bucket(uint64_t hash, const uint64_t *frames, uint32_t depth, bool truncated,
-                            uint32_t *empty_slot) {
-  for (uint32_t slot = (uint32_t)hash & (BUCKET_SLOTS - 1);; slot = (slot + 1) & (BUCKET_SLOTS - 1)) {
-    uint32_t entry = atomic_load_explicit(&bucket_slots[slot], memory_order_acquire);
-    if (entry == 0) {
-      *empty_slot = slot;
-      return PROF_HEAP_NO_BUCKET;
-    }
-    const struct bucket *bucket = &buckets[entry - 1];
-    if (bucket->hash == hash && bucket->depth == depth && bucket->truncated == truncated &&
-        memcmp(frame_arena + bucket->first_frame, frames, depth * sizeof *frames) == 0)
-      return entry - 1;
-  }
-}
-
-// Under bucket_lock. The bucket is complete before its id is published.
-static uint32_t add_bucket(uint64_t hash, const uint64_t *frames, uint32_t depth, bool truncated,
-                           uint32_t slot) {
-  uint32_t id = atomic_load_explicit(&bucket_count, memory_order_relaxed);
-  if (id == MAX_BUCKETS || frames_used + depth > MAX_TOTAL_FRAMES) return PROF_HEAP_NO_BUCKET;
-  struct bucket *bucket = &buckets[id];
-  bucket->hash = hash;
-  bucket->depth = depth;
-  bucket->truncated = truncated;
-  bucket->first_frame = frames_used;
-  memcpy(frame_arena + frames_used, frames, depth * sizeof *frames);
-  frames_used += depth;
-  atomic_store_explicit(&bucket_count, id + 1, memory_order_release);
-  atomic_store_explicit(&bucket_slots[slot], id + 1, memory_order_release);
-  return id;
-}
-
 uint32_t prof_heap_bucket_for(const uint64_t *frames, uint32_t depth, bool truncated) {
-  uint64_t hash = hash_frames(frames, depth, truncated);
-  uint32_t slot;
-  uint32_t id = find_bucket(hash, frames, depth, truncated, &slot);
-  if (id != PROF_HEAP_NO_BUCKET) return id;
-  spin_lock(&bucket_lock);
-  id = find_bucket(hash, frames, depth, truncated, &slot);  // another thread may have added it
-  if (id == PROF_HEAP_NO_BUCKET) id = add_bucket(hash, frames, depth, truncated, slot);
-  spin_unlock(&bucket_lock);
-  return id;
+  uint32_t id = prof_stack_id(&stacks, frames, depth, truncated);
+  return id == PROF_NO_STACK ? PROF_HEAP_NO_BUCKET : id;
 }
 
 static void mark_dirty(struct bucket *bucket) {
@@ -176,7 +104,7 @@ static bool grow(struct shard *shard) {
   }
   uint32_t capacity = shard->capacity * 2;
   struct live_slot *old = shard->slots;
-  struct shard grown = {.capacity = capacity, .slots = map(capacity * sizeof *old)};
+  struct shard grown = {.capacity = capacity, .slots = prof_map(capacity * sizeof *old)};
   if (grown.slots == NULL) return false;
   for (uint32_t i = 0; i < shard->capacity; i++) {
     if (old[i].address == 0) continue;
@@ -197,9 +125,9 @@ static void mark_shard(uint32_t index, bool holds_blocks) {
 bool prof_heap_live_insert(void *address, struct prof_live_block block) {
   uint64_t hash = prof_heap_address_hash(address);
   struct shard *shard = &shards[prof_heap_shard(hash)];
-  spin_lock(&shard->lock);
+  prof_spin_lock(&shard->lock);
   if ((shard->count + 1) * 4 > shard->capacity * 3 && !grow(shard)) {
-    spin_unlock(&shard->lock);
+    prof_spin_unlock(&shard->lock);
     return false;
   }
   struct live_slot *slot = &shard->slots[probe(shard, (uintptr_t)address, hash)];
@@ -208,7 +136,7 @@ bool prof_heap_live_insert(void *address, struct prof_live_block block) {
   if (slot->address != 0) prof_heap_bucket_freed(slot->bucket, slot->size);
   else if (shard->count++ == 0) mark_shard(prof_heap_shard(hash), true);
   *slot = (struct live_slot){(uintptr_t)address, block.size, block.bucket};
-  spin_unlock(&shard->lock);
+  prof_spin_unlock(&shard->lock);
   return true;
 }
 
@@ -229,7 +157,7 @@ bool prof_heap_live_remove(void *address, struct prof_live_block *removed) {
   if (!prof_heap_live_may_hold(address)) return false;
   uint64_t hash = prof_heap_address_hash(address);
   struct shard *shard = &shards[prof_heap_shard(hash)];
-  spin_lock(&shard->lock);
+  prof_spin_lock(&shard->lock);
   bool found = false;
   if (shard->capacity != 0) {
     uint32_t slot = probe(shard, (uintptr_t)address, hash);
@@ -239,24 +167,11 @@ bool prof_heap_live_remove(void *address, struct prof_live_block *removed) {
       if (--shard->count == 0) mark_shard(prof_heap_shard(hash), false);
     }
   }
-  spin_unlock(&shard->lock);
+  prof_spin_unlock(&shard->lock);
   return found;
 }
 
 // --- the writer's side -----------------------------------------------------
-
-static void emit_definition(uint32_t id) {
-  const struct bucket *bucket = &buckets[id];
-  struct prof_heap_bucket_record record;
-  uint32_t size = (uint32_t)(offsetof(struct prof_heap_bucket_record, frames) + bucket->depth * sizeof(uint64_t));
-  record.header = (struct prof_record_header){PROF_REC_HEAP_BUCKET, size};
-  record.id = id;
-  record.depth = bucket->depth;
-  record.truncated = bucket->truncated;
-  record.reserved = 0;
-  memcpy(record.frames, frame_arena + bucket->first_frame, bucket->depth * sizeof(uint64_t));
-  prof_output_append(&record, size);
-}
 
 static void emit_counts(struct prof_heap_counts_record *batch) {
   batch->header = (struct prof_record_header){
@@ -269,8 +184,7 @@ static void emit_counts(struct prof_heap_counts_record *batch) {
 // New stacks first, then the counts of every bucket that changed.
 void prof_heap_emit_buckets(void) {
   static struct prof_heap_counts_record batch;
-  uint32_t count = atomic_load_explicit(&bucket_count, memory_order_acquire);
-  for (; buckets_sent < count; buckets_sent++) emit_definition(buckets_sent);
+  uint32_t count = prof_stack_table_emit_new(&stacks, PROF_REC_HEAP_BUCKET);
   for (uint32_t id = 0; id < count; id++) {
     struct bucket *bucket = &buckets[id];
     if (!atomic_load_explicit(&bucket->dirty, memory_order_relaxed) ||
@@ -295,19 +209,19 @@ void prof_heap_emit_buckets(void) {
 // --- fork ------------------------------------------------------------------
 
 void prof_heap_tables_lock(void) {
-  spin_lock(&bucket_lock);
-  for (uint32_t i = 0; i < PROF_HEAP_SHARDS; i++) spin_lock(&shards[i].lock);
+  prof_stack_table_lock(&stacks);
+  for (uint32_t i = 0; i < PROF_HEAP_SHARDS; i++) prof_spin_lock(&shards[i].lock);
 }
 
 void prof_heap_tables_unlock(void) {
-  for (uint32_t i = 0; i < PROF_HEAP_SHARDS; i++) spin_unlock(&shards[i].lock);
-  spin_unlock(&bucket_lock);
+  for (uint32_t i = 0; i < PROF_HEAP_SHARDS; i++) prof_spin_unlock(&shards[i].lock);
+  prof_stack_table_unlock(&stacks);
 }
 
 // Single-threaded (a child right after fork): the child's profile counts only its
 // own allocations, and every stack is sent again on its own stream.
 void prof_heap_tables_reset(void) {
-  uint32_t count = atomic_load_explicit(&bucket_count, memory_order_relaxed);
+  uint32_t count = atomic_load_explicit(&stacks.count, memory_order_relaxed);
   for (uint32_t id = 0; id < count; id++) {
     struct bucket *bucket = &buckets[id];
     atomic_store(&bucket->alloc_objects, 0);
@@ -325,5 +239,5 @@ void prof_heap_tables_reset(void) {
     if (shards[i].slots) memset(shards[i].slots, 0, shards[i].capacity * sizeof *shards[i].slots);
     shards[i].count = 0;
   }
-  buckets_sent = 0;
+  prof_stack_table_resend(&stacks);
 }

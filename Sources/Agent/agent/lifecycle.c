@@ -126,7 +126,7 @@ int prof_flush_before_exec(void) {
   if (!atomic_load(&started) || atomic_load(&finished) || getpid() != owner) return -1;
   lock_drain();
   if (!atomic_load(&finished)) drain_and_flush();
-  if (prof_config.heap_sample_rate > 0 || atomic_load(&finished)) {
+  if (prof_config_aggregates() || atomic_load(&finished)) {
     unlock_drain();
     return -1;
   }

@@ -12,6 +12,7 @@ public enum AgentRecord: Equatable, Sendable {
   case trace(TraceEvent)
   case residentSetSize(monotonicNanos: UInt64, bytes: UInt64)
   case heap(HeapRecord)
+  case contention(ContentionRecord)
   case notice(AgentNotice)
 }
 

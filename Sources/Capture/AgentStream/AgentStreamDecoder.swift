@@ -157,6 +157,9 @@ public struct AgentStreamDecoder {
       return .trace(event)
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue), UInt32(PROF_REC_HEAP_COUNTS.rawValue), UInt32(PROF_REC_HEAP_STATS.rawValue):
       return .heap(try decodeHeap(type: type, at: base, size: size))
+    case UInt32(PROF_REC_CONTENTION_BUCKET.rawValue), UInt32(PROF_REC_CONTENTION_COUNTS.rawValue),
+      UInt32(PROF_REC_CONTENTION_STATS.rawValue):
+      return .contention(try decodeContention(type: type, at: base, size: size))
     default:
       return skip("type \(type)")
     }

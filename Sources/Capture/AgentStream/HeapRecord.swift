@@ -79,16 +79,7 @@ extension AgentStreamDecoder {
     func corrupt(_ what: String) -> Failure { .corruptRecord(offset: consumed + base, detail: what) }
     switch type {
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue):
-      let framesOffset = MemoryLayout.offset(of: \prof_heap_bucket_record.frames)!
-      guard size >= framesOffset else { throw corrupt("heap bucket in \(size) bytes") }
-      let depth = Int(field(\prof_heap_bucket_record.depth, of: base))
-      guard depth <= Int(PROF_MAX_FRAMES), framesOffset + 8 * depth <= size else {
-        throw corrupt("heap bucket of depth \(depth) in \(size) bytes")
-      }
-      return .bucket(HeapBucket(
-        id: field(\prof_heap_bucket_record.id, of: base),
-        frames: (0..<depth).map { load(UInt64.self, at: base + framesOffset + 8 * $0) },
-        truncated: field(\prof_heap_bucket_record.truncated, of: base) != 0))
+      return .bucket(try decodeBucket(at: base, size: size, what: "heap bucket"))
     case UInt32(PROF_REC_HEAP_COUNTS.rawValue):
       let countsOffset = MemoryLayout.offset(of: \prof_heap_counts_record.counts)!
       let stride = MemoryLayout<prof_heap_count>.stride
@@ -111,6 +102,21 @@ extension AgentStreamDecoder {
       stats.lostSamples = field(\prof_heap_stats_record.lost_samples, of: base)
       return .stats(stats)
     }
+  }
+
+  /// HEAP_BUCKET's layout, which CONTENTION_BUCKET shares.
+  func decodeBucket(at base: Int, size: Int, what: String) throws(Failure) -> HeapBucket {
+    func corrupt(_ detail: String) -> Failure { .corruptRecord(offset: consumed + base, detail: detail) }
+    let framesOffset = MemoryLayout.offset(of: \prof_heap_bucket_record.frames)!
+    guard size >= framesOffset else { throw corrupt("\(what) in \(size) bytes") }
+    let depth = Int(field(\prof_heap_bucket_record.depth, of: base))
+    guard depth <= Int(PROF_MAX_FRAMES), framesOffset + 8 * depth <= size else {
+      throw corrupt("\(what) of depth \(depth) in \(size) bytes")
+    }
+    return HeapBucket(
+      id: field(\prof_heap_bucket_record.id, of: base),
+      frames: (0..<depth).map { load(UInt64.self, at: base + framesOffset + 8 * $0) },
+      truncated: field(\prof_heap_bucket_record.truncated, of: base) != 0)
   }
 
   private func decodeCount(at base: Int) -> HeapBucketCounts {

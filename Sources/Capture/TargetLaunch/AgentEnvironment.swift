@@ -11,6 +11,8 @@ public enum AgentEnvironment: String, CaseIterable, Sendable {
   case signal = "PROF_SIGNAL"
   case heapRate = "PROF_HEAP_RATE"
   case children = "PROF_CHILDREN"
+  case blockRate = "PROF_BLOCK_RATE"
+  case mutexFraction = "PROF_MUTEX_FRACTION"
   case asyncStacks = "PROF_ASYNC_STACKS"
 
   /// The variable's name, a key of the program's environment.

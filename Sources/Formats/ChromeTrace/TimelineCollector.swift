@@ -49,7 +49,7 @@ public struct TimelineCollector {
       // that record's time is when these totals were read.
       if let flush = residentSetSizes.last?.nanos { heapInUse.append((flush, stats.inUseBytes)) }
     case .notice(.signalBlocked(let thread)): blockingThreads[thread.tid] = thread
-    case .module, .stats, .end, .heap, .notice: break
+    case .module, .stats, .end, .heap, .contention, .notice: break
     }
   }
 

@@ -2,11 +2,26 @@
 /// `Profile.validate()`. The string table may appear anywhere in the message, so
 /// a first pass collects it and a second pass decodes everything else.
 public enum ProfileDecoder {
-  public static func decode(_ bytes: [UInt8]) throws(ProfileFormatError) -> Profile {
+  /// What becomes of the file's samples.
+  public enum Samples: Sendable {
+    /// Each sample as written: what a round trip needs.
+    case exact
+    /// Samples with the same stack and labels summed into one, in order of first
+    /// appearance: what reports need, in memory that grows with distinct stacks.
+    case aggregated
+  }
+
+  /// The default for the estimated memory of a decoded profile (strings, mappings,
+  /// locations, functions, samples); a file that needs more is refused.
+  public static let defaultMemoryBudget = 1 << 30
+
+  public static func decode(_ bytes: [UInt8], samples: Samples = .exact,
+                            memoryBudget: Int = defaultMemoryBudget) throws(ProfileFormatError) -> Profile {
     let result: Result<Profile, ProfileFormatError> = bytes.withUnsafeBytes { raw in
       do throws(ProfileFormatError) {
-        let strings = try StringTable(ProtoReader(raw))
-        let profile = try decodeProfile(ProtoReader(raw), strings)
+        var budget = MemoryBudget(bytes: memoryBudget)
+        let strings = try StringTable(ProtoReader(raw), budget: &budget)
+        let profile = try decodeProfile(ProtoReader(raw), strings, samples, &budget)
         try profile.validate()
         return .success(profile)
       } catch {
@@ -16,18 +31,34 @@ public enum ProfileDecoder {
     return try result.get()
   }
 
-  private static func decodeProfile(_ reader: ProtoReader, _ strings: StringTable) throws(ProfileFormatError) -> Profile {
+  private static func decodeProfile(_ reader: ProtoReader, _ strings: StringTable, _ mode: Samples,
+                                    _ budget: inout MemoryBudget) throws(ProfileFormatError) -> Profile {
     var reader = reader
     var profile = Profile()
     var comments: [UInt64] = []
+    var aggregator = SampleAggregator()
+    var key = SampleAggregator.Key(), values: [Int64] = [], scratch: [UInt64] = []
     while !reader.isAtEnd {
       let (field, wireType) = try reader.field()
       switch field {
       case ProfileField.sampleType: profile.sampleTypes.append(try valueType(reader.message(), strings))
-      case ProfileField.sample: profile.samples.append(try sample(reader.message(), strings))
-      case ProfileField.mapping: profile.mappings.append(try mapping(reader.message(), strings))
-      case ProfileField.location: profile.locations.append(try location(reader.message()))
-      case ProfileField.function: profile.functions.append(try function(reader.message(), strings))
+      case ProfileField.sample:
+        try sample(reader.message(), into: &key, values: &values)
+        switch mode {
+        case .exact:
+          try budget.charge(MemoryBudget.sample(key))
+          profile.samples.append(Sample(locationIDs: key.locationIDs, values: values,
+                                        labels: try labels(key.labelWords[...], strings)))
+        case .aggregated:
+          // A new row is charged for its key and for the Sample it becomes.
+          if aggregator.add(key, values: values, scratch: &scratch) { try budget.charge(MemoryBudget.sample(key) * 2) }
+        }
+      case ProfileField.mapping: try budget.charge(MemoryBudget.mapping); profile.mappings.append(try mapping(reader.message(), strings))
+      case ProfileField.location:
+        let location = try location(reader.message())
+        try budget.charge(MemoryBudget.location(location))
+        profile.locations.append(location)
+      case ProfileField.function: try budget.charge(MemoryBudget.function); profile.functions.append(try function(reader.message(), strings))
       case ProfileField.dropFrames: profile.dropFrames = try strings[reader.varint()]
       case ProfileField.keepFrames: profile.keepFrames = try strings[reader.varint()]
       case ProfileField.timeNanos: profile.timeNanos = Int64(bitPattern: try reader.varint())
@@ -40,6 +71,7 @@ public enum ProfileDecoder {
       }
     }
     for comment in comments { profile.comments.append(try strings[comment]) }
+    if mode == .aggregated { profile.samples = try aggregator.samples { words throws(ProfileFormatError) in try labels(words, strings) } }
     return profile
   }
 
@@ -57,38 +89,55 @@ public enum ProfileDecoder {
     return type
   }
 
-  private static func sample(_ reader: ProtoReader, _ strings: StringTable) throws(ProfileFormatError) -> Sample {
+  /// One sample's fields into reused buffers; labels stay numbers until `labels` resolves them.
+  private static func sample(_ reader: ProtoReader, into key: inout SampleAggregator.Key,
+                             values: inout [Int64]) throws(ProfileFormatError) {
     var reader = reader
-    var locationIDs: [UInt64] = []
-    var values: [Int64] = []
-    var labels: [Label] = []
+    key.reset()
+    values.removeAll(keepingCapacity: true)
     while !reader.isAtEnd {
       let (field, wireType) = try reader.field()
       switch field {
-      case SampleField.locationID: try reader.repeated(wireType, into: &locationIDs)
+      case SampleField.locationID: try reader.repeated(wireType, into: &key.locationIDs)
       case SampleField.value: try reader.repeated(wireType, into: &values)
-      case SampleField.label: labels.append(try label(reader.message(), strings))
+      case SampleField.label: try label(reader.message(), into: &key.labelWords)
       default: try reader.skip(wireType)
       }
     }
-    return Sample(locationIDs: locationIDs, values: values, labels: labels)
+    key.valueCount = values.count
   }
 
-  private static func label(_ reader: ProtoReader, _ strings: StringTable) throws(ProfileFormatError) -> Label {
+  /// A label as four numbers: key, str, num and num_unit (string indices but num).
+  private static func label(_ reader: ProtoReader, into words: inout [UInt64]) throws(ProfileFormatError) {
     var reader = reader
-    var key = "", string: String?, number: Int64 = 0, unit = ""
+    var key: UInt64 = 0, string: UInt64 = 0, number: UInt64 = 0, unit: UInt64 = 0
     while !reader.isAtEnd {
       let (field, wireType) = try reader.field()
       switch field {
-      case LabelField.key: key = try strings[reader.varint()]
-      case LabelField.str: string = try strings[reader.varint()]
-      case LabelField.num: number = Int64(bitPattern: try reader.varint())
-      case LabelField.numUnit: unit = try strings[reader.varint()]
+      case LabelField.key: key = try reader.varint()
+      case LabelField.str: string = try reader.varint()
+      case LabelField.num: number = try reader.varint()
+      case LabelField.numUnit: unit = try reader.varint()
       default: try reader.skip(wireType)
       }
     }
-    if let string, !string.isEmpty { return Label(key: key, value: .string(string)) }
-    return Label(key: key, value: .number(number, unit: unit))
+    words.append(key)
+    words.append(string)
+    words.append(number)
+    words.append(unit)
+  }
+
+  /// Labels from groups of four numbers; a label with a string (index > 0) is a string label.
+  private static func labels(_ words: ArraySlice<UInt64>, _ strings: StringTable) throws(ProfileFormatError) -> [Label] {
+    var labels: [Label] = []
+    var word = words.startIndex
+    while word + 4 <= words.endIndex {
+      let key = try strings[words[word]], string = try strings[words[word + 1]], unit = try strings[words[word + 3]]
+      labels.append(string.isEmpty ? Label(key: key, value: .number(Int64(bitPattern: words[word + 2]), unit: unit))
+                                   : Label(key: key, value: .string(string)))
+      word += 4
+    }
+    return labels
   }
 
   private static func mapping(_ reader: ProtoReader, _ strings: StringTable) throws(ProfileFormatError) -> Mapping {
@@ -166,12 +215,14 @@ public enum ProfileDecoder {
 private struct StringTable {
   private var entries: [String] = []
 
-  init(_ reader: ProtoReader) throws(ProfileFormatError) {
+  init(_ reader: ProtoReader, budget: inout MemoryBudget) throws(ProfileFormatError) {
     var reader = reader
     while !reader.isAtEnd {
       let (field, wireType) = try reader.field()
       if field == ProfileField.stringTable && wireType == .lengthDelimited {
-        entries.append(try reader.string())
+        let string = try reader.string()
+        try budget.charge(MemoryBudget.string(string))
+        entries.append(string)
       } else {
         try reader.skip(wireType)
       }

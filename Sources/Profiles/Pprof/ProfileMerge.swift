@@ -37,12 +37,12 @@ extension Profile {
   /// From the earliest start to the latest end of the parts that know when they started.
   private mutating func span(_ parts: [Profile]) {
     let timed = parts.filter { $0.timeNanos > 0 }
-    guard let start = timed.map(\.timeNanos).min(), let end = timed.map({ $0.timeNanos + $0.durationNanos }).max() else {
+    guard let start = timed.map(\.timeNanos).min(), let end = timed.map({ $0.timeNanos.addingSaturating($0.durationNanos) }).max() else {
       durationNanos = parts.map(\.durationNanos).max() ?? 0
       return
     }
     timeNanos = start
-    durationNanos = end - start
+    durationNanos = end.subtractingSaturating(start)
   }
 }
 

@@ -100,6 +100,8 @@ public enum ProfileFormatError: Error, Equatable, CustomStringConvertible {
   case malformed(String)
   case invalid(String)
   case notAProfile(String)
+  /// Valid, maybe, but beyond what a reader will hold in memory.
+  case tooLarge(String)
 
   public var description: String {
     switch self {
@@ -107,6 +109,7 @@ public enum ProfileFormatError: Error, Equatable, CustomStringConvertible {
     case .malformed(let detail): "malformed profile: \(detail)"
     case .invalid(let detail): "invalid profile: \(detail)"
     case .notAProfile(let detail): "not a pprof profile: \(detail)"
+    case .tooLarge(let detail): "profile too large: \(detail)"
     }
   }
 }

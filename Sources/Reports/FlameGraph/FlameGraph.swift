@@ -1,3 +1,4 @@
+import Pprof
 import ProfileReports
 
 /// An interactive SVG flame graph, written from scratch after the flamegraph.pl
@@ -67,9 +68,13 @@ public struct FlameGraph {
     return writer.text
   }
 
+  /// As tall as its deepest drawn frame: frames too narrow to draw take no rows.
   private func trackHeight(_ track: Track) -> Double {
+    let minimumTotal = options.minimumWidth * Double(max(track.tree.root.total, 1)) / (options.width - 2 * Self.margin)
     var deepest = 0
-    track.tree.walk { path, _ in deepest = max(deepest, path.count) }
+    track.tree.walk { path, node in
+      if Double(node.total) >= minimumTotal { deepest = max(deepest, path.count) }
+    }
     return Double(deepest + 1) * options.frameHeight
   }
 
@@ -97,25 +102,26 @@ private struct FrameWriter {
     return track.tree.nodes.indices.map { abs(Double(track.tree.nodes[$0].total) - base[$0]) }.max() ?? 0
   }
 
+  /// Frames depth first, callers before callees; iterative, as stacks may be a million frames deep.
   func write(into writer: inout SVGWriter) {
-    let change = largestChange
-    frame(node: 0, name: track.label, depth: 0, x: FlameGraph.margin, change: change, into: &writer)
-  }
-
-  private func frame(node index: Int, name: String, depth: Int, x: Double, change: Double, into writer: inout SVGWriter) {
-    let node = track.tree.nodes[index]
-    let width = Double(node.total) * scale
-    guard width >= graph.options.minimumWidth else { return }
-    let frameHeight = graph.options.frameHeight
-    let y = graph.options.icicle ? top + Double(depth) * frameHeight : top + height - Double(depth + 1) * frameHeight
-    writer.frame(FrameSpec(name: name, title: title(name, node, index), x: x, y: y, width: width,
-                           height: frameHeight - 1, fill: fill(name, node, index, change),
-                           track: number, depth: depth, value: node.total))
-    var childX = x
-    for child in node.children {
-      let childNode = track.tree.nodes[Int(child)]
-      frame(node: Int(child), name: track.tree.name(of: childNode), depth: depth + 1, x: childX, change: change, into: &writer)
-      childX += Double(childNode.total) * scale
+    let change = largestChange, scale = self.scale, frameHeight = graph.options.frameHeight
+    var pending = [(node: 0, depth: 0, x: FlameGraph.margin)]
+    while let (index, depth, x) = pending.popLast() {
+      let node = track.tree.nodes[index]
+      let width = Double(node.total) * scale
+      guard width >= graph.options.minimumWidth else { continue }
+      let name = index == 0 ? track.label : track.tree.name(of: node)
+      let y = graph.options.icicle ? top + Double(depth) * frameHeight : top + height - Double(depth + 1) * frameHeight
+      writer.frame(FrameSpec(name: name, title: title(name, node, index), x: x, y: y, width: width,
+                             height: frameHeight - 1, fill: fill(name, node, index, change),
+                             track: number, depth: depth, value: node.total))
+      var childX = x
+      var children: [(node: Int, depth: Int, x: Double)] = []
+      for child in node.children {
+        children.append((Int(child), depth + 1, childX))
+        childX += Double(track.tree.nodes[Int(child)].total) * scale
+      }
+      pending += children.reversed()
     }
   }
 
@@ -124,7 +130,7 @@ private struct FrameWriter {
     if let base = track.baseValues?[index] {
       let delta = Double(node.total) - base
       let sign = delta >= 0 ? "+" : "-"
-      text += "; \(sign)\(graph.options.format(Int64(abs(delta).rounded()))) vs. base"
+      text += "; \(sign)\(graph.options.format(Int64(saturating: abs(delta).rounded()))) vs. base"
       if base > 0 { text += String(format: ", %@%.1f%%", sign, abs(delta) / base * 100) }
     }
     return text + ")"

@@ -13,14 +13,25 @@ public struct CallStacks: Sendable {
   public private(set) var frames: [Frame] = []
   private let locationIndex: IDIndex
 
+  /// Distinct source file names as pprof shows them (see `SourcePath.display`),
+  /// indexed by frame file; 0 is "" (unknown).
+  public private(set) var files: [String] = [""]
+
   public struct FunctionInfo: Sendable, Equatable {
     public var name: String
+    /// The first file seen for the name: functions of one name are one function in reports.
     public var file: String
+    /// A module's code without symbols, named `[module]`: no source to list.
+    public var isUnsymbolized = false
   }
 
   public struct Frame: Sendable, Equatable {
     public var function: Int32
+    /// This frame's own file (functions of one name may come from several).
+    public var file: Int32
     public var line: Int64
+    /// The first line of the frame's function, 0 when unknown.
+    public var startLine: Int64
     /// Inlined into the next frame of the same location.
     public var isInlined: Bool
   }
@@ -28,15 +39,23 @@ public struct CallStacks: Sendable {
   public init(_ profile: Profile) {
     locationIndex = IDIndex(profile.locations.map(\.id))
     var functionNames = FunctionNames(profile)
+    let mappingFiles = Dictionary(profile.mappings.map { ($0.id, $0.filename) }, uniquingKeysWith: { first, _ in first })
+    var fileIndex = ["": Int32(0)]
     for location in profile.locations {
       if location.lines.isEmpty {
-        let name = Self.unsymbolizedName(location, profile)
-        frames.append(Frame(function: functionNames.intern(name, file: ""), line: 0, isInlined: false))
+        let name = Self.unsymbolizedName(location, mappingFiles)
+        frames.append(Frame(function: functionNames.intern(name, file: "", isUnsymbolized: true), file: 0, line: 0,
+                            startLine: 0, isInlined: false))
       }
       for (position, line) in location.lines.enumerated() {
-        let (name, file) = functionNames[line.functionID]
-        frames.append(Frame(function: functionNames.intern(name, file: file), line: line.line,
-                            isInlined: position < location.lines.count - 1))
+        let (name, file, startLine) = functionNames[line.functionID]
+        if fileIndex[file] == nil {
+          fileIndex[file] = Int32(files.count)
+          files.append(SourcePath.display(file))
+        }
+        let fileNumber = fileIndex[file]!
+        frames.append(Frame(function: functionNames.intern(name, file: file), file: fileNumber, line: line.line,
+                            startLine: startLine, isInlined: position < location.lines.count - 1))
       }
       frameStart.append(Int32(frames.count))
     }
@@ -70,38 +89,36 @@ public struct CallStacks: Sendable {
     stack.reverse()
   }
 
-  /// pprof's name for a location without symbols: its address and binary.
-  private static func unsymbolizedName(_ location: Location, _ profile: Profile) -> String {
-    let file = profile.mappings.first { $0.id == location.mappingID }?.filename ?? ""
-    let binary = file.isEmpty ? "" : "[" + (file.split(separator: "/").last.map(String.init) ?? file) + "]"
-    guard location.address != 0 else { return binary.isEmpty ? "<unknown>" : binary }
-    let hex = String(location.address, radix: 16)
-    let address = String(repeating: "0", count: max(0, 16 - hex.count)) + hex
-    return binary.isEmpty ? address : address + " " + binary
+  /// go tool pprof's name for a location without symbols at function granularity: its
+  /// binary, as `[sort]`, so that a stripped module's code is one row (addresses differ
+  /// from run to run and say nothing without symbols); `<unknown>` without a mapping.
+  private static func unsymbolizedName(_ location: Location, _ mappingFiles: [UInt64: String]) -> String {
+    let file = mappingFiles[location.mappingID] ?? ""
+    return file.isEmpty ? "<unknown>" : "[" + (file.split(separator: "/").last.map(String.init) ?? file) + "]"
   }
 }
 
 /// Display names of functions, demangled once each, interned to dense indices.
 private struct FunctionNames {
-  private var byID: [UInt64: (name: String, file: String)] = [:]
+  private var byID: [UInt64: (name: String, file: String, startLine: Int64)] = [:]
   private var indexByName: [String: Int32] = [:]
   private(set) var distinct: [CallStacks.FunctionInfo] = []
 
   init(_ profile: Profile) {
     byID.reserveCapacity(profile.functions.count)
     for function in profile.functions {
-      byID[function.id] = (Self.displayName(function), function.filename)
+      byID[function.id] = (Self.displayName(function), function.filename, function.startLine)
     }
   }
 
   /// Validated profiles only refer to functions they define.
-  subscript(id: UInt64) -> (name: String, file: String) { byID[id] ?? ("<unknown>", "") }
+  subscript(id: UInt64) -> (name: String, file: String, startLine: Int64) { byID[id] ?? ("<unknown>", "", 0) }
 
-  mutating func intern(_ name: String, file: String) -> Int32 {
+  mutating func intern(_ name: String, file: String, isUnsymbolized: Bool = false) -> Int32 {
     if let index = indexByName[name] { return index }
     let index = Int32(distinct.count)
     indexByName[name] = index
-    distinct.append(CallStacks.FunctionInfo(name: name, file: file))
+    distinct.append(CallStacks.FunctionInfo(name: name, file: file, isUnsymbolized: isUnsymbolized))
     return index
   }
 

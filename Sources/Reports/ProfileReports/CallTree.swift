@@ -64,7 +64,7 @@ public struct CallTree: Sendable {
   /// Adds `value` along a path of function indices, root first.
   public mutating func add(path: some Sequence<Int32>, value: Int64) {
     var node = 0
-    nodes[0].total += value
+    nodes[0].total.addSaturating(value)
     for function in path {
       let key = UInt64(node) << 32 | UInt64(UInt32(function))
       if let child = childIndex[key] {
@@ -76,9 +76,9 @@ public struct CallTree: Sendable {
         childIndex[key] = child
         node = Int(child)
       }
-      nodes[node].total += value
+      nodes[node].total.addSaturating(value)
     }
-    nodes[node].selfValue += value
+    nodes[node].selfValue.addSaturating(value)
   }
 
   /// Sorts children by name and lets go of the building index.
@@ -90,16 +90,17 @@ public struct CallTree: Sendable {
     }
   }
 
-  /// Visits every node below the root with its path of node indices (root's child first).
+  /// Visits every node below the root, depth first in child order, with its path of
+  /// node indices (root's child first). Iterative: stacks may be a million frames deep.
   public func walk(_ visit: (_ path: [Int], _ node: Node) -> Void) {
     var path: [Int] = []
-    func descend(_ index: Int) {
+    var pending = root.children.reversed().map { (node: Int($0), depth: 0) }
+    while let (index, depth) = pending.popLast() {
+      path.removeSubrange(depth...)
       path.append(index)
       visit(path, nodes[index])
-      for child in nodes[index].children { descend(Int(child)) }
-      path.removeLast()
+      for child in nodes[index].children.reversed() { pending.append((Int(child), depth + 1)) }
     }
-    for child in root.children { descend(Int(child)) }
   }
 
   private mutating func add(_ sample: Sample, value: Int64, _ stacks: CallStacks, buffer: inout [Int32]) {
@@ -114,15 +115,15 @@ extension CallTree {
   /// `other`, 0 where `other` has no such path: the base of a differential graph.
   public func totals(ofSamePathsIn other: CallTree) -> [Int64] {
     var result = [Int64](repeating: 0, count: nodes.count)
-    func match(_ index: Int, _ otherIndex: Int) {
+    var pending = [(index: 0, otherIndex: 0)]
+    while let (index, otherIndex) = pending.popLast() {
       result[index] = other.nodes[otherIndex].total
       let otherChildren = Dictionary(other.nodes[otherIndex].children.map { (other.name(of: other.nodes[Int($0)]), Int($0)) },
                                      uniquingKeysWith: { first, _ in first })
       for child in nodes[index].children {
-        if let otherChild = otherChildren[name(of: nodes[Int(child)])] { match(Int(child), otherChild) }
+        if let otherChild = otherChildren[name(of: nodes[Int(child)])] { pending.append((Int(child), otherChild)) }
       }
     }
-    match(0, 0)
     return result
   }
 }

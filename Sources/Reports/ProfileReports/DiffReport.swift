@@ -7,8 +7,8 @@ public struct DiffReport: Sendable {
     public var name: String
     public var base: (flat: Int64, cum: Int64)
     public var new: (flat: Int64, cum: Int64)
-    public var flatChange: Int64 { new.flat - base.flat }
-    public var cumChange: Int64 { new.cum - base.cum }
+    public var flatChange: Int64 { new.flat.subtractingSaturating(base.flat) }
+    public var cumChange: Int64 { new.cum.subtractingSaturating(base.cum) }
 
     public static func == (a: Row, b: Row) -> Bool {
       a.name == b.name && a.base == b.base && a.new == b.new
@@ -32,7 +32,7 @@ public struct DiffReport: Sendable {
         byName[function.name] = row
       }
     }
-    let key: (Row) -> Int64 = sortByCum ? { abs($0.cumChange) } : { abs($0.flatChange) }
+    let key: (Row) -> Int64 = sortByCum ? { $0.cumChange.saturatingMagnitude } : { $0.flatChange.saturatingMagnitude }
     rows = byName.values.filter { $0.flatChange != 0 || $0.cumChange != 0 }
       .sorted { key($0) != key($1) ? key($0) > key($1) : $0.name < $1.name }
     if let count, count < rows.count { rows.removeSubrange(count...) }
@@ -44,8 +44,8 @@ public struct DiffReport: Sendable {
       base == 0 ? (value == 0 ? "" : "new") : String(format: "%+.1f%%", Double(value) / Double(base) * 100)
     }
     var lines = header
-    lines.append("Total: base \(format.format(baseTotal)), new \(format.format(newTotal)) (\(signed(newTotal - baseTotal)), "
-      + "\(change(newTotal - baseTotal, of: baseTotal)))")
+    lines.append("Total: base \(format.format(baseTotal)), new \(format.format(newTotal)) (\(signed(newTotal.subtractingSaturating(baseTotal))), "
+      + "\(change(newTotal.subtractingSaturating(baseTotal), of: baseTotal)))")
     lines.append(pad("flat Δ", 10) + " " + pad("", 7) + " " + pad("cum Δ", 10) + " " + pad("", 7) + " "
       + pad("flat base", 10) + " " + pad("flat new", 10) + " " + pad("cum base", 10) + " " + pad("cum new", 10))
     for row in rows {
@@ -60,7 +60,7 @@ public struct DiffReport: Sendable {
 
   /// The unit for the table, chosen from its smallest change as pprof's -top does.
   public func valueFormat(sampleUnit: String) -> ValueFormat {
-    let smallest = rows.lazy.map { abs($0.flatChange != 0 ? $0.flatChange : $0.cumChange) }.filter { $0 > 0 }.min() ?? 0
+    let smallest = rows.lazy.map { ($0.flatChange != 0 ? $0.flatChange : $0.cumChange).saturatingMagnitude }.filter { $0 > 0 }.min() ?? 0
     return ValueFormat(sampleUnit: sampleUnit, smallest: smallest, largest: max(baseTotal, newTotal))
   }
 }

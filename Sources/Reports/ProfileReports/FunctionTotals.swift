@@ -6,7 +6,8 @@ import Pprof
 public struct FunctionTotals: Sendable {
   public private(set) var flat: [Int64]
   public private(set) var cum: [Int64]
-  /// Whether a function was seen called inline, and called not inline, from some caller.
+  /// Whether a function has a caller that always inlines it, and one that does not
+  /// (pprof's "(inline)" and "(partial-inline)", decided per call edge).
   public private(set) var calledInline: [Bool]
   public private(set) var calledNotInline: [Bool]
   /// The sum of the chosen value over all samples, kept or not: pprof's percentages
@@ -20,29 +21,75 @@ public struct FunctionTotals: Sendable {
     calledInline = [Bool](repeating: false, count: count)
     calledNotInline = calledInline
     var lastCounted = [Int](repeating: -1, count: count)
+    var edges = InlineEdges(stacks)
     for (sampleNumber, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
-      total += value
-      if filter.keeps(sample, stacks) { add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted) }
+      total.addSaturating(value)
+      // Samples of value 0 add nothing, not even how a function was called, as in pprof's graph.
+      if value != 0 && filter.keeps(sample, stacks) {
+        add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted, edges: &edges)
+      }
+    }
+    for (callee, alwaysInline) in edges.finish() {
+      if alwaysInline { calledInline[callee] = true } else { calledNotInline[callee] = true }
     }
   }
 
   private mutating func add(_ sample: Sample, _ value: Int64, _ stacks: CallStacks, stamp: Int,
-                            lastCounted: inout [Int]) {
+                            lastCounted: inout [Int], edges: inout InlineEdges) {
     var isLeaf = true
     var callee: CallStacks.Frame?
     stacks.forEachFrame(of: sample) { frame in
       let function = Int(frame.function)
-      if isLeaf { flat[function] += value; isLeaf = false }
+      if isLeaf { flat[function].addSaturating(value); isLeaf = false }
       if lastCounted[function] != stamp {
         lastCounted[function] = stamp
-        cum[function] += value
+        cum[function].addSaturating(value)
       }
-      // The frame below this one was called from it: record how.
-      if let callee {
-        if callee.isInlined { calledInline[Int(callee.function)] = true } else { calledNotInline[Int(callee.function)] = true }
+      // The frame below this one was called from it: record how (pprof has no self edges).
+      if let callee, callee.function != frame.function {
+        if edges.track(callee.function) {
+          edges.record(caller: frame.function, callee: callee.function, inline: callee.isInlined, sample: stamp)
+        } else {
+          calledNotInline[Int(callee.function)] = true
+        }
       }
       callee = frame
     }
+  }
+}
+
+/// Call edges into functions that are inlined somewhere, each inline only if every
+/// sample through it has it inline, as pprof's graph decides; when an edge recurs in
+/// one sample, its occurrence nearest the root counts. Edges into functions never
+/// inlined are plainly not inline, and need no bookkeeping.
+private struct InlineEdges {
+  private let inlinedSomewhere: [Bool]
+  /// (caller << 32 | callee) -> the last sample through the edge, its flag there, and
+  /// whether every earlier sample had it inline.
+  private var edges: [UInt64: (sample: Int, inline: Bool, alwaysInline: Bool)] = [:]
+
+  init(_ stacks: CallStacks) {
+    var inlined = [Bool](repeating: false, count: stacks.functions.count)
+    for frame in stacks.frames where frame.isInlined { inlined[Int(frame.function)] = true }
+    inlinedSomewhere = inlined
+  }
+
+  func track(_ callee: Int32) -> Bool { inlinedSomewhere[Int(callee)] }
+
+  /// Frames arrive leaf first, so a later call in the same sample is nearer the root and wins.
+  mutating func record(caller: Int32, callee: Int32, inline: Bool, sample: Int) {
+    let key = UInt64(UInt32(caller)) << 32 | UInt64(UInt32(callee))
+    guard let edge = edges[key] else {
+      edges[key] = (sample, inline, true)
+      return
+    }
+    edges[key] = edge.sample == sample ? (sample, inline, edge.alwaysInline)
+                                       : (sample, inline, edge.alwaysInline && edge.inline)
+  }
+
+  /// Per edge, its callee and whether it was always inline.
+  func finish() -> [(callee: Int, alwaysInline: Bool)] {
+    edges.map { (Int(UInt32(truncatingIfNeeded: $0.key)), $0.value.alwaysInline && $0.value.inline) }
   }
 }

@@ -31,7 +31,7 @@ public enum ProfileHeader {
   private static func duration(_ profile: Profile, total: Int64, unit: String, format: ValueFormat) -> String {
     let duration = ValueFormat(autoScaling: "nanoseconds").format(profile.durationNanos)
     var line = "Duration: \(duration), Total samples = \(format.format(total)) "
-    if UnitFamily.of(unit) == .time, let nanos = UnitFamily.time.unit(named: unit).map({ Int64(Double(total) * $0.factor) }), nanos != 0 {
+    if UnitFamily.of(unit) == .time, let nanos = UnitFamily.time.unit(named: unit).map({ Int64(saturating: Double(total) * $0.factor) }), nanos != 0 {
       line += "(" + percentage(nanos, of: profile.durationNanos) + ")"
     }
     return line

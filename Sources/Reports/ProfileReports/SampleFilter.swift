@@ -33,21 +33,25 @@ public struct SampleFilter: Sendable {
   }
 }
 
-/// A regular expression tried against each function's name and source file.
+/// A regular expression (RE2 syntax, as go tool pprof's) tried against each function's
+/// name and source file, in time linear in their length whatever the pattern.
 public struct FunctionMatcher {
-  private let regex: Regex<AnyRegexOutput>
+  private let regex: LinearRegex
 
   public init(_ pattern: String) throws(ReportError) {
     do {
-      regex = try Regex(pattern)
+      regex = try LinearRegex(pattern)
     } catch {
-      throw .invalidRegex(pattern, reason: "\(error)")
+      throw .invalidRegex(pattern, reason: error.description)
     }
   }
 
   public func matches(_ function: CallStacks.FunctionInfo) -> Bool {
-    function.name.contains(regex) || function.file.contains(regex)
+    regex.matches(function.name) || regex.matches(function.file)
   }
 
   public func matches(_ functions: [CallStacks.FunctionInfo]) -> [Bool] { functions.map(matches) }
+
+  /// The name alone: pprof's -list selects functions by name only.
+  public func matchesName(_ name: String) -> Bool { regex.matches(name) }
 }

@@ -1,15 +1,19 @@
 import Pprof
 
-/// pprof's -list: for each function whose name matches, its source lines with
-/// the flat and cum value of the samples at each line.
+/// pprof's -list: for each function whose name matches, and each source file it was
+/// sampled in, its source lines with the flat and cum value of the samples at each
+/// line, as go tool pprof prints them: routines by name, then file.
 public struct SourceListing: Sendable {
   public struct Routine: Sendable, Equatable {
     public var name: String
+    /// "": the function was sampled only where no file is known.
     public var file: String
     public var flat: Int64 = 0
     public var cum: Int64 = 0
     /// Line number -> (flat, cum).
     public var lines: [Int64: LineValues] = [:]
+    /// Where the listing starts: the function's first line, else 5 lines before the first sampled one.
+    var firstLine: Int64 = 0
   }
 
   public struct LineValues: Sendable, Equatable {
@@ -23,56 +27,97 @@ public struct SourceListing: Sendable {
   /// Lines of context shown around the sampled lines.
   public static let context: Int64 = 5
 
+  /// One line of one function in one file: a node of pprof's graph at line granularity.
+  private struct LineKey: Hashable {
+    var function: Int32
+    var file: Int32
+    var line: Int64
+    var startLine: Int64
+  }
+
+  private struct LineNode {
+    var flat: Int64 = 0
+    var cum: Int64 = 0
+    /// The last sample that added to cum: recursion counts once per sample.
+    var lastSample = -1
+  }
+
   public init(_ profile: Profile, _ stacks: CallStacks, valueIndex: Int, filter: SampleFilter = .all,
               matching matcher: FunctionMatcher) {
-    let matched = matcher.matches(stacks.functions)
-    var routineOf = [Int](repeating: -1, count: stacks.functions.count)
-    for (index, function) in stacks.functions.enumerated() where matched[index] {
-      routineOf[index] = routines.count
-      routines.append(Routine(name: function.name, file: function.file))
-    }
-    var seen: [(routine: Int, line: Int64)] = []
-    for sample in profile.samples {
+    var nodes: [LineKey: LineNode] = [:]
+    for (number, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
-      total += value
-      guard filter.keeps(sample, stacks) else { continue }
-      seen.removeAll(keepingCapacity: true)
+      total.addSaturating(value)
+      // pprof's graph leaves out samples of value 0, so they show no lines.
+      guard value != 0, filter.keeps(sample, stacks) else { continue }
       var isLeaf = true
       stacks.forEachFrame(of: sample) { frame in
-        defer { isLeaf = false }
-        let routine = routineOf[Int(frame.function)]
-        guard routine >= 0 else { return }
-        add(value, routine: routine, line: frame.line, isLeaf: isLeaf, seen: &seen)
+        let key = LineKey(function: frame.function, file: frame.file, line: frame.line, startLine: frame.startLine)
+        var node = nodes[key] ?? LineNode()
+        if isLeaf { node.flat.addSaturating(value) }
+        if node.lastSample != number {
+          node.lastSample = number
+          node.cum.addSaturating(value)
+        }
+        nodes[key] = node
+        isLeaf = false
       }
     }
-    routines.removeAll { $0.lines.isEmpty }
+    let matched = stacks.functions.map { matcher.matchesName($0.name) }
+    // As pprof sums a routine: flat and cum of its lines added up; its listing starts
+    // where its first node (by line here; pprof takes them in map order) says.
+    var byFunctionAndFile: [Int32: [Int32: Routine]] = [:]
+    for (key, node) in nodes.sorted(by: { ($0.key.line, $0.key.startLine) < ($1.key.line, $1.key.startLine) })
+    where matched[Int(key.function)] && !stacks.functions[Int(key.function)].isUnsymbolized {
+      let name = stacks.functions[Int(key.function)].name
+      var routine = byFunctionAndFile[key.function, default: [:]][key.file] ?? Routine(name: name, file: stacks.files[Int(key.file)])
+      if routine.lines.isEmpty {
+        routine.firstLine = key.startLine != 0 ? key.startLine : key.line.subtractingSaturating(Self.context)
+      } else {
+        routine.firstLine = min(routine.firstLine, key.startLine != 0 ? key.startLine : key.line.subtractingSaturating(Self.context))
+      }
+      routine.flat.addSaturating(node.flat)
+      routine.cum.addSaturating(node.cum)
+      routine.lines[key.line, default: LineValues()].flat.addSaturating(node.flat)
+      routine.lines[key.line, default: LineValues()].cum.addSaturating(node.cum)
+      byFunctionAndFile[key.function, default: [:]][key.file] = routine
+    }
+    for files in byFunctionAndFile.values {
+      let known = files.values.filter { !$0.file.isEmpty }
+      routines += known.isEmpty ? Array(files.values) : known
+    }
+    routines.sort { $0.name != $1.name ? $0.name < $1.name : $0.file < $1.file }
   }
 
-  /// Flat to the leaf; cum once per sample to each routine and to each of its lines.
-  private mutating func add(_ value: Int64, routine: Int, line: Int64, isLeaf: Bool, seen: inout [(routine: Int, line: Int64)]) {
-    if isLeaf {
-      routines[routine].flat += value
-      routines[routine].lines[line, default: LineValues()].flat += value
-    }
-    if !seen.contains(where: { $0.routine == routine }) { routines[routine].cum += value }
-    if !seen.contains(where: { $0 == (routine, line) }) {
-      routines[routine].lines[line, default: LineValues()].cum += value
-      seen.append((routine, line))
-    }
-  }
-
-  /// The listing as pprof prints it; `source` returns a file's lines, or nil when it cannot be read.
-  public func render(format: ValueFormat, source: (String) -> [String]?) -> String {
+  /// The listing as pprof prints it, each value in its own best unit; `source` returns a
+  /// file's lines, or why it cannot be read (pprof's "open FILE: no such file or directory").
+  public func render(format: ValueFormat, source: (String) -> Result<[String], SourceUnavailable>) -> String {
     var text = "Total: \(format.format(total))\n"
+    // Each file is read once; as in pprof, a file that failed fails every later routine
+    // in it, even one with no lines to show.
+    var read: [String: Result<[String], SourceUnavailable>] = [:]
     for routine in routines {
+      guard !routine.file.isEmpty else {
+        text += "No source information for \(routine.name)\n"
+        continue
+      }
       text += "ROUTINE ======================== \(routine.name) in \(routine.file)\n"
       text += pad(format.format(routine.flat), 10) + " " + pad(format.format(routine.cum), 10)
         + " (flat, cum) \(percentage(routine.cum, of: total)) of Total\n"
-      let lines = routine.file.isEmpty ? nil : source(routine.file)
-      if lines == nil { text += "    (source not found: \(routine.file.isEmpty ? "no file name in the profile" : routine.file))\n" }
-      for number in shownLines(routine, lineCount: lines?.count) {
+      let range = shownLines(routine)
+      if range != nil && read[routine.file] == nil { read[routine.file] = source(routine.file) }
+      let lines: [String]
+      switch read[routine.file] {
+      case nil: continue
+      case .success(let read): lines = read
+      case .failure(let reason):
+        text += " Error: \(reason.description)\n"
+        continue
+      }
+      guard let range else { continue }
+      for number in range where number <= Int64(lines.count) {
         let values = routine.lines[number] ?? LineValues()
-        let code = lines.flatMap { number >= 1 && number <= Int64($0.count) ? $0[Int(number - 1)] : nil } ?? ""
+        let code = number >= 1 && number <= Int64(lines.count) ? lines[Int(number - 1)] : ""
         text += pad(dot(values.flat, format), 10) + " " + pad(dot(values.cum, format), 10) + " "
           + pad(String(number), 6) + ":" + code + "\n"
       }
@@ -80,12 +125,17 @@ public struct SourceListing: Sendable {
     return text
   }
 
-  /// The sampled lines with context around them; without the file, only the sampled lines.
-  private func shownLines(_ routine: Routine, lineCount: Int?) -> [Int64] {
-    let sampled = routine.lines.keys.sorted()
-    guard let lineCount, let first = sampled.first, let last = sampled.last else { return sampled }
-    let from = max(1, first - Self.context), to = min(Int64(lineCount), last + Self.context)
-    return from <= to ? Array(from...to) : sampled
+  /// Why a source file cannot be listed, as pprof says it.
+  public struct SourceUnavailable: Error, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+  }
+
+  /// From the routine's first line to 5 lines past its last sampled one (cut at the file's end).
+  private func shownLines(_ routine: Routine) -> ClosedRange<Int64>? {
+    guard let last = routine.lines.keys.max() else { return nil }
+    let from = max(1, routine.firstLine), to = last.addingSaturating(Self.context)
+    return from <= to ? from...to : nil
   }
 
   private func dot(_ value: Int64, _ format: ValueFormat) -> String { value == 0 ? "." : format.format(value) }

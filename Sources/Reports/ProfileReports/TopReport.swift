@@ -33,14 +33,14 @@ public struct TopReport: Sendable {
 
   public init(_ totals: FunctionTotals, _ stacks: CallStacks, options: Options) {
     total = totals.total
-    cutoff = abs(Int64(Double(total) * options.minimumShare))
+    cutoff = Int64(saturating: Double(total) * options.minimumShare).saturatingMagnitude
     var all: [Row] = []
     for (index, function) in stacks.functions.enumerated() where totals.cum[index] != 0 || totals.flat[index] != 0 {
       all.append(Row(name: function.name, flat: totals.flat[index], cum: totals.cum[index],
                      inlineLabel: Self.inlineLabel(totals, index)))
     }
     let cutoff = self.cutoff
-    let kept = all.filter { abs($0.cum) >= cutoff }
+    let kept = all.filter { $0.cum.saturatingMagnitude >= cutoff }
     droppedCount = all.count - kept.count
     candidateCount = kept.count
     self.rows = kept.sorted(by: options.sortByCum ? Self.cumOrder : Self.flatOrder)
@@ -53,27 +53,27 @@ public struct TopReport: Sendable {
   }
 
   private static func flatOrder(_ a: Row, _ b: Row) -> Bool {
-    if abs(a.flat) != abs(b.flat) { return abs(a.flat) > abs(b.flat) }
+    if a.flat.magnitude != b.flat.magnitude { return a.flat.magnitude > b.flat.magnitude }
     if a.name != b.name { return a.name < b.name }
-    return abs(a.cum) > abs(b.cum)
+    return a.cum.magnitude > b.cum.magnitude
   }
 
   private static func cumOrder(_ a: Row, _ b: Row) -> Bool {
-    if abs(a.cum) != abs(b.cum) { return abs(a.cum) > abs(b.cum) }
+    if a.cum.magnitude != b.cum.magnitude { return a.cum.magnitude > b.cum.magnitude }
     if a.name != b.name { return a.name < b.name }
-    return abs(a.flat) > abs(b.flat)
+    return a.flat.magnitude > b.flat.magnitude
   }
 
   /// The unit pprof would pick for this table.
   public func valueFormat(sampleUnit: String) -> ValueFormat {
-    let smallest = rows.lazy.map { abs($0.flat != 0 ? $0.flat : $0.cum) }.filter { $0 > 0 }.min() ?? 0
+    let smallest = rows.lazy.map { ($0.flat != 0 ? $0.flat : $0.cum).saturatingMagnitude }.filter { $0 > 0 }.min() ?? 0
     return ValueFormat(sampleUnit: sampleUnit, smallest: smallest, largest: total)
   }
 
   /// The summary lines and the table, formatted as `pprof -top` prints them;
   /// `header` holds the profile's lines and any active filters.
   public func render(header: [String], format: ValueFormat) -> String {
-    let shown = rows.reduce(0) { $0 + $1.flat }
+    let shown = rows.reduce(Int64(0)) { $0.addingSaturating($1.flat) }
     var lines = header
     lines.append("Showing nodes accounting for \(format.format(shown)), "
       + "\(percentage(shown, of: total).trimmingCharacters(in: .whitespaces)) of \(format.format(total)) total")
@@ -86,7 +86,7 @@ public struct TopReport: Sendable {
     lines.append(pad("flat", 10) + " " + pad("flat", 5) + "% " + pad("sum", 5) + "% " + pad("cum", 10) + " " + pad("cum", 5) + "%")
     var sum: Int64 = 0
     for row in rows {
-      sum += row.flat
+      sum.addSaturating(row.flat)
       let inline = row.inlineLabel.isEmpty ? "" : " " + row.inlineLabel
       lines.append(pad(format.format(row.flat), 10) + " " + percentage(row.flat, of: total) + " "
         + percentage(sum, of: total) + " " + pad(format.format(row.cum), 10) + " "

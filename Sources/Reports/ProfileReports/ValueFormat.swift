@@ -17,7 +17,7 @@ public struct ValueFormat: Sendable, Equatable {
     guard let family else { return }
     let smallest = smallest == 0 ? largest : smallest
     let minimumUnit = family.bestUnit(Double(smallest) * sourceFactor)
-    if minimumUnit != family.bestUnit(Double(largest) * sourceFactor), smallest * 100 < largest {
+    if minimumUnit != family.bestUnit(Double(largest) * sourceFactor), smallest <= Int64.max / 100, smallest * 100 < largest {
       unit = family.bestUnit(Double(smallest) * 100 * sourceFactor)
     } else {
       unit = minimumUnit

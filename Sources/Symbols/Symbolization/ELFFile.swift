@@ -57,10 +57,10 @@ struct ELFFile {
 }
 
 /// Reads byte ranges of a file with pread; the descriptor closes with the last copy.
-private final class FileBytes {
+final class FileBytes {
   private let fd: Int32
   private let path: String
-  private let size: UInt64
+  let size: UInt64
 
   init(path: String) throws {
     // O_NONBLOCK: a FIFO put where a module was must not hang prof.

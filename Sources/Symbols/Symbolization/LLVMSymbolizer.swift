@@ -25,8 +25,16 @@ public struct LLVMSymbolizer: Symbolizer {
     return candidates.first(where: files.isExecutableFile(atPath:)).map(LLVMSymbolizer.init(executable:))
   }
 
+  /// Names this build of llvm-symbolizer, so that a toolchain upgraded in place
+  /// does not reuse the old one's cached answers.
+  public var identity: String {
+    var info = stat()
+    guard stat(executable, &info) == 0 else { return executable }
+    return "llvm-symbolizer \(executable) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+  }
+
   public func symbolize(addresses: [UInt64], inFile path: String) throws -> [[SourceFrame]] {
-    let path = path == VirtualDSO.name ? VirtualDSO.file ?? path : path
+    let path = VirtualDSO.fileHolding(path)
     var frames: [[SourceFrame]] = []
     frames.reserveCapacity(addresses.count)
     for start in stride(from: 0, to: addresses.count, by: Self.batchSize) {

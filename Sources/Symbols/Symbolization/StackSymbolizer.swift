@@ -166,7 +166,7 @@ private struct ModuleSymbols {
     self.symbolizer = symbolizer
     stubs = Self.stubTables.withLock { tables in
       if let known = tables[path] { return known }
-      let stubs = try? PLTStubs(ELFFile(path: path == VirtualDSO.name ? VirtualDSO.file ?? path : path))
+      let stubs = try? PLTStubs(ELFFile(path: VirtualDSO.fileHolding(path)))
       tables[path] = .some(stubs)  // unreadable files too
       return stubs
     }

@@ -25,6 +25,9 @@ enum VirtualDSO {
     return path
   }()
 
+  /// The file that holds a module's code: prof's copy for the vDSO, else the path itself.
+  static func fileHolding(_ path: String) -> String { path == name ? file ?? path : path }
+
   nonisolated(unsafe) private static var temporaryPath: String?
 
   /// prof's own mapping of the vDSO, from /proc/self/maps (read to its end: the

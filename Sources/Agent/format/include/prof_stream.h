@@ -25,6 +25,9 @@ enum prof_record_type {
   PROF_REC_HEAP_BUCKET = 16,
   PROF_REC_HEAP_COUNTS = 17,
   PROF_REC_HEAP_STATS = 18,
+  PROF_REC_CONTENTION_BUCKET = 19,
+  PROF_REC_CONTENTION_COUNTS = 20,
+  PROF_REC_CONTENTION_STATS = 21,
 };
 
 // Every record starts with this; size counts the header and is a multiple of 8.
@@ -228,6 +231,45 @@ struct prof_heap_stats_record {
   uint64_t peak_in_use_bytes;
   uint64_t peak_monotonic_ns;
   uint64_t lost_samples;     // sampled allocations left out: stack table full
+};
+
+// Contention (block and mutex mode): CONTENTION_BUCKET records have the layout of
+// prof_heap_bucket_record: one stack that waited (block) or released a lock others
+// waited for (mutex), sent once, before any counts of it.
+
+// The contentions fields count in these units: 1/65536 of an event (Go's unbiased
+// counts are fractional).
+#define PROF_CONTENTION_ONE 65536u
+
+// Cumulative, unbiased counts of one bucket; the last one wins. Block: waits on
+// this stack. Mutex: waits charged to this stack's releases.
+struct prof_contention_count {
+  uint32_t bucket;
+  uint32_t reserved;
+  uint64_t block_contentions;  // in PROF_CONTENTION_ONE units
+  uint64_t block_delay_ns;
+  uint64_t mutex_contentions;  // in PROF_CONTENTION_ONE units
+  uint64_t mutex_delay_ns;
+};
+
+#define PROF_CONTENTION_COUNTS_MAX 1024
+
+// The buckets whose counts changed since the previous flush.
+struct prof_contention_counts_record {
+  struct prof_record_header header;
+  uint32_t count;
+  uint32_t reserved;
+  struct prof_contention_count counts[PROF_CONTENTION_COUNTS_MAX];
+};
+
+// Exact totals over every wait, sampled or not, cumulative; the last one wins.
+struct prof_contention_stats_record {
+  struct prof_record_header header;
+  uint64_t block_rate_ns;    // PROF_BLOCK_RATE; 0: block mode off
+  uint64_t mutex_fraction;   // PROF_MUTEX_FRACTION; 0: mutex mode off
+  uint64_t waits;            // acquisitions that blocked
+  uint64_t wait_ns;          // their total delay
+  uint64_t lost;             // sampled waits left out: stack or lock table full
 };
 
 enum prof_end_reason {

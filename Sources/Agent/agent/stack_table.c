@@ -1,0 +1,116 @@
+// The stack table (stack_table.h): open addressing over dense ids, never more
+// than half full; frames in one arena, touched as used.
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "agent.h"
+#include "stack_table.h"
+
+#define MAX_TOTAL_FRAMES (1u << 24)  // 128 MiB of address space per table, touched as used
+
+struct prof_stack_entry {
+  uint64_t hash;
+  uint32_t depth;
+  uint32_t truncated;
+  uint64_t first_frame;  // index into frame_arena
+};
+
+void *prof_map(size_t bytes) {
+  void *memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return memory == MAP_FAILED ? NULL : memory;
+}
+
+void prof_spin_lock(atomic_flag *lock) {
+  while (atomic_flag_test_and_set_explicit(lock, memory_order_acquire)) sched_yield();
+}
+
+void prof_spin_unlock(atomic_flag *lock) { atomic_flag_clear_explicit(lock, memory_order_release); }
+
+bool prof_stack_table_init(struct prof_stack_table *table, uint32_t capacity) {
+  table->capacity = capacity;
+  table->entries = prof_map(capacity * sizeof *table->entries);
+  table->slots = prof_map(2 * (size_t)capacity * sizeof *table->slots);
+  table->frame_arena = prof_map(MAX_TOTAL_FRAMES * sizeof *table->frame_arena);
+  atomic_flag_clear(&table->lock);
+  return table->entries && table->slots && table->frame_arena;
+}
+
+// One multiply per frame on the critical path, the mixing once at the end: exact
+// heap mode hashes a stack per allocation.
+static uint64_t hash_frames(const uint64_t *frames, uint32_t depth, bool truncated) {
+  uint64_t hash = depth * 2 + truncated;
+  for (uint32_t i = 0; i < depth; i++) hash = (hash ^ frames[i]) * 0x9e3779b97f4a7c15ull;
+  return hash ^ (hash >> 29);
+}
+
+// The id of this stack, or PROF_NO_STACK and the empty slot where it belongs.
+static uint32_t find(const struct prof_stack_table *table, uint64_t hash, const uint64_t *frames, uint32_t depth,
+                     bool truncated, uint32_t *empty_slot) {
+  uint32_t mask = 2 * table->capacity - 1;
+  for (uint32_t slot = (uint32_t)hash & mask;; slot = (slot + 1) & mask) {
+    uint32_t entry = atomic_load_explicit(&table->slots[slot], memory_order_acquire);
+    if (entry == 0) {
+      *empty_slot = slot;
+      return PROF_NO_STACK;
+    }
+    const struct prof_stack_entry *stack = &table->entries[entry - 1];
+    if (stack->hash == hash && stack->depth == depth && stack->truncated == truncated &&
+        memcmp(table->frame_arena + stack->first_frame, frames, depth * sizeof *frames) == 0)
+      return entry - 1;
+  }
+}
+
+// Under the table's lock. The entry is complete before its id is published.
+static uint32_t add(struct prof_stack_table *table, uint64_t hash, const uint64_t *frames, uint32_t depth,
+                    bool truncated, uint32_t slot) {
+  uint32_t id = atomic_load_explicit(&table->count, memory_order_relaxed);
+  if (id == table->capacity || table->frames_used + depth > MAX_TOTAL_FRAMES) return PROF_NO_STACK;
+  struct prof_stack_entry *stack = &table->entries[id];
+  stack->hash = hash;
+  stack->depth = depth;
+  stack->truncated = truncated;
+  stack->first_frame = table->frames_used;
+  memcpy(table->frame_arena + table->frames_used, frames, depth * sizeof *frames);
+  table->frames_used += depth;
+  atomic_store_explicit(&table->count, id + 1, memory_order_release);
+  atomic_store_explicit(&table->slots[slot], id + 1, memory_order_release);
+  return id;
+}
+
+uint32_t prof_stack_id(struct prof_stack_table *table, const uint64_t *frames, uint32_t depth, bool truncated) {
+  uint64_t hash = hash_frames(frames, depth, truncated);
+  uint32_t slot;
+  uint32_t id = find(table, hash, frames, depth, truncated, &slot);
+  if (id != PROF_NO_STACK) return id;
+  prof_spin_lock(&table->lock);
+  id = find(table, hash, frames, depth, truncated, &slot);  // another thread may have added it
+  if (id == PROF_NO_STACK) id = add(table, hash, frames, depth, truncated, slot);
+  prof_spin_unlock(&table->lock);
+  return id;
+}
+
+uint32_t prof_stack_table_emit_new(struct prof_stack_table *table, uint32_t type) {
+  uint32_t count = atomic_load_explicit(&table->count, memory_order_acquire);
+  for (; table->sent < count; table->sent++) {
+    const struct prof_stack_entry *stack = &table->entries[table->sent];
+    struct prof_heap_bucket_record record;
+    uint32_t size = (uint32_t)(offsetof(struct prof_heap_bucket_record, frames) + stack->depth * sizeof(uint64_t));
+    record.header = (struct prof_record_header){type, size};
+    record.id = table->sent;
+    record.depth = stack->depth;
+    record.truncated = stack->truncated;
+    record.reserved = 0;
+    memcpy(record.frames, table->frame_arena + stack->first_frame, stack->depth * sizeof(uint64_t));
+    prof_output_append(&record, size);
+  }
+  return count;
+}
+
+void prof_stack_table_lock(struct prof_stack_table *table) { prof_spin_lock(&table->lock); }
+
+void prof_stack_table_unlock(struct prof_stack_table *table) { prof_spin_unlock(&table->lock); }
+
+void prof_stack_table_resend(struct prof_stack_table *table) { table->sent = 0; }

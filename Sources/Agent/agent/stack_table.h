@@ -1,0 +1,39 @@
+// Distinct stacks, interned to dense ids, in mmap'd memory (never malloc: the
+// hooks that use it may run inside malloc). Looked up without a lock, added under
+// one (new stacks are rare). Heap and contention mode keep their counts per id.
+#ifndef PROF_AGENT_STACK_TABLE_H
+#define PROF_AGENT_STACK_TABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PROF_NO_STACK UINT32_MAX
+
+struct prof_stack_entry;
+
+struct prof_stack_table {
+  uint32_t capacity;                   // ids; slots are twice as many
+  struct prof_stack_entry *entries;
+  _Atomic uint32_t *slots;             // id + 1; 0 is empty
+  uint64_t *frame_arena;
+  uint64_t frames_used;                // under lock
+  _Atomic uint32_t count;              // published with release after an entry is complete
+  atomic_flag lock;
+  uint32_t sent;                       // the writer's: ids whose definitions it sent
+};
+
+bool prof_stack_table_init(struct prof_stack_table *table, uint32_t capacity);
+uint32_t prof_stack_id(struct prof_stack_table *table, const uint64_t *frames, uint32_t depth, bool truncated);
+// Writes the definitions of stacks added since the last call, as records of `type`
+// (the layout of prof_heap_bucket_record); returns the number of ids defined.
+uint32_t prof_stack_table_emit_new(struct prof_stack_table *table, uint32_t type);
+void prof_stack_table_lock(struct prof_stack_table *table);
+void prof_stack_table_unlock(struct prof_stack_table *table);
+void prof_stack_table_resend(struct prof_stack_table *table);  // a followed child's stream defines them all again
+
+#include <stddef.h>
+void *prof_map(size_t bytes);  // zeroed, reserved lazily; NULL when it fails
+void prof_spin_lock(atomic_flag *lock);
+void prof_spin_unlock(atomic_flag *lock);
+#endif

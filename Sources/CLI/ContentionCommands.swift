@@ -1,0 +1,131 @@
+import AgentStream
+import ArgumentParser
+import ContentionProfiling
+import Foundation
+import OutputFile
+import Pprof
+import Symbolization
+import Recording
+import TargetLaunch
+
+struct Block: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "block",
+    abstract: "Record where a program's threads wait for each other; write Go's block profile.",
+    discussion: """
+      Runs COMMAND with prof's agent preloaded, which wraps pthread_mutex_lock (so \
+      NSLock, NSRecursiveLock and NIOLock), pthread_rwlock_*, pthread_cond_wait and \
+      sem_wait, with their timed forms. A lock is tried first; only an acquisition \
+      that blocks is timed, with the stack of the thread that waited. The profile has \
+      Go's sample types contentions/count and delay/nanoseconds.
+
+      --rate is Go's SetBlockProfileRate: waits of at least that many ns are all \
+      recorded, shorter ones with probability delay/rate and then unbiased. 1 (the \
+      default, as go test -blockprofile) records every wait.
+
+      prof exits with the program's exit status (128+N if a signal N killed it).
+
+      Examples:
+        prof block -- .build/release/myserver
+        prof block --rate 10000 -o block.pb.gz -- ./tool
+        go tool pprof -top block.pb.gz
+      """
+  )
+
+  @Option(name: .shortAndLong, help: "Where to write the profile.")
+  var output = "block.pb.gz"
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Waits of at least this many ns are all recorded, shorter ones sampled; 1 records every wait.", valueName: "ns"))
+  var rate = 1
+
+  @OptionGroup var contention: ContentionOptions
+
+  func validate() throws {
+    guard (1...(1 << 40)).contains(rate) else { throw ValidationError("--rate must be between 1 ns and 2^40 ns") }
+  }
+
+  func run() throws {
+    try contention.record(.block, into: output, setting: [AgentEnvironment.blockRate.name: String(rate)])
+  }
+}
+
+struct Mutex: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mutex",
+    abstract: "Record which code holds the locks others wait for; write Go's mutex profile.",
+    discussion: """
+      Runs COMMAND with prof's agent preloaded, which wraps the pthread mutex and \
+      read-write lock calls (so NSLock, NSRecursiveLock and NIOLock). As Go's mutex \
+      profile since Go 1.22, the time threads wait for a lock is charged to the stack \
+      of the thread that releases it: a lock held 1 s while 5 threads waited reports \
+      5 s at the holder's unlock. Sample types contentions/count and delay/nanoseconds.
+
+      --fraction is Go's SetMutexProfileFraction: 1 in n contended releases is \
+      recorded, counted n times. 1 (the default, as go test -mutexprofile) records all.
+
+      prof exits with the program's exit status (128+N if a signal N killed it).
+
+      Examples:
+        prof mutex -- .build/release/myserver
+        prof mutex --fraction 10 -o mutex.pb.gz -- ./tool
+        go tool pprof -top mutex.pb.gz
+      """
+  )
+
+  @Option(name: .shortAndLong, help: "Where to write the profile.")
+  var output = "mutex.pb.gz"
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Record 1 in this many contended releases; 1 records every one.", valueName: "n"))
+  var fraction = 1
+
+  @OptionGroup var contention: ContentionOptions
+
+  func validate() throws {
+    guard (1...(1 << 30)).contains(fraction) else { throw ValidationError("--fraction must be between 1 and 2^30") }
+  }
+
+  func run() throws {
+    try contention.record(.mutex, into: output, setting: [AgentEnvironment.mutexFraction.name: String(fraction)])
+  }
+}
+
+/// What prof block and prof mutex share: how stacks are taken, children, the command.
+struct ContentionOptions: ParsableArguments {
+  @Option(help: "How a wait's stack is captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: faster, sound for Swift code, not for C libraries built without them).")
+  var unwind: Unwinder = .libunwind
+
+  @OptionGroup var children: ChildOptions
+
+  @OptionGroup var target: TargetOptions
+
+  func record(_ kind: ContentionProfile.Kind, into output: String, setting: [String: String]) throws {
+    let file = try AtomicOutputFile(path: output)
+    let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }
+    let command = try target.resolve()
+    let session = try RecordingSession.launch(command, settings: settings, followChildren: children.followChildren)
+    let symbolizer = locateSymbolizer()
+    let comments = ["prof \(kind.rawValue) " + target.command.joined(separator: " ")]
+    let build = { (collector: ContentionCollector, durationNanos: Int64) in
+      ContentionProfile.build(kind, from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
+    }
+    var collector = ContentionCollector()
+    session.record(into: &collector)
+    var symbolization = SymbolizationWarnings()
+    let (profile, warnings) = build(collector, session.durationNanos)
+    symbolization.say(warnings)
+    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    let written = Result { try file.commit(profile.gzipped()) }
+    let status = session.finish()
+    if collector.start != nil && collector.endReason == nil {
+      warn(session.program.missingFinalFlushMessage(lastProgram: command.path, lost: "waits"))
+    }
+    try written.get()
+    ContentionProfile.summary(kind, collector, profile).forEach(warn)
+    try ChildProfiles(options: children).write(session.children(ContentionCollector.init), beside: output, parent: profile,
+                                               pid: session.program.pid, build: build, symbolization: &symbolization) {
+      ContentionProfile.summary(kind, $0, $1)
+    }
+    warn("wrote \(output); view: go tool pprof -http=: \(output)")
+    try status.passThrough()
+  }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import AgentStream
+import Pprof
+import ProfileBuilder
+import Symbolization
+
+/// Accumulates a contention-mode stream: stacks as the agent defines them, the
+/// latest cumulative counts of each, and the agent's exact totals.
+public struct ContentionCollector {
+  public private(set) var start: StreamStart?
+  public private(set) var modules: [LoadedModule] = []
+  public private(set) var buckets: [UInt32: HeapBucket] = [:]
+  public private(set) var counts: [UInt32: ContentionCounts] = [:]
+  public private(set) var stats = ContentionStats()
+  public private(set) var endReason: EndReason?
+  /// Counts for a bucket the stream never defined: a corrupt stream, reported.
+  public private(set) var undefinedBuckets = 0
+  private var knownModules = Set<LoadedModule>()
+
+  public init() {}
+
+  public mutating func consume(_ record: AgentRecord) {
+    switch record {
+    case .start(let start): self.start = start
+    case .module(let module):
+      if knownModules.insert(module).inserted { modules.append(module) }
+    case .end(let reason): endReason = reason
+    case .contention(.bucket(let bucket)): buckets[bucket.id] = bucket
+    case .contention(.counts(let latest)):
+      for entry in latest {
+        if buckets[entry.bucket] == nil { undefinedBuckets += 1 } else { counts[entry.bucket] = entry }
+      }
+    case .contention(.stats(let stats)): self.stats = stats
+    default: break  // other modes' records
+    }
+  }
+}
+
+/// Go's block and mutex profiles (runtime/pprof's printCountCycleProfile): sample
+/// types contentions/count and delay/nanoseconds, period type contentions/count,
+/// period 1. Block charges a wait to the waiting stack; mutex to the releasing one.
+public enum ContentionProfile {
+  public enum Kind: String, Sendable {
+    case block, mutex
+  }
+
+  public static let sampleTypes = [
+    ValueType(type: "contentions", unit: "count"), ValueType(type: "delay", unit: "nanoseconds"),
+  ]
+
+  public static func build(
+    _ kind: Kind,
+    from collector: ContentionCollector,
+    durationNanos: Int64,
+    symbolizer: Symbolizer?,
+    comments: [String] = []
+  ) -> (profile: Profile, warnings: [String]) {
+    var profile = Profile()
+    profile.sampleTypes = sampleTypes
+    profile.periodType = ValueType(type: "contentions", unit: "count")
+    profile.period = 1
+    profile.timeNanos = Int64(collector.start?.realtimeNanos ?? 0)
+    profile.durationNanos = durationNanos
+    profile.comments = comments
+    var builder = StackProfileBuilder(modules: collector.modules, hiddenModule: StackProfileBuilder.isAgent)
+    // By bucket id, so that the same run always gives the same file.
+    for (id, counts) in collector.counts.sorted(by: { $0.key < $1.key }) {
+      let values = Self.values(kind, counts)
+      guard values[1] > 0 || values[0] > 0, let bucket = collector.buckets[id] else { continue }
+      builder.add(stack: bucket.frames, values: values, labels: [],
+                  syntheticRoot: bucket.truncated ? StackProfileBuilder.truncatedFrame : nil)
+    }
+    let warnings = builder.build(into: &profile, symbolizer: symbolizer)
+    return (profile, warnings)
+  }
+
+  /// contentions (rounded to a whole count), delay.
+  static func values(_ kind: Kind, _ counts: ContentionCounts) -> [Int64] {
+    let (contentions, delay) = kind == .block
+      ? (counts.blockContentions, counts.blockDelayNanos) : (counts.mutexContentions, counts.mutexDelayNanos)
+    return [contentions >= 0 && contentions < 0x1p62 ? Int64(contentions.rounded()) : 0,
+            delay < UInt64(Int64.max) ? Int64(delay) : 0]
+  }
+
+  /// What prof says after writing the profile: the exact totals beside the profile's.
+  public static func summary(_ kind: Kind, _ collector: ContentionCollector, _ profile: Profile) -> [String] {
+    let stats = collector.stats
+    let delay = profile.samples.reduce(Int64(0)) { $0 + $1.values[1] }
+    let contentions = profile.samples.reduce(Int64(0)) { $0 + $1.values[0] }
+    var lines = ["\(stats.waits) waits that blocked, \(seconds(stats.waitNanos)) in all; the \(kind.rawValue) profile: "
+                 + "\(contentions) contentions, \(seconds(UInt64(max(delay, 0))))"]
+    if stats.lost > 0 { lines.append("\(stats.lost) waits left out: the agent's stack or lock table was full") }
+    return lines
+  }
+
+  private static func seconds(_ nanos: UInt64) -> String {
+    String(format: "%.3f s", Double(nanos) / 1e9)
+  }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Pprof
+import ProfTestSupport
+import XCTest
+
+/// prof block and prof mutex on fixtures/contention, read back by go tool pprof.
+final class ContentionEndToEndTests: OutputDirectoryTestCase {
+  private func fixture(_ name: String) throws -> String {
+    try ProfHarness.cFixture("contention", name, into: directory)
+  }
+
+  /// The fixture's own measure of its waits: "waited_ns N".
+  private func waitedNanos(_ run: ProfHarness.Run) throws -> Double {
+    let match = try XCTUnwrap(run.stdout.firstMatch(of: try Regex(#"waited_ns (\d+)"#)), run.stdout)
+    return try XCTUnwrap(Double(match.output[1].substring!))
+  }
+
+  private func profile(_ file: String) throws -> Profile {
+    try Profile(fileBytes: Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+  }
+
+  /// Runs `mode` on a fixture; the profile's delay agrees with what the fixture
+  /// measured and >= 90% of it is under `function` (a prefix of the symbol).
+  private func checkAttribution(_ mode: String, to function: String, command: [String]? = nil) throws {
+    let command = try command ?? [fixture("mutex_contention"), "4", "20", "5"]
+    let file = output("\(mode).pb.gz")
+    let run = try ProfHarness.prof([mode, "-o", file, "--"] + command)
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let waited = try waitedNanos(run)
+    XCTAssertGreaterThan(waited, 0.3e9, "the fixture's threads waited")
+
+    let top = try ProfHarness.pprof(["-top", file])
+    XCTAssertEqual(top.stderr, "", "go tool pprof reads it without warnings")
+    let read = try profile(file)
+    XCTAssertEqual(read.sampleTypes.map { "\($0.type)/\($0.unit)" }, ["contentions/count", "delay/nanoseconds"])
+    XCTAssertEqual(read.periodType.map { "\($0.type)/\($0.unit)" }, "contentions/count")
+
+    let (totalMs, rows) = try ProfHarness.top(file)
+    XCTAssertEqual(totalMs * 1e6, waited, accuracy: waited * 0.15, "the profile's delay vs the fixture's own")
+    let under = try XCTUnwrap(rows.first { $0.name == function || $0.name.hasPrefix(function + "(") }, "\(rows)")
+    XCTAssertGreaterThanOrEqual(under.cum, totalMs * 0.9, "\(function) holds >= 90%: \(rows)")
+  }
+
+  func testBlockProfileChargesTheWaitsToTheWaitingFunction() throws {
+    try checkAttribution("block", to: "wait_for_lock")
+  }
+
+  func testMutexProfileChargesTheWaitsToTheReleasingFunction() throws {
+    try checkAttribution("mutex", to: "release_lock")
+  }
+
+  /// fixtures/workloads' contention: Swift's primitives, 4 threads, 20 rounds, 5 ms holds.
+  private func swiftFixture(_ primitive: String) throws -> [String] {
+    [try ProfHarness.workload("contention"), primitive, "4", "20", "5"]
+  }
+
+  func testNSLockWaitsAndReleases() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("nslock"))
+    try checkAttribution("mutex", to: "contention.releaseLock", command: try swiftFixture("nslock"))
+  }
+
+  func testConditionVariableWaits() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("condition"))
+  }
+
+  func testDispatchSemaphoreWaits() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("semaphore"))
+  }
+
+  /// Synchronization.Mutex: its out-of-line slow paths, interposed. withLock both
+  /// waits and releases inside holdMutex.
+  func testSwiftMutexWaitsAndReleases() throws {
+    try checkAttribution("block", to: "contention.holdMutex", command: try swiftFixture("mutex"))
+    try checkAttribution("mutex", to: "contention.holdMutex", command: try swiftFixture("mutex"))
+  }
+
+  /// A rate above every wait: each recorded wait counts rate ns and rate/delay waits.
+  func testBlockRateSamplesShortWaitsAndUnbiasesThem() throws {
+    let program = try fixture("mutex_contention")
+    let file = output("sampled.pb.gz")
+    let rate: Int64 = 1_000_000_000
+    let run = try ProfHarness.prof(["block", "--rate", String(rate), "-o", file, "--", program, "4", "20", "5"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let read = try profile(file)
+    for sample in read.samples {
+      XCTAssertEqual(sample.values[1] % rate, 0, "every kept wait counts the rate")
+      XCTAssertGreaterThanOrEqual(sample.values[0], sample.values[1] / rate, "and at least one contention each")
+    }
+    let kept = read.samples.reduce(Int64(0)) { $0 + $1.values[1] } / rate
+    let waits = try XCTUnwrap(Int64(try XCTUnwrap(run.stderr.firstMatch(of: try Regex(#"(\d+) waits that blocked"#))).output[1].substring!))
+    XCTAssertLessThan(kept, waits, "waits far shorter than the rate are sampled, not all kept")
+  }
+
+  func testOptionsOutOfRangeAreRefusedInOneLine() throws {
+    for arguments in [["block", "--rate", "0"], ["mutex", "--fraction", "0"], ["mutex", "--fraction", "x"]] {
+      let run = try ProfHarness.prof(arguments + ["--", "/bin/true"])
+      XCTAssertNotEqual(run.status, 0, "\(arguments)")
+      XCTAssertTrue(run.stderr.contains("Error:"), run.stderr)
+    }
+  }
+
+  /// Interposed locks keep glibc's results and never deadlock: recursive,
+  /// error-checking and robust mutexes, trylock loops, locks in signal handlers,
+  /// fork while a lock is held and waited for, condition variables, rwlocks, semaphores.
+  func testHazardousLockingKeepsItsResultsAndNeverDeadlocks() throws {
+    let program = try fixture("lock_hazards")
+    for hazard in ["recursive", "errorcheck", "robust", "trylock", "signal", "fork", "condition", "rwlock", "semaphore"] {
+      for mode in ["block", "mutex"] {
+        let file = output("\(hazard).\(mode).pb.gz")
+        // timeout: a deadlock fails the test instead of hanging it.
+        let run = try ProfHarness.run("/usr/bin/env", ["timeout", "60", ProfHarness.prof, mode, "-o", file, "--", program, hazard])
+        XCTAssertEqual(run.status, 0, "\(hazard) under prof \(mode): \(run.stderr)")
+        XCTAssertEqual(run.stdout, "ok \(hazard)\n", "\(hazard) under prof \(mode)")
+        _ = try ProfHarness.pprof(["-top", file])
+        if hazard != "trylock" {
+          XCTAssertFalse(run.stderr.contains(" 0 waits that blocked"), "\(hazard) under prof \(mode) blocked: \(run.stderr)")
+        }
+      }
+    }
+  }
+
+  func testFollowedChildrenWriteTheirOwnProfiles() throws {
+    let program = try fixture("lock_hazards")
+    let file = output("block.pb.gz")
+    let run = try ProfHarness.prof(["block", "--follow-children", "--merge", "-o", file, "--", program, "fork"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let children = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+      .filter { $0.hasPrefix("block.") && $0 != "block.pb.gz" && $0 != "block.merged.pb.gz" }
+    XCTAssertEqual(children.count, 1, "\(children)")
+    let child = try ProfHarness.top(directory.appendingPathComponent(children[0]).path)
+    XCTAssertGreaterThan(child.totalMs, 30, "the child's own 50 ms wait")
+    let merged = try ProfHarness.pprof(["-tags", output("block.merged.pb.gz")]).stdout
+    XCTAssertTrue(merged.contains("pid"), merged)
+  }
+}
