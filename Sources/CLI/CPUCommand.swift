@@ -25,6 +25,7 @@ struct CPU: ParsableCommand {
         prof cpu --duration 30 -- .build/release/myserver
         prof cpu --checkpoint-every 60 -- .build/release/myserver  # rewrite cpu.pb.gz each minute
         prof cpu --follow-children --merge -- make -j2
+        prof cpu --pid 4242 --duration 30   # a program started with prof run or LD_PRELOAD=$(prof agent)
         go tool pprof -top cpu.pb.gz
         go tool pprof -http=: cpu.pb.gz
         go tool pprof -tags cpu.merged.pb.gz
@@ -47,6 +48,10 @@ struct CPU: ParsableCommand {
   @Option(help: ArgumentHelp("The signal that interrupts threads for samples, for programs that need SIGPROF themselves: SIGRTMIN+N, SIGRTMAX-N, SIGVTALRM, SIGUSR1, SIGUSR2 or a number.",
                              valueName: "signal"))
   var signal: SamplingSignal = .profiling
+
+  @Option(help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: sample it for --duration (default 30 s) or until Ctrl-C, and leave it running.",
+                             valueName: "pid"))
+  var pid: Int32?
 
   @OptionGroup var asyncStacks: AsyncStackOptions
 

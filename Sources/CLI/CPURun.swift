@@ -1,3 +1,4 @@
+import ArgumentParser
 import CPUProfiling
 import Dispatch
 import Foundation
@@ -9,6 +10,7 @@ import TargetLaunch
 
 extension CPU {
   func run() throws {
+    if let pid { return try runAttached(pid) }
     let file = try AtomicOutputFile(path: output)
     let settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.unwind.name: unwind.rawValue,
                     AgentEnvironment.signal.name: String(signal.number)].merging(asyncStacks.settings) { $1 }
@@ -44,22 +46,39 @@ extension CPU {
     try status.passThrough()
   }
 
+  /// `--pid`: a window of a running process; its control channel takes only SIGPROF.
+  private func runAttached(_ pid: Int32) throws {
+    try target.requireNone()
+    guard signal == .profiling else { throw ValidationError("--signal cannot be used with --pid: an attached agent samples with SIGPROF") }
+    let file = try AtomicOutputFile(path: output)
+    var collector = CPUSampleCollector()
+    let window = try AttachedWindow.record(pid: pid, request: "cpu hz=\(hz) unwind=\(unwind.rawValue)",
+                                           duration: duration ?? Seconds(30), into: &collector)
+    let (profile, warnings) = profileBuilder(comment: "prof cpu --pid \(pid)")(collector, window.durationNanos)
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    try file.commit(profile.gzipped())
+    collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    printSummary(collector, program: nil)
+  }
+
   /// Builds a profile from a collector and its duration, with what could not be
   /// symbolized; checkpoints and the final write share it, one at a time.
-  private func profileBuilder() -> (CPUSampleCollector, Int64) -> (profile: Profile, warnings: [String]) {
+  private func profileBuilder(comment: String? = nil) -> (CPUSampleCollector, Int64) -> (profile: Profile, warnings: [String]) {
     let symbolizer = symbols.symbolizer()
-    let comments = ["prof cpu " + target.command.joined(separator: " ")]
+    let comments = [comment ?? "prof cpu " + target.command.joined(separator: " ")]
     return { [hz] collector, durationNanos in
       CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
     }
   }
 
-  private func printSummary(_ collector: CPUSampleCollector, program: RecordedProgram) {
+  /// `program`: the one prof ran, whose CPU time it knows; nil when attached.
+  private func printSummary(_ collector: CPUSampleCollector, program: RecordedProgram?) {
     let totals = collector.totals
-    let used = program.cpuNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
+    let used = program?.cpuNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
     // Shown when it is at least a tick of the kernel's accounting (10 ms).
     let childrenWhere = self.children.followChildren ? "in their own profiles" : "not profiled: --follow-children profiles them"
-    let children = program.childrenCPUNanos.flatMap {
+    let children = program?.childrenCPUNanos.flatMap {
       $0 < 10_000_000 ? nil : String(format: " (its child processes used %.2f s more, ", Double($0) / 1e9) + childrenWhere + ")"
     } ?? ""
     if totals.periods > totals.samples * 3 / 2 {

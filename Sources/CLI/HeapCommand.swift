@@ -26,6 +26,7 @@ struct Heap: ParsableCommand {
         prof heap --sample-rate 1 --unwind fp -- .build/release/myserver
         prof heap --snapshot-every 10 -- .build/release/myserver
         prof heap --follow-children --merge -- ./run-workers.sh
+        prof heap --pid 4242   # a program started with prof run --heap: its heap now
         go tool pprof -top heap.pb.gz
         go tool pprof -sample_index=alloc_space -http=: heap.pb.gz
         go tool pprof -top -base heap.1.pb.gz heap.3.pb.gz
@@ -49,6 +50,10 @@ struct Heap: ParsableCommand {
 
   @Option(help: "How a recorded allocation's stack is captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: several times faster with --sample-rate 1, sound for Swift code and the Swift runtime, not for C libraries built without them).")
   var unwind: Unwinder = .libunwind
+
+  @Option(help: ArgumentHelp("Write the heap profile of this running process, started with `prof run --heap`, instead of running COMMAND: what its agent has tracked since the program started. The program runs on.",
+                             valueName: "pid"))
+  var pid: Int32?
 
   @OptionGroup var checkpoint: CheckpointOptions
 

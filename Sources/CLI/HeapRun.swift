@@ -8,6 +8,7 @@ import TargetLaunch
 
 extension Heap {
   func run() throws {
+    if let pid { return try runAttached(pid) }
     let file = try AtomicOutputFile(path: output)
     let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue]
     let command = try target.resolve()
@@ -44,11 +45,26 @@ extension Heap {
     try status.passThrough()
   }
 
+  /// `--pid`: the running program's heap, from its agent's tables; its rate is the
+  /// one `prof run --heap-rate` gave it.
+  private func runAttached(_ pid: Int32) throws {
+    try target.requireNone()
+    let file = try AtomicOutputFile(path: output)
+    var collector = HeapCollector()
+    _ = try AttachedWindow.record(pid: pid, request: "heap", duration: nil, into: &collector)
+    let (profile, warnings) = profileBuilder(comment: "prof heap --pid \(pid)")(collector, 0)
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    try file.commit(profile.gzipped())
+    HeapSummary.lines(collector, profile).forEach(warn)
+    warn("wrote \(output); view: go tool pprof -http=: \(output)")
+  }
+
   /// Builds a profile from a collector and its duration, with what could not be
   /// symbolized; checkpoints, snapshots and the final write share it, one at a time.
-  private func profileBuilder() -> (HeapCollector, Int64) -> (profile: Profile, warnings: [String]) {
+  private func profileBuilder(comment: String? = nil) -> (HeapCollector, Int64) -> (profile: Profile, warnings: [String]) {
     let symbolizer = symbols.symbolizer()
-    let comments = ["prof heap " + target.command.joined(separator: " ")]
+    let comments = [comment ?? "prof heap " + target.command.joined(separator: " ")]
     return { collector, durationNanos in
       HeapProfile.build(from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
     }

@@ -11,7 +11,10 @@ struct Prof: ParsableCommand {
         go tool pprof -top cpu.pb.gz
       """,
     version: "0.1.0",
-    subcommands: [CPU.self, Heap.self, Block.self, Mutex.self, Trace.self, Top.self, List.self, Flame.self, Diff.self, Convert.self, Bench.self, Race.self]
+    subcommands: [
+      CPU.self, Heap.self, Block.self, Mutex.self, Trace.self, Run.self, Threads.self, Agent.self,
+      Top.self, List.self, Flame.self, Diff.self, Convert.self, Bench.self, Race.self,
+    ]
   )
 
   static func main() {

@@ -8,12 +8,15 @@ struct TargetOptions: ParsableArguments {
   @Argument(parsing: .postTerminator, help: "The program to run and its arguments, after --.")
   var command: [String] = []
 
-  func validate() throws {
+  /// Checked when the program is needed, not at parsing: `prof cpu --pid` has none.
+  func resolve() throws -> ResolvedCommand {
     if command.isEmpty { throw ValidationError("Give the program to run after --, e.g. -- ./myserver --port 8080") }
+    return try ResolvedCommand(command)
   }
 
-  func resolve() throws -> ResolvedCommand {
-    try ResolvedCommand(command)
+  /// `--pid` commands attach to a running process: a COMMAND too is a mistake.
+  func requireNone() throws {
+    if !command.isEmpty { throw ValidationError("--pid attaches to a running process: give no COMMAND") }
   }
 }
 

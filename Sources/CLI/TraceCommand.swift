@@ -25,6 +25,7 @@ struct Trace: ParsableCommand {
         prof trace --mode wall --hz 200 -o server.json.gz -- .build/release/myserver
         prof trace --pprof cpu.pb.gz -- ./batch-job input.csv
         prof trace --follow-children -- ./run-workers.sh
+        prof trace --pid 4242 --duration 5   # a program started with prof run or LD_PRELOAD=$(prof agent)
       """
   )
 
@@ -46,6 +47,10 @@ struct Trace: ParsableCommand {
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
   var maxSize: Int?
+
+  @Option(help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: trace it for --duration (default 1 s) and leave it running. CPU mode only.",
+                             valueName: "pid"))
+  var pid: Int32?
 
   @Flag(help: "Also track the heap, as prof heap does at its default rate, and add a heap-in-use counter.")
   var heap = false

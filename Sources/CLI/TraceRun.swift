@@ -1,3 +1,4 @@
+import ArgumentParser
 import CPUProfiling
 import ChromeTrace
 import Foundation
@@ -12,6 +13,7 @@ extension Trace {
   typealias Sinks = SinkPair<TimelineCollector, CPUSampleCollector>
 
   func run() throws {
+    if let pid { return try runAttached(pid) }
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
     var settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.clock.name: mode.rawValue,
@@ -36,16 +38,8 @@ extension Trace {
       let end = (child.start?.monotonicNanos ?? 0) + UInt64(child.durationNanos)
       processes.append(traced(child.sink, name: "\(program) (child \(child.name))", end: end))
     }
-    let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz, maximumBytes: maxSize)
-    let (json, notes) = ChromeTraceBuilder(processes: processes, options: options).build()
-    notes.forEach { warn($0) }
-    try traceFile.commit(output.hasSuffix(".gz") ? Gzip.compress(json) : json)
-    if let profileFile {
-      let (profile, _) = CPUProfile.build(from: sinks.second, hz: hz, clock: mode == .wall ? .wall : .cpu,
-                                          durationNanos: session.durationNanos, symbolizer: symbolizer,
-                                          comments: ["prof trace " + target.command.joined(separator: " ")])
-      try profileFile.commit(profile.gzipped())
-    }
+    try write(processes, samples: sinks.second, durationNanos: session.durationNanos, traceFile: traceFile,
+              profileFile: profileFile, symbolizer: symbolizer, comment: "prof trace " + target.command.joined(separator: " "))
     let status = session.finish()
     sinks.second.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     let (timeline, threads) = (sinks.first, sinks.first.ticks.count)
@@ -54,5 +48,44 @@ extension Trace {
     warn("\(ticks) samples from \(threads) threads\(others), \(timeline.events.count) user events; wrote \(output)"
          + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
     try status.passThrough()
+  }
+
+  /// The trace, and with --pprof the profile, of what was recorded.
+  private func write(_ processes: [ChromeTraceBuilder.Process], samples: CPUSampleCollector, durationNanos: Int64,
+                     traceFile: AtomicOutputFile, profileFile: AtomicOutputFile?, symbolizer: CachingSymbolizer?,
+                     comment: String) throws {
+    let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz, maximumBytes: maxSize)
+    let (json, notes) = ChromeTraceBuilder(processes: processes, options: options).build()
+    notes.forEach { warn($0) }
+    try traceFile.commit(output.hasSuffix(".gz") ? Gzip.compress(json) : json)
+    if let profileFile {
+      let (profile, _) = CPUProfile.build(from: samples, hz: hz, clock: mode == .wall ? .wall : .cpu,
+                                          durationNanos: durationNanos, symbolizer: symbolizer, comments: [comment])
+      try profileFile.commit(profile.gzipped())
+    }
+  }
+
+  /// `--pid`: a window of a running process, traced by its dormant agent.
+  private func runAttached(_ pid: Int32) throws {
+    try target.requireNone()
+    guard mode == .cpu, !heap, !followChildren, signal == .profiling else {
+      throw ValidationError("--pid traces in cpu mode with SIGPROF: --mode wall, --heap, --follow-children and --signal need prof trace -- COMMAND")
+    }
+    let traceFile = try AtomicOutputFile(path: output)
+    let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
+    var sinks = Sinks(TimelineCollector(), CPUSampleCollector())
+    let window = try AttachedWindow.record(pid: pid, request: "trace hz=\(hz)", duration: duration ?? Seconds(1), into: &sinks)
+    let symbolizer = symbols.symbolizer()
+    let (frames, warnings) = SymbolizedStacks.resolve(sinks.first.stacks, modules: sinks.second.modules, symbolizer: symbolizer)
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    let process = ChromeTraceBuilder.Process(timeline: sinks.first, frames: frames, name: "process \(pid)",
+                                             endMonotonicNanos: window.finishedNanos)
+    try write([process], samples: sinks.second, durationNanos: window.durationNanos, traceFile: traceFile,
+              profileFile: profileFile, symbolizer: symbolizer, comment: "prof trace --pid \(pid)")
+    sinks.second.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    let ticks = sinks.first.ticks.values.map(\.count).reduce(0, +)
+    warn("\(ticks) samples from \(sinks.first.ticks.count) threads, \(sinks.first.events.count) user events; wrote \(output)"
+         + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
   }
 }

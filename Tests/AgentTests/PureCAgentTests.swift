@@ -49,15 +49,17 @@ final class PureCAgentTests: OutputDirectoryTestCase {
     throw HarnessError("sleep never went to sleep")
   }
 
-  func testADormantAgentAddsLessThan300KBToSleep() throws {
+  func testADormantAgentAddsLessThan400KBToSleep() throws {
     // The smallest of three of each: page cache and ASLR move a few pages either way.
+    // A preloaded dormant agent runs its control thread (docs/notes/live.md): its
+    // stack and descriptor and the socket code come to 220-330 kB here.
     let plain = try (0..<3).map { _ in try sleepingProcess(preloading: nil).rssKB }.min()!
     let dormant = try (0..<3).map { _ in try sleepingProcess(preloading: Self.agent) }
     let withAgent = dormant.map(\.rssKB).min()!
     XCTAssertTrue(dormant[0].maps.contains("libProfAgent.so"), "the agent was not loaded")
     XCTAssertFalse(dormant[0].maps.contains("libunwind"), "a dormant agent loaded libunwind")
     XCTAssertFalse(dormant[0].maps.contains("libswift"), "a dormant agent loaded the Swift runtime")
-    XCTAssertLessThan(withAgent - plain, 300, "sleep: \(plain) kB alone, \(withAgent) kB with a dormant agent")
+    XCTAssertLessThan(withAgent - plain, 400, "sleep: \(plain) kB alone, \(withAgent) kB with a dormant agent")
   }
 
   func testACProgramThatAbortsGetsNoSwiftCrashReportAndNoHandlerWarning() throws {

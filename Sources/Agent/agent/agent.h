@@ -54,7 +54,10 @@ extern struct prof_counters prof_counters;
 extern _Atomic bool prof_sampling;  // the handler records only while this is set
 extern _Atomic pid_t prof_writer_tid;  // never sampled
 extern _Atomic pid_t prof_ticker_tid;  // wall mode's ticker, never sampled
-static inline bool prof_is_agent_thread(pid_t tid) { return tid == prof_writer_tid || tid == prof_ticker_tid; }
+extern _Atomic pid_t prof_control_tid;
+static inline bool prof_is_agent_thread(pid_t tid) {
+  return tid == prof_writer_tid || tid == prof_ticker_tid || tid == prof_control_tid;
+}
 
 // Tags the ticker's SIGPROFs (sigqueue value) so stray signals are told apart.
 #define PROF_WALL_SIGNAL_TAG 0x70726f66
@@ -81,6 +84,7 @@ struct prof_subsystem {
   void (*fork_parent)(void);
   void (*fork_child)(bool followed);  // single-threaded, before a followed child's writer starts
   void (*child_started)(void);        // a followed child's writer runs
+  void (*end_window)(void);           // a control-channel window ended: undo start (timers, handler)
 };
 void prof_lifecycle_register(const struct prof_subsystem *subsystem);  // hooks.c
 extern const struct prof_subsystem *prof_subsystems[];
@@ -88,6 +92,12 @@ extern size_t prof_subsystem_count;
 int prof_flush_before_exec(void);  // the stream fd when the next image continues it, else -1
 void prof_exec_failed(void);       // after prof_flush_before_exec returned a stream
 uint64_t prof_remaining_duration_ns(void);
+bool prof_window_begin(bool with_subsystems);  // false: nothing can be recorded (START and a NOTICE were sent)
+void prof_window_flush(void);
+bool prof_window_end(void);  // false: the program's exit ended the stream already
+
+// control.c: the dormant agent's control channel (STREAM.md, "Control channel").
+void prof_control_start(void);
 
 // config.c: the environment prof set (prof_env.h).
 bool prof_config_read(void);              // false: dormant
@@ -95,6 +105,7 @@ bool prof_config_read(void);              // false: dormant
 static inline bool prof_config_aggregates(void) {
   return prof_config.heap_sample_rate > 0 || prof_config.block_rate_ns > 0 || prof_config.mutex_fraction > 0;
 }
+bool prof_config_is_dormant(void);        // loaded without prof's stream: the control channel may start
 uint64_t prof_config_requested_heap_rate(void);  // heap mode's rate from the environment, before it is read
 void prof_config_scrub_environment(void);  // the program's children do not inherit the agent
 
@@ -197,10 +208,13 @@ void prof_read_comm(pid_t tid, char name[PROF_THREAD_NAME_LEN]);
 
 // wall.c: wall-clock mode's ticker, started by the sampler (a lifecycle subsystem).
 bool prof_sampler_start_wall_ticker(void);
+void prof_interrupt_thread(pid_t tid);  // sends it the sampling signal, tagged as the ticker's
 void prof_wall_sample_taken(pid_t tid);        // async-signal-safe: the handler is done
 
 // signals.c: the sampling signal's handler stays ours whatever the program installs.
 bool prof_signal_install(void);
+void prof_signal_uninstall(void);  // the program's action back, once none of ours is pending
+void prof_emit_task_name(pid_t tid);  // a THREAD record from /proc (sampler.c)
 void prof_signal_report_if_blocked(pid_t tid);
 void prof_emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value);  // async-signal-safe
 

@@ -31,9 +31,36 @@ static int stream_fd(void) {
 }
 
 // Heap mode's rate, before the configuration is read: see heap.c.
-uint64_t prof_config_requested_heap_rate(void) {
-  if (getenv(PROF_ENV_AGENT_FD) == NULL && getenv(PROF_ENV_CHILDREN) == NULL) return 0;
-  return env_number(PROF_ENV_HEAP_RATE, 0);
+// A dormant agent with a rate (`prof run --heap`) tracks too, for the control
+// channel's `heap` snapshots.
+uint64_t prof_config_requested_heap_rate(void) { return env_number(PROF_ENV_HEAP_RATE, 0); }
+
+// This library's file name, as LD_PRELOAD may list it; NULL if unknown.
+static const char *our_file_name(void) {
+  Dl_info self;
+  if (!dladdr((void *)our_file_name, &self) || self.dli_fname == NULL) return NULL;
+  return strrchr(self.dli_fname, '/') ? strrchr(self.dli_fname, '/') + 1 : self.dli_fname;
+}
+
+static const char *entry_base(const char *entry) { return strrchr(entry, '/') ? strrchr(entry, '/') + 1 : entry; }
+
+// Whether LD_PRELOAD names this library: prof itself links it (so that SwiftPM
+// builds it beside prof), and prof must not open a control channel of its own.
+static bool preloaded(void) {
+  const char *preload = getenv("LD_PRELOAD");
+  const char *our_name = our_file_name();
+  if (preload == NULL || our_name == NULL) return false;
+  char copy[4096];
+  strncpy(copy, preload, sizeof copy - 1);
+  copy[sizeof copy - 1] = 0;
+  char *cursor = copy;
+  for (char *entry; (entry = strsep(&cursor, ": ")) != NULL;)
+    if (*entry && strcmp(entry_base(entry), our_name) == 0) return true;
+  return false;
+}
+
+bool prof_config_is_dormant(void) {
+  return getenv(PROF_ENV_AGENT_FD) == NULL && getenv(PROF_ENV_CHILDREN) == NULL && preloaded();
 }
 
 bool prof_config_read(void) {
@@ -72,18 +99,16 @@ void prof_config_scrub_environment(void) {
     return;
   }
   for (size_t i = 0; i < sizeof variables / sizeof *variables; i++) unsetenv(variables[i]);
-  Dl_info self;
   const char *preload = getenv("LD_PRELOAD");
-  if (preload == NULL || !dladdr((void *)prof_config_scrub_environment, &self) || self.dli_fname == NULL) return;
-  const char *our_name = strrchr(self.dli_fname, '/') ? strrchr(self.dli_fname, '/') + 1 : self.dli_fname;
+  const char *our_name = our_file_name();
+  if (preload == NULL || our_name == NULL) return;
   char kept[4096] = "";
   char copy[4096];
   strncpy(copy, preload, sizeof copy - 1);
   copy[sizeof copy - 1] = 0;
   char *cursor = copy;
   for (char *entry; (entry = strsep(&cursor, ": ")) != NULL;) {
-    const char *base = strrchr(entry, '/') ? strrchr(entry, '/') + 1 : entry;
-    if (*entry == 0 || strcmp(base, our_name) == 0) continue;
+    if (*entry == 0 || strcmp(entry_base(entry), our_name) == 0) continue;
     if (kept[0]) strncat(kept, ":", sizeof kept - strlen(kept) - 1);
     strncat(kept, entry, sizeof kept - strlen(kept) - 1);
   }

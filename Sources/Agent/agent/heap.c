@@ -358,6 +358,7 @@ void prof_heap_heed_this_thread(void) { me.guard--; }
 static void start(void) {
   if (!atomic_load(&tracking) && prof_config.heap_sample_rate > 0) begin_tracking(prof_config.heap_sample_rate);
   atomic_store(&decision, DECIDED);
+  if (atomic_load(&tracking)) prof_heap_tables_resend();
 }
 
 static void stop(void) { atomic_store(&tracking, false); }

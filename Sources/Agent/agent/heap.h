@@ -55,6 +55,7 @@ void prof_heap_bucket_freed(uint32_t bucket, uint64_t size);
 bool prof_heap_live_insert(void *address, struct prof_live_block block);  // false: out of memory
 bool prof_heap_live_remove(void *address, struct prof_live_block *removed);
 void prof_heap_emit_buckets(void);
+void prof_heap_tables_resend(void);  // the next emit sends everything, for a new stream
 void prof_heap_tables_lock(void);
 void prof_heap_tables_unlock(void);
 void prof_heap_tables_reset(void);  // a followed child starts from empty counts

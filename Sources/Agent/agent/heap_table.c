@@ -206,6 +206,13 @@ void prof_heap_emit_buckets(void) {
   if (batch.count > 0) emit_counts(&batch);
 }
 
+// A new stream (a control-channel window) gets every stack and every count again.
+void prof_heap_tables_resend(void) {
+  uint32_t count = atomic_load_explicit(&bucket_count, memory_order_acquire);
+  for (uint32_t id = 0; id < count; id++) atomic_store(&buckets[id].dirty, true);
+  buckets_sent = 0;
+}
+
 // --- fork ------------------------------------------------------------------
 
 void prof_heap_tables_lock(void) {

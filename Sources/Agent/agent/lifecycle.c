@@ -27,9 +27,12 @@ static _Atomic bool finished;
 static uint64_t started_ns;
 static pid_t owner;  // the process whose stream this is: not a vfork child sharing our memory
 
-#define EACH_HOOK(hook, ...)                                \
-  for (size_t i = 0; i < prof_subsystem_count; i++)         \
-    if (prof_subsystems[i]->hook) prof_subsystems[i]->hook(__VA_ARGS__)
+// One statement (an else after it binds to the caller's if, not to the loop's).
+#define EACH_HOOK(hook, ...)                                      \
+  do {                                                            \
+    for (size_t i = 0; i < prof_subsystem_count; i++)             \
+      if (prof_subsystems[i]->hook) prof_subsystems[i]->hook(__VA_ARGS__); \
+  } while (0)
 
 // --- the stream ------------------------------------------------------------
 
@@ -94,18 +97,23 @@ static void drain_and_flush(void) {
 
 // Stops sampling and writes everything still buffered, then the end marker. Runs
 // once: from exit, _exit, the end of --duration, whichever comes first.
-static void finish(enum prof_end_reason reason) {
+static void finish_stream(enum prof_end_reason reason, bool window) {
   if (!atomic_load(&started) || atomic_exchange(&finished, true)) return;
   atomic_store(&prof_sampling, false);
   lock_drain();
   EACH_HOOK(before_end);
   drain_and_flush();
+  // A window's END tells the client the program is as it was: timers gone, the
+  // signal the program's again. The process goes on, dormant (heap tracking too).
+  if (window) EACH_HOOK(end_window);
   struct prof_end_record end = {{PROF_REC_END, sizeof end}, reason, 0};
   prof_output_append(&end, sizeof end);
   prof_output_flush();
   unlock_drain();
-  EACH_HOOK(stop);
+  if (!window) EACH_HOOK(stop);
 }
+
+static void finish(enum prof_end_reason reason) { finish_stream(reason, false); }
 
 // The program is about to die of a signal. Async-signal-safe; without the modules,
 // since the crash may have happened inside the loader, holding its lock; skipped if
@@ -220,7 +228,14 @@ static void restart_in_child(void) {
 }
 
 static void start_agent(void) {
-  if (!prof_config_read()) return;
+  if (!prof_config_read()) {
+    if (!prof_config_is_dormant()) return;
+    // A child stops heap tracking (no thread of the parent holds a table lock in
+    // it) and closes a window's socket, as a child of a streaming agent does.
+    pthread_atfork(prepare_fork, after_fork_in_parent, restart_in_child);
+    prof_control_start();
+    return;
+  }
   prof_output_begin();
   owner = getpid();
   prof_config_scrub_environment();
@@ -236,6 +251,43 @@ static void start_agent(void) {
   if (!can_unwind) return;  // dormant; the stream says why
   prof_fatal_handlers_install(flush_before_death);
   EACH_HOOK(start);
+}
+
+// --- control-channel windows (control.c) -------------------------------------
+
+// A window is a stream like prof's pipe, on the control socket: prof_config says
+// what to record. with_subsystems false: only START, what the caller puts in the
+// ring (the thread dump), STATS and END. No writer thread: the control thread
+// flushes. No crash handlers: a crash loses at most one flush interval.
+bool prof_window_begin(bool with_subsystems) {
+  prof_output_begin();
+  owner = getpid();
+  started_ns = prof_now_ns(CLOCK_MONOTONIC);
+  memset(&prof_counters, 0, sizeof prof_counters);
+  prof_modules_forget();
+  if (!prof_ring_init()) return false;
+  bool can_unwind = prof_unwind_init();
+  write_start_record();
+  if (!can_unwind) prof_emit_notice(PROF_NOTICE_UNWINDER_UNAVAILABLE, 0, 0);
+  atomic_store(&finished, false);
+  atomic_store(&started, true);
+  if (can_unwind && with_subsystems) EACH_HOOK(start);
+  return can_unwind;
+}
+
+void prof_window_flush(void) {
+  lock_drain();
+  if (!atomic_load(&finished)) drain_and_flush();
+  unlock_drain();
+}
+
+// Ends the stream (END reason 2: the target runs on), then every subsystem undoes
+// what its start did. false: the program ended the stream first (it is exiting).
+bool prof_window_end(void) {
+  if (atomic_load(&finished)) return false;
+  finish_stream(PROF_END_DURATION, true);
+  atomic_store(&started, false);
+  return true;
 }
 
 // Heap mode may already track (heap.c): what the agent allocates while it starts

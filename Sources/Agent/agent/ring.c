@@ -22,9 +22,16 @@ static _Atomic uint64_t enqueue_position;
 static uint64_t dequeue_position;  // owned by the consumer
 
 bool prof_ring_init(void) {
+  if (slots != NULL) {  // a control-channel window after the first: the ring is there, and drained
+    prof_ring_reset();
+    return true;
+  }
   slots = mmap(NULL, SLOT_COUNT * sizeof(struct slot), PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (slots == MAP_FAILED) return false;
+  if (slots == MAP_FAILED) {
+    slots = NULL;
+    return false;
+  }
   prof_ring_reset();
   return true;
 }

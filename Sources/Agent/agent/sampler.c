@@ -26,7 +26,18 @@ struct thread_state {
 };
 static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
 
+// Every timer armed, so that the end of a control-channel window can disarm them
+// all; thread context only (thread start and exit, the control thread).
+#define MAX_TIMERS 16384
+static struct armed_timer {
+  pid_t tid;
+  timer_t timer;
+} armed[MAX_TIMERS];
+static size_t armed_count;
+static pthread_mutex_t armed_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static bool sampler_started;
+static bool exit_key_created;
 static pthread_key_t exit_key;  // its destructor runs when a thread we started exits
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static int (*real_pthread_setname_np)(pthread_t, const char *);
@@ -56,7 +67,11 @@ static bool arm_timer(pid_t tid, clockid_t clock, timer_t *timer) {
       .it_interval = {(time_t)(period_ns / 1000000000u), (long)(period_ns % 1000000000u)},
       .it_value = first_expiry(period_ns),
   };
-  if (timer_settime(*timer, 0, &spec, NULL) != 0) {
+  pthread_mutex_lock(&armed_lock);
+  bool kept = armed_count < MAX_TIMERS && timer_settime(*timer, 0, &spec, NULL) == 0;
+  if (kept) armed[armed_count++] = (struct armed_timer){tid, *timer};
+  pthread_mutex_unlock(&armed_lock);
+  if (!kept) {
     timer_delete(*timer);
     return false;
   }
@@ -83,14 +98,14 @@ static void emit_current_thread(void) {
   emit_thread(prof_current_tid(), name);
 }
 
-static void emit_named_task(pid_t tid) {
+void prof_emit_task_name(pid_t tid) {
   char name[PROF_THREAD_NAME_LEN];
   prof_read_comm(tid, name);
   if (name[0]) emit_thread(tid, name);  // empty: it exited meanwhile; keep what we had
 }
 
 static void emit_final_task_state(pid_t tid) {
-  emit_named_task(tid);
+  prof_emit_task_name(tid);
   if (sampler_started && !prof_is_agent_thread(tid)) prof_signal_report_if_blocked(tid);
 }
 
@@ -110,10 +125,25 @@ static void take_overdue_sample(void) {
   prof_take_sample(0, &context);
 }
 
+// Deletes tid's timer, unless the end of a window deleted it already. true: it was armed.
+static bool disarm(pid_t tid) {
+  bool found = false;
+  pthread_mutex_lock(&armed_lock);
+  for (size_t i = 0; i < armed_count; i++)
+    if (armed[i].tid == tid) {
+      timer_delete(armed[i].timer);
+      armed[i] = armed[--armed_count];
+      found = true;
+      break;
+    }
+  pthread_mutex_unlock(&armed_lock);
+  return found;
+}
+
 static void on_thread_exit(void *unused) {
   (void)unused;
   if (self.has_timer && atomic_load_explicit(&prof_sampling, memory_order_relaxed)) take_overdue_sample();
-  if (self.has_timer) timer_delete(self.timer);
+  if (self.has_timer) disarm(prof_current_tid());
   self.has_timer = false;
   emit_current_thread();  // the final name, after any renaming
   prof_signal_report_if_blocked(prof_current_tid());
@@ -131,7 +161,7 @@ static void adopt_existing_task(pid_t tid) {
   timer_t timer;
   if (tid == prof_current_tid() || prof_is_agent_thread(tid)) return;
   if (prof_config.clock == PROF_CLOCK_CPU) arm_timer(tid, prof_thread_cpu_clock(tid), &timer);
-  emit_named_task(tid);
+  prof_emit_task_name(tid);
 }
 
 struct thread_start {
@@ -179,10 +209,26 @@ static bool sample_every_thread(void) {
 }
 
 static void start(void) {
-  if (prof_config.hz == 0 || pthread_key_create(&exit_key, on_thread_exit) != 0) return;
+  if (prof_config.hz == 0) return;
+  if (!exit_key_created && pthread_key_create(&exit_key, on_thread_exit) != 0) return;
+  exit_key_created = true;
   if (!prof_signal_install()) return;
   sampler_started = true;
   sample_every_thread();
+}
+
+// A control-channel window ended (sampling is off): no timer of ours stays
+// armed, and the signal goes back to the program. Threads find their timer gone
+// when they exit.
+static void end_window(void) {
+  if (!sampler_started) return;
+  sampler_started = false;
+  pthread_mutex_lock(&armed_lock);
+  for (size_t i = 0; i < armed_count; i++) timer_delete(armed[i].timer);
+  armed_count = 0;
+  pthread_mutex_unlock(&armed_lock);
+  self.has_timer = false;
+  prof_signal_uninstall();
 }
 
 // At the end: every live thread's final name, and which of them block our signal.
@@ -205,6 +251,7 @@ static void fork_child(bool followed) {
 
 __attribute__((constructor(101))) static void register_sampler(void) {
   static const struct prof_subsystem sampler = {
-      .start = start, .before_end = before_end, .fork_child = fork_child, .child_started = child_started};
+      .start = start, .before_end = before_end, .fork_child = fork_child, .child_started = child_started,
+      .end_window = end_window};
   prof_lifecycle_register(&sampler);
 }

@@ -6,9 +6,11 @@
 // the signal are never sampled: they are reported with the CPU time they used,
 // from which prof says how many samples are missing.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 
@@ -45,6 +47,39 @@ bool prof_signal_install(void) {
   remember_program_action(&before);  // a library's constructor may have been first
   atomic_store(&installed, true);
   return true;
+}
+
+// A signal of ours still pending when the program's action is back could kill it
+// (SIGPROF's default ends the process): the handler stays until none is, for up to
+// a second; a thread that blocks the signal may keep one pending for ever, and then
+// the handler stays for good, passing the program's own signals on as it does now.
+static bool ours_pending(void) {
+  bool pending = false;
+  char status[4096];
+  const char *fields[] = {"SigPnd:", "ShdPnd:"};
+  DIR *tasks = opendir("/proc/self/task");
+  if (tasks == NULL) return false;
+  for (struct dirent *entry; !pending && (entry = readdir(tasks)) != NULL;) {
+    pid_t tid = (pid_t)atoi(entry->d_name);
+    if (tid <= 0 || prof_read_task_file(tid, "status", status, sizeof status) == 0) continue;
+    for (int i = 0; i < 2; i++) {
+      const char *field = strstr(status, fields[i]);
+      if (field && (strtoull(field + 7, NULL, 16) >> (prof_config.signal - 1)) & 1) pending = true;
+    }
+  }
+  closedir(tasks);
+  return pending;
+}
+
+void prof_signal_uninstall(void) {
+  if (!atomic_load(&installed)) return;
+  const struct timespec pause = {0, 10000000};
+  for (int attempt = 0; ours_pending(); attempt++) {
+    if (attempt == 100) return;
+    nanosleep(&pause, NULL);
+  }
+  atomic_store(&installed, false);
+  prof_real_sigaction(prof_config.signal, prof_program_action(), NULL);
 }
 
 PROF_INTERPOSE int sigaction(int signal, const struct sigaction *action, struct sigaction *old) {

@@ -59,7 +59,8 @@ static void emit_idle(pid_t tid, uint64_t now, uint64_t cpu) {
   prof_ring_publish(ticket);
 }
 
-static void interrupt(pid_t tid) {
+void prof_interrupt_thread(pid_t tid) {
+  if (process_id == 0) process_id = getpid();
   siginfo_t info;
   memset(&info, 0, sizeof info);
   info.si_signo = prof_config.signal;
@@ -83,7 +84,7 @@ static void visit(pid_t tid) {
   }
   // Stored before the signal goes out, so the handler's later store wins.
   if (thread) atomic_store(&thread->cpu_ns, cpu);
-  interrupt(tid);
+  prof_interrupt_thread(tid);
 }
 
 static void *ticker_main(void *unused) {

@@ -2,11 +2,11 @@ import Foundation
 import TargetLaunch
 
 /// Where prof finds its agent and how it asks the dynamic loader to preload it.
-enum AgentLibrary {
-  static let fileName = "libProfAgent.so"
+public enum AgentLibrary {
+  public static let fileName = "libProfAgent.so"
 
   /// Beside the prof executable (where SwiftPM builds both), unless PROF_AGENT_LIBRARY says otherwise.
-  static func locate() throws -> String {
+  public static func locate() throws -> String {
     let environment = ProcessInfo.processInfo.environment
     if let explicit = environment["PROF_AGENT_LIBRARY"] { return explicit }
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -18,7 +18,7 @@ enum AgentLibrary {
   }
 
   /// prof's environment plus the agent, preloaded first, and its settings.
-  static func environment(settings: [String: String]) throws -> [String: String] {
+  public static func environment(settings: [String: String]) throws -> [String: String] {
     let agent = try locate()
     var environment = ProcessInfo.processInfo.environment
     environment["LD_PRELOAD"] = environment["LD_PRELOAD"].map { agent + ":" + $0 } ?? agent
