@@ -226,6 +226,7 @@ bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
 
 // modules.c
 void prof_modules_emit_if_changed(void);
+void prof_modules_forget(void);  // a new stream (a control window) asks the loader for them all again
 void prof_modules_resend_cached(void);  // a forked child's new stream: the next emit sends the parent's, without the loader
 
 

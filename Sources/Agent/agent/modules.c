@@ -114,3 +114,8 @@ void prof_modules_emit_if_changed(void) {
 }
 
 void prof_modules_resend_cached(void) { resend_pending = true; }
+
+void prof_modules_forget(void) {
+  seen_adds = seen_subs = 0;
+  resend_pending = false;
+}
