@@ -208,9 +208,9 @@ void prof_heap_emit_buckets(void) {
 
 // A new stream (a control-channel window) gets every stack and every count again.
 void prof_heap_tables_resend(void) {
-  uint32_t count = atomic_load_explicit(&bucket_count, memory_order_acquire);
+  uint32_t count = atomic_load_explicit(&stacks.count, memory_order_acquire);
   for (uint32_t id = 0; id < count; id++) atomic_store(&buckets[id].dirty, true);
-  buckets_sent = 0;
+  prof_stack_table_resend(&stacks);
 }
 
 // --- fork ------------------------------------------------------------------

@@ -1,0 +1,69 @@
+import AgentStream
+import ArgumentParser
+import CPUProfiling
+import Foundation
+import Pprof
+import Recording
+import Symbolization
+import TargetLaunch
+
+/// `prof agent`: the library to preload into programs started by something else.
+struct Agent: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print the agent library's absolute path, for LD_PRELOAD.",
+    discussion: """
+      A program started with this library preloaded runs as usual: its agent is \
+      dormant (no timers, no signal handlers, one thread blocked on a socket) until \
+      prof attaches to it with --pid.
+
+      Examples:
+        LD_PRELOAD=$(prof agent) .build/release/myserver &
+        prof cpu --pid $! --duration 30
+        # systemd unit:  Environment=LD_PRELOAD=/path/printed/by/prof/agent
+        # Dockerfile:    ENV LD_PRELOAD=/path/printed/by/prof/agent
+      """
+  )
+
+  func run() throws { print(try AgentLibrary.locate()) }
+}
+
+/// `prof run -- COMMAND`: the program with a dormant agent, prof in front of it.
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a program with prof's agent dormant, to attach to it by pid while it runs.",
+    discussion: """
+      The program runs as it would alone: the agent records nothing, arms no timer \
+      and installs no signal handler until `prof cpu --pid`, `prof trace --pid` or \
+      `prof threads --pid` asks it for a window; after the window it is dormant \
+      again. prof stays in front: SIGINT and SIGTERM reach the program, and prof \
+      exits with its status (128+N if a signal N killed it).
+
+      Examples:
+        prof run -- .build/release/myserver --port 8080 &
+        prof cpu --pid $(pgrep myserver) --duration 30
+        prof threads --pid $(pgrep myserver)
+        prof run --heap -- .build/release/myserver &   # then: prof heap --pid PID
+      """
+  )
+
+  @Flag(help: "Track the heap from the program's start, so that `prof heap --pid` can take its profile at any time (costs what prof heap costs).")
+  var heap = false
+
+  @Option(help: ArgumentHelp("With --heap: mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
+                             valueName: "bytes"))
+  var heapRate = Heap.defaultSampleRate
+
+  @OptionGroup var target: TargetOptions
+
+  func validate() throws {
+    guard (1...(1 << 40)).contains(heapRate) else { throw ValidationError("--heap-rate must be between 1 byte and 1 TiB") }
+  }
+
+  func run() throws {
+    let settings = heap ? [AgentEnvironment.heapRate.name: String(heapRate)] : [:]
+    // No stream pipe: the agent stays dormant, attachable by pid.
+    let process = try TargetProcess(command: target.resolve(), environment: AgentLibrary.environment(settings: settings), pipe: .none)
+    warn("running \(target.command.joined(separator: " ")) as pid \(process.pid): attach with prof cpu --pid \(process.pid)")
+    try process.waitForExit(reading: { _ in }).passThrough()
+  }
+}
