@@ -166,6 +166,14 @@ void prof_async_init(void);  // finds libswift_Concurrency; not in a handler
 bool prof_async_possible(void);  // async-signal-safe: libswift_Concurrency is loaded
 void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit);  // the writer
 
+// loader_guard.c: the agent's dl_iterate_phdr callers (libunwind, modules) versus fork.
+bool prof_loader_enter(void);          // async-signal-safe; false: do not ask the loader now
+bool prof_loader_enter_waiting(void);  // thread context: waits out a fork; false: never in this process
+void prof_loader_leave(void);          // after a successful enter
+void prof_loader_fork_prepare(void);   // last in the prepare handler: bounded wait for walks under way
+void prof_loader_fork_parent(void);
+void prof_loader_fork_child(void);
+
 // unwind.c
 bool prof_unwind_init(void);  // false: libunwind is needed and could not be loaded
 extern int (*prof_unwind_backtrace)(void **frames, int max);  // libunwind's, once loaded
@@ -179,14 +187,16 @@ uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated
 // pointers; frames holds PROF_MAX_FRAMES + 1. Always inlined into the hook that
 // calls it: the stack then starts with one agent frame, which prof hides.
 static inline __attribute__((always_inline)) uint32_t prof_capture_stack(uint64_t *frames, bool *truncated) {
-  // Frame pointers also before the agent's constructor has loaded libunwind.
-  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS || prof_unwind_backtrace == NULL) {
+  // Frame pointers also before the agent's constructor has loaded libunwind, and
+  // while a fork is under way (libunwind asks the loader, see loader_guard.c).
+  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS || prof_unwind_backtrace == NULL || !prof_loader_enter()) {
     uint32_t cut;
     uint32_t depth = prof_unwind_callers(frames, PROF_MAX_FRAMES, &cut);
     *truncated = cut;
     return depth;
   }
   int depth = prof_unwind_backtrace((void **)frames, PROF_MAX_FRAMES + 1);
+  prof_loader_leave();
   *truncated = depth > PROF_MAX_FRAMES;
   return *truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0);
 }
@@ -216,6 +226,8 @@ bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
 
 // modules.c
 void prof_modules_emit_if_changed(void);
-void prof_modules_forget(void);  // a forked child's new stream sends them again
+void prof_modules_forget(void);  // a new stream (a control window) asks the loader for them all again
+void prof_modules_resend_cached(void);  // a forked child's new stream: the next emit sends the parent's, without the loader
+
 
 #endif

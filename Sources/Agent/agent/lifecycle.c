@@ -183,12 +183,15 @@ static void write_start_record(void) {
 
 // Fork. A followed child's writer starts from a clean state: the parent's writer
 // is not halfway through a flush (or inside the loader) when the process is copied.
+// The loader last: a writer holding the drain lock may be waiting to enter it.
 static void prepare_fork(void) {
   if (prof_children_followed()) lock_drain();
   EACH_HOOK(fork_prepare);
+  prof_loader_fork_prepare();
 }
 
 static void after_fork_in_parent(void) {
+  prof_loader_fork_parent();
   EACH_HOOK(fork_parent);
   if (prof_children_followed()) unlock_drain();
 }
@@ -198,6 +201,7 @@ static void after_fork_in_parent(void) {
 // stream in its own file, with its own ring and counters; otherwise the agent stays
 // dormant. Runs single-threaded, before fork returns.
 static void restart_in_child(void) {
+  prof_loader_fork_child();
   atomic_store(&prof_sampling, false);
   close(prof_config.fd);  // prof sees the parent's stream end when the parent's image does
   bool live = atomic_load(&started) && !atomic_load(&finished);
@@ -215,7 +219,7 @@ static void restart_in_child(void) {
   prof_ring_reset();
   memset(&prof_counters, 0, sizeof prof_counters);
   prof_output_begin();
-  prof_modules_forget();
+  prof_modules_resend_cached();  // not dl_iterate_phdr: the parent may have held the loader's lock at fork
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   write_start_record();
   atomic_store(&prof_writer_tid, 0);

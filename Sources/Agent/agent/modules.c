@@ -10,6 +10,19 @@
 
 static unsigned long long seen_adds, seen_subs;
 
+// The records last sent, for a forked child: its modules at fork are these, and it
+// may not be able to ask the loader (loader_guard.c). Records that do not fit are
+// left out of the child's stream, never cut.
+static uint64_t sent_records[256 * 1024 / 8];
+static size_t sent_length;
+static bool resend_pending;
+
+static void remember_sent(const void *record, size_t size) {
+  if (size > sizeof sent_records - sent_length) return;
+  memcpy((char *)sent_records + sent_length, record, size);
+  sent_length += size;
+}
+
 static size_t find_build_id(const struct dl_phdr_info *info, const unsigned char **id) {
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
@@ -70,6 +83,7 @@ static int emit_module(struct dl_phdr_info *info, size_t size, void *context) {
     record->build_id_len = (uint32_t)build_id_len;
     record->path_len = (uint32_t)path_len;
     prof_output_append(record, record_size);
+    remember_sent(record, record_size);
     prof_async_note_module(payload + build_id_len, path_len, record->start, record->limit);
   }
   return 0;
@@ -84,10 +98,24 @@ static int read_counters(struct dl_phdr_info *info, size_t size, void *context) 
 }
 
 void prof_modules_emit_if_changed(void) {
+  if (resend_pending) {
+    resend_pending = false;
+    prof_output_append(sent_records, sent_length);
+    return;
+  }
+  if (!prof_loader_enter_waiting()) return;  // a child that must not: its parent's modules stand
   unsigned long long adds = seen_adds, subs = seen_subs;
   dl_iterate_phdr(read_counters, NULL);
-  if (adds == seen_adds && subs == seen_subs && adds != 0) return;
-  dl_iterate_phdr(emit_module, NULL);
+  if (adds != seen_adds || subs != seen_subs || adds == 0) {
+    sent_length = 0;
+    dl_iterate_phdr(emit_module, NULL);
+  }
+  prof_loader_leave();
 }
 
-void prof_modules_forget(void) { seen_adds = seen_subs = 0; }
+void prof_modules_resend_cached(void) { resend_pending = true; }
+
+void prof_modules_forget(void) {
+  seen_adds = seen_subs = 0;
+  resend_pending = false;
+}

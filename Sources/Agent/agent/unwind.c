@@ -143,9 +143,14 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
   struct prof_async_capture capture;
   if (async) prof_async_begin(&capture, async, stack_low, stack_high);
   struct prof_async_capture *candidates = async ? &capture : NULL;
-  uint32_t depth = prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS
-                       ? unwind_frame_pointers(ucontext, frames, max, truncated, candidates)
-                       : unwind_libunwind(ucontext, frames, max, truncated, candidates);
+  // libunwind asks the loader; while a fork is under way (loader_guard.c), frame pointers.
+  uint32_t depth;
+  if (prof_config.unwinder == PROF_UNWIND_LIBUNWIND && prof_loader_enter()) {
+    depth = unwind_libunwind(ucontext, frames, max, truncated, candidates);
+    prof_loader_leave();
+  } else {
+    depth = unwind_frame_pointers(ucontext, frames, max, truncated, candidates);
+  }
   if (async) {
     prof_async_finish(&capture, frames, depth);
     *async_count = capture.count;
