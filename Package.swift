@@ -41,7 +41,7 @@ let package = Package(
     .systemLibrary(name: "CZlib", path: "Sources/Profiles/CZlib"),
     .target(name: "Pprof", dependencies: ["CZlib"], path: "Sources/Profiles/Pprof"),
     .target(
-      name: "ProfileBuilder", dependencies: ["AgentStream", "Pprof", "Symbolization"],
+      name: "ProfileBuilder", dependencies: ["AgentStream", "Recording", "Pprof", "Symbolization"],
       path: "Sources/Profiles/ProfileBuilder"
     ),
     .target(

@@ -4,37 +4,25 @@ import Pprof
 import ProfileBuilder
 import Symbolization
 
-/// Accumulates a contention-mode stream: stacks as the agent defines them, the
-/// latest cumulative counts of each, and the agent's exact totals.
-public struct ContentionCollector {
-  public private(set) var start: StreamStart?
-  public private(set) var modules: [LoadedModule] = []
-  public private(set) var buckets: [UInt32: HeapBucket] = [:]
-  public private(set) var counts: [UInt32: ContentionCounts] = [:]
-  public private(set) var stats = ContentionStats()
-  public private(set) var endReason: EndReason?
-  /// Counts for a bucket the stream never defined: a corrupt stream, reported.
-  public private(set) var undefinedBuckets = 0
-  private var knownModules = Set<LoadedModule>()
+/// Contention mode's stream: the stacks of waits and releases, their counts, the
+/// exact totals.
+public enum ContentionMode: AggregatingMode {
+  public static var noStats: ContentionStats { ContentionStats() }
 
-  public init() {}
-
-  public mutating func consume(_ record: AgentRecord) {
+  public static func part(of record: AgentRecord) -> AggregatedRecord<ContentionCounts, ContentionStats>? {
     switch record {
-    case .start(let start): self.start = start
-    case .module(let module):
-      if knownModules.insert(module).inserted { modules.append(module) }
-    case .end(let reason): endReason = reason
-    case .contention(.bucket(let bucket)): buckets[bucket.id] = bucket
-    case .contention(.counts(let latest)):
-      for entry in latest {
-        if buckets[entry.bucket] == nil { undefinedBuckets += 1 } else { counts[entry.bucket] = entry }
-      }
-    case .contention(.stats(let stats)): self.stats = stats
-    default: break  // other modes' records
+    case .contention(.bucket(let bucket)): .bucket(bucket)
+    case .contention(.counts(let counts)): .counts(counts)
+    case .contention(.stats(let stats)): .stats(stats)
+    default: nil
     }
   }
 }
+
+extension ContentionCounts: BucketCounts {}
+
+/// Accumulates a contention-mode stream (fed by a recording session).
+public typealias ContentionCollector = StackCountsCollector<ContentionMode>
 
 /// Go's block and mutex profiles (runtime/pprof's printCountCycleProfile): sample
 /// types contentions/count and delay/nanoseconds, period type contentions/count,

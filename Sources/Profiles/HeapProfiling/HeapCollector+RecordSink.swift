@@ -1,4 +1,0 @@
-import Recording
-
-/// Fed by a recording session, from the program's stream and from each child's.
-extension HeapCollector: RecordSink {}
