@@ -45,14 +45,10 @@ extension AgentStreamDecoder {
     case UInt32(PROF_REC_CONTENTION_BUCKET.rawValue):
       return .bucket(try decodeBucket(at: base, size: size, what: "contention bucket"))
     case UInt32(PROF_REC_CONTENTION_COUNTS.rawValue):
-      let countsOffset = MemoryLayout.offset(of: \prof_contention_counts_record.counts)!
-      let stride = MemoryLayout<prof_contention_count>.stride
-      guard size >= countsOffset else { throw corrupt("contention counts in \(size) bytes") }
-      let count = Int(field(\prof_contention_counts_record.count, of: base))
-      guard count <= Int(PROF_CONTENTION_COUNTS_MAX), countsOffset + stride * count <= size else {
-        throw corrupt("\(count) contention counts in \(size) bytes")
-      }
-      return .counts((0..<count).map { decodeContentionCount(at: base + countsOffset + stride * $0) })
+      return .counts(try decodeEntries(
+        at: base, size: size, entriesOffset: MemoryLayout.offset(of: \prof_contention_counts_record.counts)!,
+        count: \prof_contention_counts_record.count, max: PROF_CONTENTION_COUNTS_MAX,
+        stride: MemoryLayout<prof_contention_count>.stride, what: "contention counts", decodeContentionCount))
     default:
       guard size >= MemoryLayout<prof_contention_stats_record>.size else { throw corrupt("contention stats in \(size) bytes") }
       var stats = ContentionStats()

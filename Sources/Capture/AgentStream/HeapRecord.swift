@@ -81,14 +81,10 @@ extension AgentStreamDecoder {
     case UInt32(PROF_REC_HEAP_BUCKET.rawValue):
       return .bucket(try decodeBucket(at: base, size: size, what: "heap bucket"))
     case UInt32(PROF_REC_HEAP_COUNTS.rawValue):
-      let countsOffset = MemoryLayout.offset(of: \prof_heap_counts_record.counts)!
-      let stride = MemoryLayout<prof_heap_count>.stride
-      guard size >= countsOffset else { throw corrupt("heap counts in \(size) bytes") }
-      let count = Int(field(\prof_heap_counts_record.count, of: base))
-      guard count <= Int(PROF_HEAP_COUNTS_MAX), countsOffset + stride * count <= size else {
-        throw corrupt("\(count) heap counts in \(size) bytes")
-      }
-      return .counts((0..<count).map { decodeCount(at: base + countsOffset + stride * $0) })
+      return .counts(try decodeEntries(
+        at: base, size: size, entriesOffset: MemoryLayout.offset(of: \prof_heap_counts_record.counts)!,
+        count: \prof_heap_counts_record.count, max: PROF_HEAP_COUNTS_MAX,
+        stride: MemoryLayout<prof_heap_count>.stride, what: "heap counts", decodeCount))
     default:
       guard size >= MemoryLayout<prof_heap_stats_record>.size else { throw corrupt("heap stats in \(size) bytes") }
       var stats = HeapStats()
@@ -102,6 +98,21 @@ extension AgentStreamDecoder {
       stats.lostSamples = field(\prof_heap_stats_record.lost_samples, of: base)
       return .stats(stats)
     }
+  }
+
+  /// A counts record's entries (HEAP_COUNTS, CONTENTION_COUNTS): a count, then that
+  /// many entries of `stride` bytes from `entriesOffset`, all within the record.
+  func decodeEntries<Record, Entry>(
+    at base: Int, size: Int, entriesOffset: Int, count: KeyPath<Record, UInt32>, max: Int32,
+    stride: Int, what: String, _ decode: (Int) -> Entry
+  ) throws(Failure) -> [Entry] {
+    func corrupt(_ detail: String) -> Failure { .corruptRecord(offset: consumed + base, detail: detail) }
+    guard size >= entriesOffset else { throw corrupt("\(what) in \(size) bytes") }
+    let entries = Int(field(count, of: base))
+    guard entries <= Int(max), entriesOffset + stride * entries <= size else {
+      throw corrupt("\(entries) \(what) in \(size) bytes")
+    }
+    return (0..<entries).map { decode(base + entriesOffset + stride * $0) }
   }
 
   /// HEAP_BUCKET's layout, which CONTENTION_BUCKET shares.
