@@ -42,7 +42,7 @@ struct CPU: ParsableCommand {
                              valueName: "seconds"))
   var duration: Seconds?
 
-  @Option(help: "How stacks are captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: faster, sound only for code built with them, as SwiftPM builds are).")
+  @Option(help: "How stacks are captured: libunwind (DWARF CFI, always sound), hybrid (frame pointers through functions whose CFI shows they keep them, libunwind elsewhere: sound) or fp (frame pointers only: fastest, sound only for code built with them, as SwiftPM builds are).")
   var unwind: Unwinder = .libunwind
 
   @Option(help: ArgumentHelp("The signal that interrupts threads for samples, for programs that need SIGPROF themselves: SIGRTMIN+N, SIGRTMAX-N, SIGVTALRM, SIGUSR1, SIGUSR2 or a number.",

@@ -17,7 +17,8 @@
 // Marks the libc functions the agent interposes; everything else stays hidden.
 #define PROF_INTERPOSE __attribute__((visibility("default")))
 
-enum prof_unwinder { PROF_UNWIND_LIBUNWIND, PROF_UNWIND_FRAME_POINTERS };
+// hybrid: frame pointers through functions whose CFI shows they keep them, libunwind elsewhere.
+enum prof_unwinder { PROF_UNWIND_LIBUNWIND, PROF_UNWIND_FRAME_POINTERS, PROF_UNWIND_HYBRID };
 
 // cpu: each thread's CPU-time timer interrupts it. wall: a ticker thread samples
 // every thread at a wall-clock rate, interrupting only those that ran.
@@ -29,6 +30,7 @@ struct prof_config {
   enum prof_clock clock;
   bool tracing;                // timelines: thread CPU clocks in samples, ProfTrace events
   enum prof_unwinder unwinder;
+  bool unwind_check;           // hybrid: unwind each sample with libunwind too and count stacks that differ
   uint64_t duration_ns;        // 0: record until exit
   int signal;                  // the sampling signal: SIGPROF unless --signal chose another
   uint64_t heap_sample_rate;   // heap mode: mean bytes between samples; 0: not heap mode
@@ -47,6 +49,8 @@ struct prof_counters {
   _Atomic uint64_t frames;
   _Atomic uint64_t foreign_signals;
   _Atomic uint64_t threads;
+  _Atomic uint64_t unwind_checked;     // unwind_check: stacks compared
+  _Atomic uint64_t unwind_mismatched;  // unwind_check: stacks that differed
 };
 
 extern struct prof_config prof_config;
@@ -223,6 +227,10 @@ struct dl_phdr_info;
 void prof_code_map_add(const struct dl_phdr_info *info, const char *path);  // the writer, as modules appear
 bool prof_code_map_is_code(uintptr_t address);  // async-signal-safe; true while nothing is known
 bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
+
+// frame_pointer_map.c: functions that keep a frame pointer at their calls, from their CFI.
+void prof_frame_pointer_map_add(const struct dl_phdr_info *info);  // the writer, once per new module
+bool prof_frame_pointer_map_covers(uintptr_t address);  // async-signal-safe
 
 // modules.c
 void prof_modules_emit_if_changed(void);

@@ -79,7 +79,10 @@ bool prof_config_read(void) {
   prof_config.clock = env_is(PROF_ENV_CLOCK, "wall") ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
   prof_config.tracing = env_number(PROF_ENV_TRACE, 0) == 1;
   prof_config.signal = (int)env_number(PROF_ENV_SIGNAL, SIGPROF);
-  prof_config.unwinder = env_is(PROF_ENV_UNWIND, "fp") ? PROF_UNWIND_FRAME_POINTERS : PROF_UNWIND_LIBUNWIND;
+  prof_config.unwinder = env_is(PROF_ENV_UNWIND, "fp")       ? PROF_UNWIND_FRAME_POINTERS
+                         : env_is(PROF_ENV_UNWIND, "hybrid") ? PROF_UNWIND_HYBRID
+                                                             : PROF_UNWIND_LIBUNWIND;
+  prof_config.unwind_check = env_number(PROF_ENV_UNWIND_CHECK, 0) == 1;
   prof_config.async_stacks = env_number(PROF_ENV_ASYNC_STACKS, 1) == 1;
   if ((prof_config.hz == 0 && !aggregating) || prof_config.hz > 10000) return false;
   if (prof_config.signal < 1 || prof_config.signal > SIGRTMAX || prof_config.signal == SIGKILL ||

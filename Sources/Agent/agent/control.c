@@ -106,7 +106,7 @@ struct request {
   enum prof_unwinder unwinder;
 };
 
-// `cpu|trace|heap|threads [hz=N] [unwind=fp|libunwind]`; NULL on success, else the reason.
+// `cpu|trace|heap|threads [hz=N] [unwind=fp|libunwind|hybrid]`; NULL on success, else the reason.
 static const char *parse_request(char *line, struct request *request) {
   *request = (struct request){REQUEST_CPU, 100, PROF_UNWIND_LIBUNWIND};
   char *cursor = line;
@@ -127,8 +127,10 @@ static const char *parse_request(char *line, struct request *request) {
       request->unwinder = PROF_UNWIND_FRAME_POINTERS;
     } else if (strcmp(word, "unwind=libunwind") == 0) {
       request->unwinder = PROF_UNWIND_LIBUNWIND;
+    } else if (strcmp(word, "unwind=hybrid") == 0) {
+      request->unwinder = PROF_UNWIND_HYBRID;
     } else {
-      return "unknown setting (hz=N, unwind=fp|libunwind)";
+      return "unknown setting (hz=N, unwind=fp|libunwind|hybrid)";
     }
   }
   return NULL;

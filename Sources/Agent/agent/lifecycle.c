@@ -54,6 +54,13 @@ static void append_stats(void) {
       .threads = atomic_load(&prof_counters.threads),
   };
   prof_output_append(&stats, sizeof stats);
+  if (!prof_config.unwind_check || prof_config.unwinder != PROF_UNWIND_HYBRID) return;
+  struct prof_notice_record check = {
+      .header = {PROF_REC_NOTICE, sizeof check},
+      .code = PROF_NOTICE_UNWIND_CHECK,
+      .values = {atomic_load(&prof_counters.unwind_checked), atomic_load(&prof_counters.unwind_mismatched)},
+  };
+  prof_output_append(&check, sizeof check);
 }
 
 // Reads /proc/self/statm with plain syscalls; its second field is resident pages.

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <libunwind.h>
 #include <pthread.h>
+#include <string.h>
 #include <ucontext.h>
 
 #include "agent.h"
@@ -26,11 +27,12 @@ static struct {
   __typeof__(&unw_init_local2) init_local2;
   __typeof__(&unw_step) step;
   __typeof__(&unw_get_reg) get_reg;
+  __typeof__(&unw_is_signal_frame) is_signal_frame;
 } libunwind;
 int (*prof_unwind_backtrace)(void **frames, int max);
 
 bool prof_unwind_init(void) {
-  if (prof_config.unwinder != PROF_UNWIND_LIBUNWIND) return true;
+  if (prof_config.unwinder == PROF_UNWIND_FRAME_POINTERS) return true;
   void *handle = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   if (handle == NULL) return false;
   __typeof__(&unw_set_caching_policy) set_caching_policy = LOOK_UP(handle, unw_set_caching_policy);
@@ -38,9 +40,10 @@ bool prof_unwind_init(void) {
   libunwind.init_local2 = LOOK_UP(handle, unw_init_local2);
   libunwind.step = LOOK_UP(handle, unw_step);
   libunwind.get_reg = LOOK_UP(handle, unw_get_reg);
+  libunwind.is_signal_frame = LOOK_UP(handle, unw_is_signal_frame);
   int (*backtrace)(void **, int) = LOOK_UP(handle, unw_backtrace);
   if (!set_caching_policy || !local_space || !libunwind.init_local2 || !libunwind.step || !libunwind.get_reg ||
-      !backtrace)
+      !libunwind.is_signal_frame || !backtrace)
     return false;
   // Per-thread caches keep libunwind free of locks in the handler; one unwind here
   // runs its one-time initialisation outside signal context.
@@ -129,6 +132,88 @@ static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uin
   return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, depth, max, truncated, async);
 }
 
+// Appends the frames of a saved-rbp chain from `frame`, the frame pointer of
+// frames[*depth - 1], while their return addresses are in frame-pointer functions
+// (frame_pointer_map.c). Returns the frame to go on from with DWARF: the return
+// address is the last frame appended, *rsp and *rbp its registers; false: the stack
+// ended (or was cut at max). Every load is checked against this thread's stack.
+static bool follow_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t *depth, uint32_t max,
+                                  uint32_t *truncated, struct prof_async_capture *async, uintptr_t *rsp,
+                                  uintptr_t *rbp) {
+  while (*depth < max) {
+    if (frame < stack_low || frame > stack_high - 16 || (frame & 7) != 0) return false;
+    const uintptr_t *slots = (const uintptr_t *)frame;
+    if (async && frame - 8 >= stack_low) prof_async_candidate(async, *depth - 1, PROF_ASYNC_FRAME_SLOT, slots[-1]);
+    uintptr_t return_address = slots[1];
+    if (return_address == 0 || !prof_code_map_is_code(return_address)) return false;
+    frames[(*depth)++] = return_address;
+    // The caller is the function holding the call, before its return address.
+    if (!prof_frame_pointer_map_covers(return_address - 1)) {
+      *rsp = frame + 16;
+      *rbp = slots[0];
+      return true;
+    }
+    if (slots[0] <= frame) return false;
+    frame = slots[0];
+  }
+  *truncated = 1;
+  return false;
+}
+
+// libunwind for the interrupted frame (it may be in a prologue), for frames just
+// above a signal frame, and for functions without a frame pointer; the rbp chain
+// through functions whose CFI shows they keep one. Where the chain meets other code,
+// libunwind starts again from that frame's registers (rip, rsp, rbp are exact; the
+// other callee-saved registers are stale there, so r14 is no longer offered for
+// async contexts: the frame slots are).
+static uint32_t unwind_hybrid(ucontext_t *context, uint64_t *frames, uint32_t max, uint32_t *truncated,
+                              struct prof_async_capture *async) {
+  unw_cursor_t cursor;
+  ucontext_t resumed;  // the registers of the frame where the rbp chain met other code
+  if (libunwind.init_local2(&cursor, context, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
+  uint32_t depth = 0;
+  bool registers_exact = true;
+  bool after_signal_frame = true;  // the first frame was interrupted too
+  for (;;) {
+    unw_word_t ip;
+    if (libunwind.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+    unw_word_t r14;
+    if (async && registers_exact && libunwind.get_reg(&cursor, UNW_X86_64_R14, &r14) == 0)
+      prof_async_candidate(async, depth, PROF_ASYNC_REGISTER, r14);
+    frames[depth++] = ip;
+    unw_word_t frame;
+    if (!after_signal_frame && prof_frame_pointer_map_covers(ip - 1) &&
+        libunwind.get_reg(&cursor, UNW_X86_64_RBP, &frame) == 0) {
+      uintptr_t rsp, rbp;
+      if (!follow_frame_pointers(frame, frames, &depth, max, truncated, async, &rsp, &rbp)) return depth;
+      resumed = *context;
+      resumed.uc_mcontext.gregs[REG_RIP] = (greg_t)frames[depth - 1];
+      resumed.uc_mcontext.gregs[REG_RSP] = (greg_t)rsp;
+      resumed.uc_mcontext.gregs[REG_RBP] = (greg_t)rbp;
+      if (libunwind.init_local2(&cursor, &resumed, 0) < 0) return depth;
+      registers_exact = false;
+    }
+    after_signal_frame = libunwind.is_signal_frame(&cursor) > 0;
+    if (libunwind.step(&cursor) <= 0) break;
+    if (depth == max) {
+      *truncated = 1;
+      break;
+    }
+  }
+  return depth;
+}
+
+// PROF_UNWIND_CHECK: libunwind's stack for the same context, compared frame by frame.
+static void check_against_libunwind(ucontext_t *context, const uint64_t *frames, uint32_t depth, uint32_t truncated) {
+  uint64_t expected[PROF_MAX_FRAMES];
+  uint32_t expected_truncated = 0;
+  uint32_t expected_depth = unwind_libunwind(context, expected, PROF_MAX_FRAMES, &expected_truncated, NULL);
+  bool same = expected_depth == depth && expected_truncated == truncated &&
+              memcmp(expected, frames, sizeof *frames * depth) == 0;
+  atomic_fetch_add_explicit(&prof_counters.unwind_checked, 1, memory_order_relaxed);
+  if (!same) atomic_fetch_add_explicit(&prof_counters.unwind_mismatched, 1, memory_order_relaxed);
+}
+
 // Not in a signal handler: the first call on a thread may allocate (its stack
 // bounds), so heap mode calls it with its guard up.
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated) {
@@ -145,8 +230,13 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
   struct prof_async_capture *candidates = async ? &capture : NULL;
   // libunwind asks the loader; while a fork is under way (loader_guard.c), frame pointers.
   uint32_t depth;
-  if (prof_config.unwinder == PROF_UNWIND_LIBUNWIND && prof_loader_enter()) {
-    depth = unwind_libunwind(ucontext, frames, max, truncated, candidates);
+  if (prof_config.unwinder != PROF_UNWIND_FRAME_POINTERS && prof_loader_enter()) {
+    if (prof_config.unwinder == PROF_UNWIND_HYBRID) {
+      depth = unwind_hybrid(ucontext, frames, max, truncated, candidates);
+      if (prof_config.unwind_check) check_against_libunwind(ucontext, frames, depth, *truncated);
+    } else {
+      depth = unwind_libunwind(ucontext, frames, max, truncated, candidates);
+    }
     prof_loader_leave();
   } else {
     depth = unwind_frame_pointers(ucontext, frames, max, truncated, candidates);

@@ -24,6 +24,9 @@ public enum AgentNotice: Equatable, Sendable {
   case signalBlocked(SignalBlockingThread)
   /// libunwind could not be loaded in the target: the agent recorded nothing.
   case unwinderUnavailable
+  /// PROF_UNWIND_CHECK with --unwind hybrid: stacks unwound both ways so far, and
+  /// how many of them differed from libunwind's.
+  case unwindCheck(compared: UInt64, mismatched: UInt64)
 }
 
 /// A thread that blocks the sampling signal, so that none of its CPU time is

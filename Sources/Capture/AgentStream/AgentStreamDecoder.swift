@@ -248,6 +248,8 @@ public struct AgentStreamDecoder {
         signal: SamplingSignal(number: signal), cpuNanos: load(UInt64.self, at: valuesOffset + 8)))
     case UInt32(PROF_NOTICE_UNWINDER_UNAVAILABLE.rawValue):
       return .unwinderUnavailable
+    case UInt32(PROF_NOTICE_UNWIND_CHECK.rawValue):
+      return .unwindCheck(compared: load(UInt64.self, at: valuesOffset), mismatched: load(UInt64.self, at: valuesOffset + 8))
     default:
       return nil
     }

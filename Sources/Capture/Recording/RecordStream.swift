@@ -9,6 +9,8 @@ struct RecordStream {
   private(set) var endReason: EndReason?
   /// True once the stream was malformed: what follows the fault is not read.
   private(set) var failed = false
+  /// PROF_UNWIND_CHECK's last counts: (stacks compared, stacks that differed).
+  private var unwindCheck: (compared: UInt64, mismatched: UInt64)?
   /// Prefixes messages ("child 123: "), empty for the program itself.
   private let source: String
 
@@ -29,6 +31,7 @@ struct RecordStream {
         case .end(let reason): endReason = reason
         case .notice(.unwinderUnavailable):
           warn(source + "libunwind.so.8 could not be loaded in the program, so nothing was recorded: install libunwind (Debian: libunwind8) or use --unwind fp")
+        case .notice(.unwindCheck(let compared, let mismatched)): unwindCheck = (compared, mismatched)
         default: break
         }
         sink.consume(record)
@@ -44,5 +47,8 @@ struct RecordStream {
   /// records), once, at its end.
   func finish() {
     if let skipped = decoder.skippedSummary { warn(source + skipped) }
+    if let check = unwindCheck {
+      warn(source + "unwind check: \(check.mismatched) of \(check.compared) hybrid stacks differed from libunwind's")
+    }
   }
 }

@@ -14,6 +14,7 @@ public enum AgentEnvironment: String, CaseIterable, Sendable {
   case blockRate = "PROF_BLOCK_RATE"
   case mutexFraction = "PROF_MUTEX_FRACTION"
   case asyncStacks = "PROF_ASYNC_STACKS"
+  case unwindCheck = "PROF_UNWIND_CHECK"
 
   /// The variable's name, a key of the program's environment.
   public var name: String { rawValue }

@@ -9,7 +9,8 @@
 #define PROF_ENV_AGENT_CONTINUES "PROF_AGENT_CONTINUES"  // 1: an exec'd image goes on with the stream (no header)
 #define PROF_ENV_HZ "PROF_HZ"                            // samples per second per thread; 0 or unset in heap mode
 #define PROF_ENV_DURATION_NS "PROF_DURATION_NS"          // stop recording after this many ns; unset: at exit
-#define PROF_ENV_UNWIND "PROF_UNWIND"                    // "fp": frame pointers; otherwise libunwind
+#define PROF_ENV_UNWIND "PROF_UNWIND"                    // "fp": frame pointers; "hybrid"; otherwise libunwind
+#define PROF_ENV_UNWIND_CHECK "PROF_UNWIND_CHECK"        // 1 (a debug aid): hybrid stacks are compared with libunwind's
 #define PROF_ENV_CLOCK "PROF_CLOCK"                      // "wall": wall-clock sampling; otherwise CPU time
 #define PROF_ENV_TRACE "PROF_TRACE"                      // 1: timelines (thread CPU clocks, RSS, ProfTrace events)
 #define PROF_ENV_SIGNAL "PROF_SIGNAL"                    // the sampling signal's number; unset: SIGPROF
@@ -24,7 +25,7 @@
   {                                                                                                 \
     PROF_ENV_AGENT_FD, PROF_ENV_AGENT_CONTINUES, PROF_ENV_HZ, PROF_ENV_DURATION_NS, PROF_ENV_UNWIND, \
         PROF_ENV_CLOCK, PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_HEAP_RATE, PROF_ENV_CHILDREN,       \
-        PROF_ENV_BLOCK_RATE, PROF_ENV_MUTEX_FRACTION, PROF_ENV_ASYNC_STACKS                         \
+        PROF_ENV_BLOCK_RATE, PROF_ENV_MUTEX_FRACTION, PROF_ENV_ASYNC_STACKS, PROF_ENV_UNWIND_CHECK  \
   }
 
 #endif

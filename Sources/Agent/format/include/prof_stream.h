@@ -137,6 +137,9 @@ enum prof_notice_code {
   PROF_NOTICE_SIGNAL_BLOCKED = 2,
   // libunwind (libunwind.so.8) could not be loaded: the agent records nothing.
   PROF_NOTICE_UNWINDER_UNAVAILABLE = 3,
+  // PROF_UNWIND_CHECK with --unwind hybrid, cumulative, the last one wins:
+  // values[0]: stacks unwound both ways, values[1]: stacks that differed from libunwind's.
+  PROF_NOTICE_UNWIND_CHECK = 4,
 };
 
 // Something the program did that affects the profile; prof turns it into a warning.

@@ -1,0 +1,342 @@
+// Which code keeps a frame pointer at its calls, for --unwind hybrid: decided per
+// function from the module's own unwind tables (.eh_frame, through the mapped
+// .eh_frame_hdr), when the writer first sees the module. A function whose CFI
+// says CFA = rbp + 16 with the caller's rbp saved at CFA - 16 has pushed rbp and
+// pointed rbp at it before any call (compilers set the frame up first), so at a
+// return address inside it the saved-rbp chain is exactly what DWARF would find.
+// Everything else (no FDE, frameless, rsp-based frames, expressions, signal
+// frames, tables in an unusual encoding) is left to libunwind.
+#define _GNU_SOURCE
+#include <elf.h>
+#include <link.h>
+#include <string.h>
+
+#include "agent.h"
+
+#define MAX_MODULES 1024
+#define MAX_RANGES 65536
+#define MAX_RANGES_PER_MODULE 16384  // past this the module is left to DWARF
+#define FUNCTION_ALIGNMENT 16        // a smaller gap between two such functions is padding
+#define DWARF_RBP 6
+#define DWARF_RSP 7
+
+struct fp_range {
+  uintptr_t start;
+  uintptr_t limit;
+};
+
+struct fp_module {
+  uintptr_t start, limit;  // the span of its ranges
+  uint32_t first, count;   // its ranges in `ranges`, sorted
+};
+
+static struct fp_range ranges[MAX_RANGES];
+static uint32_t ranges_used;  // the writer's
+static struct fp_module modules[MAX_MODULES];
+static _Atomic uint32_t module_count;  // published with release once a module is written
+static _Atomic uint32_t last_hit;
+
+// --- reading the tables, every byte checked against the segment that holds them ---
+
+struct reader {
+  const uint8_t *at, *limit;
+  bool failed;
+};
+
+static uint64_t read_bytes(struct reader *reader, size_t size) {
+  if (reader->failed || (size_t)(reader->limit - reader->at) < size) {
+    reader->failed = true;
+    return 0;
+  }
+  uint64_t value = 0;
+  memcpy(&value, reader->at, size);  // little-endian
+  reader->at += size;
+  return value;
+}
+
+static uint64_t read_uleb(struct reader *reader) {
+  uint64_t value = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    uint64_t byte = read_bytes(reader, 1);
+    value |= (byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return value;
+  }
+  reader->failed = true;
+  return 0;
+}
+
+static int64_t read_sleb(struct reader *reader) {
+  uint64_t value = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    uint64_t byte = read_bytes(reader, 1);
+    value |= (byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return shift + 7 < 64 && (byte & 0x40) ? (int64_t)(value | (~0ULL << (shift + 7))) : (int64_t)value;
+  }
+  reader->failed = true;
+  return 0;
+}
+
+// A DW_EH_PE-encoded pointer: absolute, or pc-relative; anything else fails.
+static uint64_t read_encoded(struct reader *reader, uint8_t encoding) {
+  uintptr_t field = (uintptr_t)reader->at;
+  uint64_t value;
+  switch (encoding & 0x0f) {
+  case 0x00: case 0x04: value = read_bytes(reader, 8); break;
+  case 0x02: value = read_bytes(reader, 2); break;
+  case 0x03: value = read_bytes(reader, 4); break;
+  case 0x0a: value = (uint64_t)(int64_t)(int16_t)read_bytes(reader, 2); break;
+  case 0x0b: value = (uint64_t)(int64_t)(int32_t)read_bytes(reader, 4); break;
+  case 0x0c: value = read_bytes(reader, 8); break;
+  case 0x01: value = read_uleb(reader); break;
+  case 0x09: value = (uint64_t)read_sleb(reader); break;
+  default: reader->failed = true; return 0;
+  }
+  switch (encoding & 0xf0) {
+  case 0x00: return value;
+  case 0x10: return value + field;
+  default: reader->failed = true; return 0;
+  }
+}
+
+// --- one function's CFI ---------------------------------------------------
+
+struct cfa_state {
+  uint64_t cfa_register;
+  int64_t cfa_offset;
+  int64_t rbp_saved_at;  // offset from the CFA; 1: not saved
+};
+
+struct cie {
+  uint64_t code_align;
+  int64_t data_align;
+  uint8_t fde_encoding;
+  bool has_augmentation_data;
+  bool signal_frame;
+  struct reader initial;  // its initial instructions
+};
+
+// Runs CFA instructions; true once a row has CFA = rbp + 16 with rbp at CFA - 16.
+// Returns false (not a frame-pointer function) on anything it does not model.
+static bool runs_with_frame_pointer(struct reader program, const struct cie *cie, struct cfa_state *state,
+                                    bool *framed) {
+  struct cfa_state remembered[8];
+  unsigned depth = 0;
+  while (!program.failed && program.at < program.limit) {
+    uint8_t op = (uint8_t)read_bytes(&program, 1);
+    uint8_t operand = op & 0x3f;
+    switch (op >> 6) {
+    case 1: continue;  // advance_loc
+    case 2: {          // offset
+      int64_t offset = (int64_t)read_uleb(&program) * cie->data_align;
+      if (operand == DWARF_RBP) state->rbp_saved_at = offset;
+      goto row;
+    }
+    case 3:  // restore
+      if (operand == DWARF_RBP) state->rbp_saved_at = 1;
+      goto row;
+    }
+    switch (op) {
+    case 0x00: break;                                         // nop
+    case 0x02: read_bytes(&program, 1); break;                // advance_loc1
+    case 0x03: read_bytes(&program, 2); break;                // advance_loc2
+    case 0x04: read_bytes(&program, 4); break;                // advance_loc4
+    case 0x05: case 0x11: {                                   // offset_extended(_sf)
+      uint64_t reg = read_uleb(&program);
+      int64_t factor = op == 0x05 ? (int64_t)read_uleb(&program) : read_sleb(&program);
+      if (reg == DWARF_RBP) state->rbp_saved_at = factor * cie->data_align;
+      break;
+    }
+    case 0x06: case 0x07: case 0x08:                          // restore_extended, undefined, same_value
+      if (read_uleb(&program) == DWARF_RBP) state->rbp_saved_at = 1;
+      break;
+    case 0x09:                                                // register
+      if (read_uleb(&program) == DWARF_RBP) return false;
+      read_uleb(&program);
+      break;
+    case 0x0a:                                                // remember_state
+      if (depth == 8) return false;
+      remembered[depth++] = *state;
+      break;
+    case 0x0b:                                                // restore_state
+      if (depth == 0) return false;
+      *state = remembered[--depth];
+      break;
+    case 0x0c:                                                // def_cfa
+      state->cfa_register = read_uleb(&program);
+      state->cfa_offset = (int64_t)read_uleb(&program);
+      break;
+    case 0x12:                                                // def_cfa_sf
+      state->cfa_register = read_uleb(&program);
+      state->cfa_offset = read_sleb(&program) * cie->data_align;
+      break;
+    case 0x0d: state->cfa_register = read_uleb(&program); break;                 // def_cfa_register
+    case 0x0e: state->cfa_offset = (int64_t)read_uleb(&program); break;          // def_cfa_offset
+    case 0x13: state->cfa_offset = read_sleb(&program) * cie->data_align; break;  // def_cfa_offset_sf
+    case 0x2e: read_uleb(&program); break;                                       // GNU_args_size
+    default: return false;  // expressions, val_offset, set_loc, vendor extensions
+    }
+  row:
+    if (state->cfa_register == DWARF_RBP && state->cfa_offset == 16 && state->rbp_saved_at == -16) *framed = true;
+  }
+  return !program.failed;
+}
+
+static bool read_cie(struct reader reader, struct cie *cie) {
+  uint64_t length = read_bytes(&reader, 4);
+  if (reader.failed || length == 0 || length == 0xffffffff || length > (uint64_t)(reader.limit - reader.at))
+    return false;
+  reader.limit = reader.at + length;
+  uint8_t version;
+  if (read_bytes(&reader, 4) != 0 || ((version = (uint8_t)read_bytes(&reader, 1)) != 1 && version != 3)) return false;
+  const char *augmentation = (const char *)reader.at;
+  size_t augmentation_len = strnlen(augmentation, (size_t)(reader.limit - reader.at));
+  if (augmentation_len == (size_t)(reader.limit - reader.at)) return false;
+  reader.at += augmentation_len + 1;
+  *cie = (struct cie){.fde_encoding = 0};
+  cie->code_align = read_uleb(&reader);
+  cie->data_align = read_sleb(&reader);
+  if (version == 1) read_bytes(&reader, 1);
+  else read_uleb(&reader);
+  struct reader after = reader;
+  if (augmentation[0] == 'z') {
+    cie->has_augmentation_data = true;
+    uint64_t data_len = read_uleb(&reader);
+    if (reader.failed || data_len > (uint64_t)(reader.limit - reader.at)) return false;
+    after = (struct reader){reader.at + data_len, reader.limit, false};
+    for (size_t i = 1; i < augmentation_len && !reader.failed; i++) {
+      switch (augmentation[i]) {
+      case 'R': cie->fde_encoding = (uint8_t)read_bytes(&reader, 1); break;
+      case 'L': read_bytes(&reader, 1); break;
+      case 'P': {
+        uint8_t encoding = (uint8_t)read_bytes(&reader, 1);
+        read_encoded(&reader, encoding & 0x7f);  // only skipped: indirection does not matter
+        break;
+      }
+      case 'S': cie->signal_frame = true; break;
+      default: return false;
+      }
+    }
+  } else if (augmentation_len != 0) {
+    return false;
+  }
+  cie->initial = after;
+  return !reader.failed;
+}
+
+// The function an FDE covers, and whether it keeps a frame pointer at its calls.
+static bool read_fde(const uint8_t *fde, const uint8_t *low, const uint8_t *high, uintptr_t *start, uintptr_t *limit) {
+  struct reader reader = {fde, high, false};
+  uint64_t length = read_bytes(&reader, 4);
+  if (reader.failed || length == 0 || length == 0xffffffff || length > (uint64_t)(high - reader.at)) return false;
+  reader.limit = reader.at + length;
+  const uint8_t *cie_field = reader.at;
+  uint64_t cie_offset = read_bytes(&reader, 4);
+  if (reader.failed || cie_offset == 0 || cie_offset > (uint64_t)(cie_field - low)) return false;
+  struct cie cie;
+  if (!read_cie((struct reader){cie_field - cie_offset, high, false}, &cie) || cie.signal_frame) return false;
+  *start = (uintptr_t)read_encoded(&reader, cie.fde_encoding);
+  *limit = *start + (uintptr_t)read_encoded(&reader, cie.fde_encoding & 0x0f);
+  if (cie.has_augmentation_data) {
+    uint64_t data_len = read_uleb(&reader);
+    if (reader.failed || data_len > (uint64_t)(reader.limit - reader.at)) return false;
+    reader.at += data_len;
+  }
+  if (reader.failed || *limit <= *start) return false;
+  struct cfa_state state = {.cfa_register = DWARF_RSP, .cfa_offset = 8, .rbp_saved_at = 1};
+  bool framed = false;
+  return runs_with_frame_pointer(cie.initial, &cie, &state, &framed) &&
+         runs_with_frame_pointer(reader, &cie, &state, &framed) && framed;
+}
+
+// The readable segment of the module that holds `address`, as [low, high).
+static bool segment_of(const struct dl_phdr_info *info, uintptr_t address, const uint8_t **low, const uint8_t **high) {
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+    uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+    if (segment->p_type == PT_LOAD && (segment->p_flags & PF_R) && address >= start &&
+        address < start + segment->p_filesz) {
+      *low = (const uint8_t *)start;
+      *high = (const uint8_t *)(start + segment->p_filesz);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Appends the module's frame-pointer functions, merged across padding, to `ranges`.
+static void add_ranges(const struct dl_phdr_info *info, const uint8_t *header, uint32_t *count) {
+  const uint8_t *low, *high;
+  if (!segment_of(info, (uintptr_t)header, &low, &high)) return;
+  struct reader reader = {header, high, false};
+  // version 1; eh_frame_ptr pc-relative sdata4; fde_count udata4; table datarel sdata4
+  if (read_bytes(&reader, 4) != 0x3b031b01 || reader.failed) return;
+  read_bytes(&reader, 4);
+  uint32_t fdes = (uint32_t)read_bytes(&reader, 4);
+  if (reader.failed || fdes > (uint64_t)(high - reader.at) / 8) return;
+  bool merge = false;  // the last range may grow: nothing else lies between
+  for (uint32_t i = 0; i < fdes; i++) {
+    read_bytes(&reader, 4);  // the table's initial location: the FDE says it again
+    const uint8_t *fde = header + (int32_t)read_bytes(&reader, 4);
+    uintptr_t start, limit;
+    if (fde < low || fde >= high || !read_fde(fde, low, high, &start, &limit)) {
+      merge = false;
+      continue;
+    }
+    struct fp_range *last = *count ? &ranges[ranges_used + *count - 1] : NULL;
+    if (merge && last && start >= last->limit && start - last->limit < FUNCTION_ALIGNMENT) {
+      last->limit = limit;
+    } else if (last && start < last->limit) {
+      *count = 0;  // unsorted or overlapping: not the table this code expects
+      return;
+    } else {
+      if (*count == MAX_RANGES_PER_MODULE || ranges_used + *count == MAX_RANGES) {
+        *count = 0;
+        return;
+      }
+      ranges[ranges_used + *count] = (struct fp_range){start, limit};
+      (*count)++;
+    }
+    merge = true;
+  }
+}
+
+void prof_frame_pointer_map_add(const struct dl_phdr_info *info) {
+  uint32_t published = atomic_load_explicit(&module_count, memory_order_relaxed);
+  if (published == MAX_MODULES) return;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    if (info->dlpi_phdr[i].p_type != PT_GNU_EH_FRAME) continue;
+    uint32_t count = 0;
+    add_ranges(info, (const uint8_t *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr), &count);
+    if (count == 0) return;
+    modules[published] = (struct fp_module){ranges[ranges_used].start, ranges[ranges_used + count - 1].limit,
+                                            ranges_used, count};
+    ranges_used += count;
+    atomic_store_explicit(&module_count, published + 1, memory_order_release);
+    return;
+  }
+}
+
+bool prof_frame_pointer_map_covers(uintptr_t address) {
+  uint32_t count = atomic_load_explicit(&module_count, memory_order_acquire);
+  uint32_t hint = atomic_load_explicit(&last_hit, memory_order_relaxed);
+  uint32_t found = count;
+  if (hint < count && address >= modules[hint].start && address < modules[hint].limit) {
+    found = hint;
+  } else {
+    for (uint32_t i = 0; i < count; i++)
+      if (address >= modules[i].start && address < modules[i].limit) {
+        found = i;
+        atomic_store_explicit(&last_hit, i, memory_order_relaxed);
+        break;
+      }
+  }
+  if (found == count) return false;
+  const struct fp_range *table = &ranges[modules[found].first];
+  uint32_t lower = 0, upper = modules[found].count;  // the first range whose limit is above address
+  while (lower < upper) {
+    uint32_t middle = lower + (upper - lower) / 2;
+    if (table[middle].limit <= address) lower = middle + 1;
+    else upper = middle;
+  }
+  return lower < modules[found].count && address >= table[lower].start;
+}
