@@ -49,7 +49,7 @@ final class AsyncStackEndToEndTests: OutputDirectoryTestCase {
   func testBurnCarriesItsAwaitingChainUpToTheTaskGroupChildInBothBuildsAndUnwinders() throws {
     for optimization in ["-O", "-Onone"] {
       let program = try ProfHarness.swiftFixture("async", "nested", into: directory, flags: [optimization])
-      for unwind in ["libunwind", "fp"] where !(unwind == "fp" && optimization == "-O") {
+      for unwind in ["libunwind", "fp", "hybrid"] where !(unwind == "fp" && optimization == "-O") {
         let file = output("nested\(optimization)-\(unwind).pb.gz")
         let run = try ProfHarness.prof(["cpu", "--hz", "500", "--unwind", unwind, "-o", file, "--", program, "2"])
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -117,7 +117,7 @@ final class AsyncStackEndToEndTests: OutputDirectoryTestCase {
 
   func testThousandsOfCancelledShortTasksSampledAt1000HzNeitherCrashNorHang() throws {
     let program = try ProfHarness.swiftFixture("async", "soak", into: directory, flags: ["-O"])
-    for unwind in ["libunwind", "fp"] {
+    for unwind in ["libunwind", "fp", "hybrid"] {
       let file = output("soak-\(unwind).pb.gz")
       let run = try ProfHarness.prof(["cpu", "--hz", "1000", "--unwind", unwind, "-o", file, "--", program, "2000"])
       XCTAssertEqual(run.status, 0, "\(unwind): \(run.stderr)")

@@ -223,8 +223,16 @@ static bool read_cie(struct reader reader, struct cie *cie) {
   return !reader.failed;
 }
 
+struct cached_cie {
+  const uint8_t *at;
+  bool valid;
+  struct cie cie;
+};
+
 // The function an FDE covers, and whether it keeps a frame pointer at its calls.
-static bool read_fde(const uint8_t *fde, const uint8_t *low, const uint8_t *high, uintptr_t *start, uintptr_t *limit) {
+// `cache`: the last CIE read (most FDEs of a module share one).
+static bool read_fde(const uint8_t *fde, const uint8_t *low, const uint8_t *high, uintptr_t *start, uintptr_t *limit,
+                     struct cached_cie *cache) {
   struct reader reader = {fde, high, false};
   uint64_t length = read_bytes(&reader, 4);
   if (reader.failed || length == 0 || length == 0xffffffff || length > (uint64_t)(high - reader.at)) return false;
@@ -232,8 +240,13 @@ static bool read_fde(const uint8_t *fde, const uint8_t *low, const uint8_t *high
   const uint8_t *cie_field = reader.at;
   uint64_t cie_offset = read_bytes(&reader, 4);
   if (reader.failed || cie_offset == 0 || cie_offset > (uint64_t)(cie_field - low)) return false;
-  struct cie cie;
-  if (!read_cie((struct reader){cie_field - cie_offset, high, false}, &cie) || cie.signal_frame) return false;
+  const uint8_t *cie_at = cie_field - cie_offset;
+  if (cache->at != cie_at) {
+    cache->at = cie_at;
+    cache->valid = read_cie((struct reader){cie_at, high, false}, &cache->cie);
+  }
+  if (!cache->valid || cache->cie.signal_frame) return false;
+  const struct cie cie = cache->cie;
   *start = (uintptr_t)read_encoded(&reader, cie.fde_encoding);
   *limit = *start + (uintptr_t)read_encoded(&reader, cie.fde_encoding & 0x0f);
   if (cie.has_augmentation_data) {
@@ -274,11 +287,12 @@ static void add_ranges(const struct dl_phdr_info *info, const uint8_t *header, u
   uint32_t fdes = (uint32_t)read_bytes(&reader, 4);
   if (reader.failed || fdes > (uint64_t)(high - reader.at) / 8) return;
   bool merge = false;  // the last range may grow: nothing else lies between
+  struct cached_cie cache = {NULL, false, {0}};
   for (uint32_t i = 0; i < fdes; i++) {
     read_bytes(&reader, 4);  // the table's initial location: the FDE says it again
     const uint8_t *fde = header + (int32_t)read_bytes(&reader, 4);
     uintptr_t start, limit;
-    if (fde < low || fde >= high || !read_fde(fde, low, high, &start, &limit)) {
+    if (fde < low || fde >= high || !read_fde(fde, low, high, &start, &limit, &cache)) {
       merge = false;
       continue;
     }
