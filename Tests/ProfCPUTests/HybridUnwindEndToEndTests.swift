@@ -33,7 +33,7 @@ final class HybridUnwindEndToEndTests: OutputDirectoryTestCase {
     for optimization in ["-O", "-Onone"] {
       let binary = try program(optimization: optimization)
       let file = output("mixed\(optimization).pb.gz")
-      let run = try ProfHarness.prof(["cpu", "--unwind", "hybrid", "--hz", "1000", "-o", file, "--", binary, "120"],
+      let run = try ProfHarness.prof(["cpu", "--unwind", "hybrid", "--hz", "1000", "-o", file, "--", binary, "300"],
                                      environment: ["PROF_UNWIND_CHECK": "1"])
       XCTAssertEqual(run.status, 0, run.stderr)
       let counts = try XCTUnwrap(checkCounts(run.stderr), "no unwind check line: \(run.stderr)")
@@ -41,7 +41,7 @@ final class HybridUnwindEndToEndTests: OutputDirectoryTestCase {
       XCTAssertEqual(counts.mismatched, 0, "\(optimization): hybrid stacks differed from libunwind's")
       // The profile has every part of the workload, with its callers.
       let top = try ProfHarness.pprof(["-top", "-cum", "-nodecount=400", file]).stdout
-      for part in ["no_fp_apply", "throughCWithoutFramePointers", "qsort", "inSwiftCore", "inFoundation", "main"] {
+      for part in ["no_fp_apply", "swiftCallback", "qsort", "inSwiftCore", "inFoundation", "main"] {
         XCTAssertTrue(top.contains(part), "\(optimization): \(part) missing:\n\(top)")
       }
     }
