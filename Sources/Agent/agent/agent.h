@@ -51,6 +51,7 @@ struct prof_counters {
   _Atomic uint64_t threads;
   _Atomic uint64_t unwind_checked;     // unwind_check: stacks compared
   _Atomic uint64_t unwind_mismatched;  // unwind_check: stacks that differed
+  _Atomic uint64_t frame_pointer_frames;  // unwind_check: frames hybrid took from frame pointers
 };
 
 extern struct prof_config prof_config;

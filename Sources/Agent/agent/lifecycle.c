@@ -61,6 +61,10 @@ static void append_stats(void) {
       .values = {atomic_load(&prof_counters.unwind_checked), atomic_load(&prof_counters.unwind_mismatched)},
   };
   prof_output_append(&check, sizeof check);
+  check.code = PROF_NOTICE_UNWIND_CHECK_FRAMES;
+  check.values[0] = atomic_load(&prof_counters.frame_pointer_frames);
+  check.values[1] = atomic_load(&prof_counters.frames);
+  prof_output_append(&check, sizeof check);
 }
 
 // Reads /proc/self/statm with plain syscalls; its second field is resident pages.

@@ -185,7 +185,11 @@ static uint32_t unwind_hybrid(ucontext_t *context, uint64_t *frames, uint32_t ma
     if (!after_signal_frame && prof_frame_pointer_map_covers(ip - 1) &&
         libunwind.get_reg(&cursor, UNW_X86_64_RBP, &frame) == 0) {
       uintptr_t rsp, rbp;
-      if (!follow_frame_pointers(frame, frames, &depth, max, truncated, async, &rsp, &rbp)) return depth;
+      uint32_t before = depth;
+      bool resume = follow_frame_pointers(frame, frames, &depth, max, truncated, async, &rsp, &rbp);
+      if (prof_config.unwind_check)
+        atomic_fetch_add_explicit(&prof_counters.frame_pointer_frames, depth - before, memory_order_relaxed);
+      if (!resume) return depth;
       resumed = *context;
       resumed.uc_mcontext.gregs[REG_RIP] = (greg_t)frames[depth - 1];
       resumed.uc_mcontext.gregs[REG_RSP] = (greg_t)rsp;

@@ -27,6 +27,8 @@ public enum AgentNotice: Equatable, Sendable {
   /// PROF_UNWIND_CHECK with --unwind hybrid: stacks unwound both ways so far, and
   /// how many of them differed from libunwind's.
   case unwindCheck(compared: UInt64, mismatched: UInt64)
+  /// Sent with unwindCheck: frames the hybrid unwinder took from frame pointers, of all.
+  case unwindCheckFrames(fromFramePointers: UInt64, all: UInt64)
 }
 
 /// A thread that blocks the sampling signal, so that none of its CPU time is

@@ -250,6 +250,8 @@ public struct AgentStreamDecoder {
       return .unwinderUnavailable
     case UInt32(PROF_NOTICE_UNWIND_CHECK.rawValue):
       return .unwindCheck(compared: load(UInt64.self, at: valuesOffset), mismatched: load(UInt64.self, at: valuesOffset + 8))
+    case UInt32(PROF_NOTICE_UNWIND_CHECK_FRAMES.rawValue):
+      return .unwindCheckFrames(fromFramePointers: load(UInt64.self, at: valuesOffset), all: load(UInt64.self, at: valuesOffset + 8))
     default:
       return nil
     }

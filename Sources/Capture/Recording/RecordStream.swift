@@ -11,6 +11,7 @@ struct RecordStream {
   private(set) var failed = false
   /// PROF_UNWIND_CHECK's last counts: (stacks compared, stacks that differed).
   private var unwindCheck: (compared: UInt64, mismatched: UInt64)?
+  private var unwindCheckFrames: (fromFramePointers: UInt64, all: UInt64)?
   /// Prefixes messages ("child 123: "), empty for the program itself.
   private let source: String
 
@@ -32,6 +33,7 @@ struct RecordStream {
         case .notice(.unwinderUnavailable):
           warn(source + "libunwind.so.8 could not be loaded in the program, so nothing was recorded: install libunwind (Debian: libunwind8) or use --unwind fp")
         case .notice(.unwindCheck(let compared, let mismatched)): unwindCheck = (compared, mismatched)
+        case .notice(.unwindCheckFrames(let fromFramePointers, let all)): unwindCheckFrames = (fromFramePointers, all)
         default: break
         }
         sink.consume(record)
@@ -48,7 +50,8 @@ struct RecordStream {
   func finish() {
     if let skipped = decoder.skippedSummary { warn(source + skipped) }
     if let check = unwindCheck {
-      warn(source + "unwind check: \(check.mismatched) of \(check.compared) hybrid stacks differed from libunwind's")
+      let frames = unwindCheckFrames.map { "; \($0.fromFramePointers) of their \($0.all) frames from frame pointers" } ?? ""
+      warn(source + "unwind check: \(check.mismatched) of \(check.compared) hybrid stacks differed from libunwind's\(frames)")
     }
   }
 }

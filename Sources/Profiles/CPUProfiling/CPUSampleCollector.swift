@@ -66,7 +66,7 @@ public struct CPUSampleCollector {
     case .end(let reason): endReason = reason
     case .notice(.handlerReplaced): handlerReplaced = true
     case .notice(.signalBlocked(let thread)): blockingThreads[thread.tid] = thread
-    case .notice(.unwinderUnavailable), .notice(.unwindCheck): break  // the recording warns
+    case .notice(.unwinderUnavailable), .notice(.unwindCheck), .notice(.unwindCheckFrames): break  // the recording warns
     }
   }
 

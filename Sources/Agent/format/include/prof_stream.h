@@ -140,6 +140,9 @@ enum prof_notice_code {
   // PROF_UNWIND_CHECK with --unwind hybrid, cumulative, the last one wins:
   // values[0]: stacks unwound both ways, values[1]: stacks that differed from libunwind's.
   PROF_NOTICE_UNWIND_CHECK = 4,
+  // Sent with code 4: values[0]: frames the hybrid unwinder took from frame
+  // pointers, values[1]: all the frames it captured.
+  PROF_NOTICE_UNWIND_CHECK_FRAMES = 5,
 };
 
 // Something the program did that affects the profile; prof turns it into a warning.
