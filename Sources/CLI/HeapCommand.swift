@@ -48,7 +48,7 @@ struct Heap: ParsableCommand {
                              valueName: "seconds"))
   var snapshotEvery: Seconds?
 
-  @Option(help: "How a recorded allocation's stack is captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: several times faster with --sample-rate 1, sound for Swift code and the Swift runtime, not for C libraries built without them).")
+  @Option(help: "How a recorded allocation's stack is captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: several times faster with --sample-rate 1, sound for Swift code and the Swift runtime, not for C libraries built without them); hybrid is libunwind here.")
   var unwind: Unwinder = .libunwind
 
   @Option(help: ArgumentHelp("Write the heap profile of this running process, started with `prof run --heap`, instead of running COMMAND: what its agent has tracked since the program started. The program runs on.",

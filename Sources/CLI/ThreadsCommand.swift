@@ -25,7 +25,7 @@ struct Threads: ParsableCommand {
   @Option(help: ArgumentHelp("The process to dump.", valueName: "pid"))
   var pid: Int32
 
-  @Option(help: "How stacks are captured: libunwind or fp (frame pointers).")
+  @Option(help: "How stacks are captured: libunwind, hybrid (frame pointers where the code keeps them, libunwind elsewhere) or fp (frame pointers).")
   var unwind: Unwinder = .libunwind
 
   @OptionGroup var symbols: SymbolizerOptions
