@@ -43,13 +43,19 @@ struct reader {
   bool failed;
 };
 
-static uint64_t read_bytes(struct reader *reader, size_t size) {
+static inline uint64_t read_bytes(struct reader *reader, size_t size) {
   if (reader->failed || (size_t)(reader->limit - reader->at) < size) {
     reader->failed = true;
     return 0;
   }
   uint64_t value = 0;
-  memcpy(&value, reader->at, size);  // little-endian
+  // Constant sizes, so each copy is one load (little-endian).
+  switch (size) {
+  case 1: value = *reader->at; break;
+  case 2: { uint16_t v; memcpy(&v, reader->at, 2); value = v; break; }
+  case 4: { uint32_t v; memcpy(&v, reader->at, 4); value = v; break; }
+  default: memcpy(&value, reader->at, 8); break;
+  }
   reader->at += size;
   return value;
 }
@@ -225,8 +231,10 @@ static bool read_cie(struct reader reader, struct cie *cie) {
 
 struct cached_cie {
   const uint8_t *at;
-  bool valid;
+  bool valid;  // read, and its initial instructions modelled
   struct cie cie;
+  struct cfa_state initial;  // the state its initial instructions leave
+  bool initial_framed;
 };
 
 // The function an FDE covers, and whether it keeps a frame pointer at its calls.
@@ -243,7 +251,10 @@ static bool read_fde(const uint8_t *fde, const uint8_t *low, const uint8_t *high
   const uint8_t *cie_at = cie_field - cie_offset;
   if (cache->at != cie_at) {
     cache->at = cie_at;
-    cache->valid = read_cie((struct reader){cie_at, high, false}, &cache->cie);
+    cache->initial = (struct cfa_state){.cfa_register = DWARF_RSP, .cfa_offset = 8, .rbp_saved_at = 1};
+    cache->initial_framed = false;
+    cache->valid = read_cie((struct reader){cie_at, high, false}, &cache->cie) &&
+                   runs_with_frame_pointer(cache->cie.initial, &cache->cie, &cache->initial, &cache->initial_framed);
   }
   if (!cache->valid || cache->cie.signal_frame) return false;
   const struct cie cie = cache->cie;
@@ -255,10 +266,9 @@ static bool read_fde(const uint8_t *fde, const uint8_t *low, const uint8_t *high
     reader.at += data_len;
   }
   if (reader.failed || *limit <= *start) return false;
-  struct cfa_state state = {.cfa_register = DWARF_RSP, .cfa_offset = 8, .rbp_saved_at = 1};
-  bool framed = false;
-  return runs_with_frame_pointer(cie.initial, &cie, &state, &framed) &&
-         runs_with_frame_pointer(reader, &cie, &state, &framed) && framed;
+  struct cfa_state state = cache->initial;
+  bool framed = cache->initial_framed;
+  return runs_with_frame_pointer(reader, &cie, &state, &framed) && framed;
 }
 
 // The readable segment of the module that holds `address`, as [low, high).
