@@ -230,7 +230,8 @@ bool prof_code_map_is_code(uintptr_t address);  // async-signal-safe; true while
 bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
 
 // frame_pointer_map.c: functions that keep a frame pointer at their calls, from their CFI.
-void prof_frame_pointer_map_add(const struct dl_phdr_info *info);  // the writer, once per new module
+void prof_frame_pointer_map_note_new_module(void);  // modules.c, as modules appear
+void prof_frame_pointer_map_scan(void);  // hybrid: reads the new modules' tables; the writer, while sampling
 bool prof_frame_pointer_map_covers(uintptr_t address);  // async-signal-safe
 
 // modules.c

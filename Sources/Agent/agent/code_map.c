@@ -105,5 +105,5 @@ void prof_code_map_add(const struct dl_phdr_info *info, const char *path) {
     new_module |= append(&code, start, start + segment->p_memsz);
   }
   if (new_module && path[0] == '/') add_plt_sections(path, info->dlpi_addr);
-  if (new_module && prof_config.unwinder == PROF_UNWIND_HYBRID) prof_frame_pointer_map_add(info);
+  if (new_module) prof_frame_pointer_map_note_new_module();
 }

@@ -26,8 +26,9 @@ struct fp_range {
 };
 
 struct fp_module {
-  uintptr_t start, limit;  // the span of its ranges
+  uintptr_t start, limit;  // the span of its ranges; empty when it has none
   uint32_t first, count;   // its ranges in `ranges`, sorted
+  uintptr_t eh_frame_hdr;  // which module: each is scanned once
 };
 
 static struct fp_range ranges[MAX_RANGES];
@@ -35,6 +36,7 @@ static uint32_t ranges_used;  // the writer's
 static struct fp_module modules[MAX_MODULES];
 static _Atomic uint32_t module_count;  // published with release once a module is written
 static _Atomic uint32_t last_hit;
+static _Atomic bool scan_pending;  // modules appeared since the last scan
 
 // --- reading the tables, every byte checked against the segment that holds them ---
 
@@ -324,20 +326,43 @@ static void add_ranges(const struct dl_phdr_info *info, const uint8_t *header, u
   }
 }
 
-void prof_frame_pointer_map_add(const struct dl_phdr_info *info) {
+static void add_module(const struct dl_phdr_info *info) {
   uint32_t published = atomic_load_explicit(&module_count, memory_order_relaxed);
-  if (published == MAX_MODULES) return;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
+  for (int i = 0; i < info->dlpi_phnum && published < MAX_MODULES; i++) {
     if (info->dlpi_phdr[i].p_type != PT_GNU_EH_FRAME) continue;
+    uintptr_t header = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+    for (uint32_t known = 0; known < published; known++)
+      if (modules[known].eh_frame_hdr == header) return;
     uint32_t count = 0;
-    add_ranges(info, (const uint8_t *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr), &count);
-    if (count == 0) return;
-    modules[published] = (struct fp_module){ranges[ranges_used].start, ranges[ranges_used + count - 1].limit,
-                                            ranges_used, count};
+    add_ranges(info, (const uint8_t *)header, &count);
+    modules[published] = (struct fp_module){0, 0, ranges_used, count, header};
+    if (count > 0) {
+      modules[published].start = ranges[ranges_used].start;
+      modules[published].limit = ranges[ranges_used + count - 1].limit;
+    }
     ranges_used += count;
     atomic_store_explicit(&module_count, published + 1, memory_order_release);
     return;
   }
+}
+
+static int scan_module(struct dl_phdr_info *info, size_t size, void *context) {
+  (void)size;
+  (void)context;
+  add_module(info);
+  return 0;
+}
+
+void prof_frame_pointer_map_note_new_module(void) { atomic_store_explicit(&scan_pending, true, memory_order_relaxed); }
+
+// Not at start, in the program's constructor: reading every module's tables takes
+// milliseconds (Foundation's alone has tens of thousands of functions), and until a
+// module is read its frames simply go to libunwind.
+void prof_frame_pointer_map_scan(void) {
+  if (prof_config.unwinder != PROF_UNWIND_HYBRID || !atomic_exchange(&scan_pending, false)) return;
+  if (!prof_loader_enter_waiting()) return;
+  dl_iterate_phdr(scan_module, NULL);
+  prof_loader_leave();
 }
 
 bool prof_frame_pointer_map_covers(uintptr_t address) {

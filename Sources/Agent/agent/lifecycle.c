@@ -173,6 +173,7 @@ static void *writer_main(void *unused) {
     lock_drain();
     if (!atomic_load(&finished)) drain_and_flush();
     unlock_drain();
+    if (atomic_load(&prof_sampling)) prof_frame_pointer_map_scan();
   }
   return NULL;
 }
@@ -276,6 +277,7 @@ bool prof_window_begin(bool with_subsystems) {
   started_ns = prof_now_ns(CLOCK_MONOTONIC);
   memset(&prof_counters, 0, sizeof prof_counters);
   prof_modules_forget();
+  prof_frame_pointer_map_note_new_module();  // an earlier window may have met the modules without hybrid
   if (!prof_ring_init()) return false;
   bool can_unwind = prof_unwind_init();
   write_start_record();
@@ -290,6 +292,7 @@ void prof_window_flush(void) {
   lock_drain();
   if (!atomic_load(&finished)) drain_and_flush();
   unlock_drain();
+  if (atomic_load(&prof_sampling)) prof_frame_pointer_map_scan();
 }
 
 // Ends the stream (END reason 2: the target runs on), then every subsystem undoes
