@@ -10,6 +10,10 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "agent.h"
 
@@ -38,7 +42,11 @@ static _Atomic uint32_t module_count;  // published with release once a module i
 static _Atomic uint32_t last_hit;
 static _Atomic bool scan_pending;  // modules appeared since the last scan
 
-// --- reading the tables, every byte checked against the segment that holds them ---
+// --- reading the tables, every byte checked against the copy that holds them ---
+
+// The tables are read from a copy (process_vm_readv cannot fault, and the loader
+// lock is not held meanwhile); pc-relative pointers need the original address.
+static intptr_t original_minus_copy;
 
 struct reader {
   const uint8_t *at, *limit;
@@ -86,7 +94,7 @@ static int64_t read_sleb(struct reader *reader) {
 
 // A DW_EH_PE-encoded pointer: absolute, or pc-relative; anything else fails.
 static uint64_t read_encoded(struct reader *reader, uint8_t encoding) {
-  uintptr_t field = (uintptr_t)reader->at;
+  uintptr_t field = (uintptr_t)reader->at + (uintptr_t)original_minus_copy;
   uint64_t value;
   switch (encoding & 0x0f) {
   case 0x00: case 0x04: value = read_bytes(reader, 8); break;
@@ -273,25 +281,9 @@ static bool read_fde(const uint8_t *fde, const uint8_t *low, const uint8_t *high
   return runs_with_frame_pointer(reader, &cie, &state, &framed) && framed;
 }
 
-// The readable segment of the module that holds `address`, as [low, high).
-static bool segment_of(const struct dl_phdr_info *info, uintptr_t address, const uint8_t **low, const uint8_t **high) {
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
-    uintptr_t start = info->dlpi_addr + segment->p_vaddr;
-    if (segment->p_type == PT_LOAD && (segment->p_flags & PF_R) && address >= start &&
-        address < start + segment->p_filesz) {
-      *low = (const uint8_t *)start;
-      *high = (const uint8_t *)(start + segment->p_filesz);
-      return true;
-    }
-  }
-  return false;
-}
-
 // Appends the module's frame-pointer functions, merged across padding, to `ranges`.
-static void add_ranges(const struct dl_phdr_info *info, const uint8_t *header, uint32_t *count) {
-  const uint8_t *low, *high;
-  if (!segment_of(info, (uintptr_t)header, &low, &high)) return;
+// [low, high): a copy of its .eh_frame and .eh_frame_hdr (at `header`), in either order.
+static void add_ranges(const uint8_t *low, const uint8_t *header, const uint8_t *high, uint32_t *count) {
   struct reader reader = {header, high, false};
   // version 1; eh_frame_ptr pc-relative sdata4; fde_count udata4; table datarel sdata4
   if (read_bytes(&reader, 4) != 0x3b031b01 || reader.failed) return;
@@ -326,43 +318,89 @@ static void add_ranges(const struct dl_phdr_info *info, const uint8_t *header, u
   }
 }
 
-static void add_module(const struct dl_phdr_info *info) {
+// Modules seen by the loader walk and not read yet: their .eh_frame_hdr, and the
+// span of the segment holding it from .eh_frame or the header, whichever is first.
+static struct {
+  uintptr_t header, low, limit;
+} unread[MAX_MODULES];
+static uint32_t unread_count;
+
+static bool known(uintptr_t header) {
   uint32_t published = atomic_load_explicit(&module_count, memory_order_relaxed);
-  for (int i = 0; i < info->dlpi_phnum && published < MAX_MODULES; i++) {
-    if (info->dlpi_phdr[i].p_type != PT_GNU_EH_FRAME) continue;
-    uintptr_t header = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
-    for (uint32_t known = 0; known < published; known++)
-      if (modules[known].eh_frame_hdr == header) return;
-    uint32_t count = 0;
-    add_ranges(info, (const uint8_t *)header, &count);
-    modules[published] = (struct fp_module){0, 0, ranges_used, count, header};
-    if (count > 0) {
-      modules[published].start = ranges[ranges_used].start;
-      modules[published].limit = ranges[ranges_used + count - 1].limit;
-    }
-    ranges_used += count;
-    atomic_store_explicit(&module_count, published + 1, memory_order_release);
-    return;
-  }
+  for (uint32_t i = 0; i < published; i++)
+    if (modules[i].eh_frame_hdr == header) return true;
+  for (uint32_t i = 0; i < unread_count; i++)
+    if (unread[i].header == header) return true;
+  return false;
 }
 
-static int scan_module(struct dl_phdr_info *info, size_t size, void *context) {
+static int note_module(struct dl_phdr_info *info, size_t size, void *context) {
   (void)size;
   (void)context;
-  add_module(info);
+  uintptr_t header = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME) header = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+  if (header == 0 || known(header) || unread_count == MAX_MODULES) return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+    uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+    uintptr_t limit = start + segment->p_filesz;
+    if (segment->p_type != PT_LOAD || header < start || header + 8 > limit) continue;
+    // The header's eh_frame_ptr, when pc-relative sdata4 (what add_ranges reads).
+    const uint8_t *bytes = (const uint8_t *)header;
+    int32_t offset;
+    memcpy(&offset, bytes + 4, 4);
+    uintptr_t eh_frame = header + 4 + (uintptr_t)(intptr_t)offset;
+    if (bytes[0] != 1 || bytes[1] != 0x1b || eh_frame < start || eh_frame >= limit) return 0;
+    unread[unread_count].header = header;
+    unread[unread_count].low = eh_frame < header ? eh_frame : header;
+    unread[unread_count++].limit = limit;
+    return 0;
+  }
   return 0;
+}
+
+#define MAX_TABLE_BYTES (64u << 20)
+
+// Reads one module's tables from a copy and publishes its ranges (none: all DWARF).
+static void read_module(uintptr_t header, uintptr_t low, uintptr_t limit) {
+  uint32_t published = atomic_load_explicit(&module_count, memory_order_relaxed);
+  if (published == MAX_MODULES) return;
+  uint32_t count = 0;
+  size_t bytes = limit - low;
+  void *copy = bytes <= MAX_TABLE_BYTES ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                                        : MAP_FAILED;
+  if (copy != MAP_FAILED) {
+    struct iovec local = {copy, bytes}, remote = {(void *)low, bytes};
+    if (syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL) == (ssize_t)bytes) {
+      original_minus_copy = (intptr_t)(low - (uintptr_t)copy);
+      add_ranges(copy, (const uint8_t *)copy + (header - low), (const uint8_t *)copy + bytes, &count);
+    }
+    munmap(copy, bytes);
+  }
+  modules[published] = (struct fp_module){0, 0, ranges_used, count, header};
+  if (count > 0) {
+    modules[published].start = ranges[ranges_used].start;
+    modules[published].limit = ranges[ranges_used + count - 1].limit;
+  }
+  ranges_used += count;
+  atomic_store_explicit(&module_count, published + 1, memory_order_release);
 }
 
 void prof_frame_pointer_map_note_new_module(void) { atomic_store_explicit(&scan_pending, true, memory_order_relaxed); }
 
-// Not at start, in the program's constructor: reading every module's tables takes
-// milliseconds (Foundation's alone has tens of thousands of functions), and until a
+// Not at start, in the program's constructor, and not under the loader lock, which
+// libunwind in every sampled thread needs: reading every module's tables takes
+// milliseconds (Foundation's alone has tens of thousands of functions). Until a
 // module is read its frames simply go to libunwind.
 void prof_frame_pointer_map_scan(void) {
   if (prof_config.unwinder != PROF_UNWIND_HYBRID || !atomic_exchange(&scan_pending, false)) return;
   if (!prof_loader_enter_waiting()) return;
-  dl_iterate_phdr(scan_module, NULL);
+  unread_count = 0;
+  dl_iterate_phdr(note_module, NULL);
   prof_loader_leave();
+  for (uint32_t i = 0; i < unread_count; i++) read_module(unread[i].header, unread[i].low, unread[i].limit);
+  unread_count = 0;
 }
 
 bool prof_frame_pointer_map_covers(uintptr_t address) {
