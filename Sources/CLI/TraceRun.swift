@@ -20,6 +20,7 @@ extension Trace {
                     AgentEnvironment.trace.name: "1", AgentEnvironment.signal.name: String(signal.number)]
       .merging(asyncStacks.settings) { $1 }
     if heap { settings[AgentEnvironment.heapRate.name] = String(Heap.defaultSampleRate) }
+    if lockWaitThreshold.nanoseconds > 0 { settings[AgentEnvironment.lockWaitNanos.name] = String(lockWaitThreshold.nanoseconds) }
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: followChildren)
@@ -45,7 +46,8 @@ extension Trace {
     let (timeline, threads) = (sinks.first, sinks.first.ticks.count)
     let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
     let others = processes.count > 1 ? " (and \(processes.count - 1) child processes)" : ""
-    warn("\(ticks) samples from \(threads) threads\(others), \(timeline.events.count) user events; wrote \(output)"
+    let waits = lockWaitThreshold.nanoseconds > 0 ? ", \(timeline.lockWaits.count) lock waits of \(lockWaitThreshold.defaultValueDescription) or more" : ""
+    warn("\(ticks) samples from \(threads) threads\(others), \(timeline.events.count) user events\(waits); wrote \(output)"
          + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
     try status.passThrough()
   }

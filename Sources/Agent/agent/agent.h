@@ -34,6 +34,7 @@ struct prof_config {
   uint64_t heap_sample_rate;   // heap mode: mean bytes between samples; 0: not heap mode
   uint64_t block_rate_ns;      // block mode: waits this long all kept, shorter sampled; 0: off
   uint64_t mutex_fraction;     // mutex mode: 1 in this many contended releases; 0: off
+  uint64_t lock_wait_ns;       // trace mode: lock waits this long become LOCK_WAIT records; 0: off
   bool continuing;             // this image took over the stream of the image that exec'd it
   char children_directory[PATH_MAX - 32];  // --follow-children; empty otherwise
   bool async_stacks;           // record Swift async contexts with each sample

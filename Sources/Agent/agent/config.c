@@ -78,6 +78,7 @@ bool prof_config_read(void) {
   prof_config.duration_ns = env_number(PROF_ENV_DURATION_NS, 0);
   prof_config.clock = env_is(PROF_ENV_CLOCK, "wall") ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
   prof_config.tracing = env_number(PROF_ENV_TRACE, 0) == 1;
+  prof_config.lock_wait_ns = prof_config.tracing ? env_number(PROF_ENV_LOCK_WAIT, 0) : 0;
   prof_config.signal = (int)env_number(PROF_ENV_SIGNAL, SIGPROF);
   prof_config.unwinder = env_is(PROF_ENV_UNWIND, "fp") ? PROF_UNWIND_FRAME_POINTERS : PROF_UNWIND_LIBUNWIND;
   prof_config.async_stacks = env_number(PROF_ENV_ASYNC_STACKS, 1) == 1;

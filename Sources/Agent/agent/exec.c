@@ -35,7 +35,8 @@ static char stream_fd[32];
 // Before the lifecycle (constructor 102) scrubs them from the program's environment.
 __attribute__((constructor(101))) static void remember_environment(void) {
   static const char *names[] = {"LD_PRELOAD",     PROF_ENV_HZ,     PROF_ENV_UNWIND,  PROF_ENV_CLOCK,
-                                PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_CHILDREN, PROF_ENV_ASYNC_STACKS};
+                                PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_CHILDREN, PROF_ENV_ASYNC_STACKS,
+                                PROF_ENV_LOCK_WAIT};
   size_t used = 0;
   for (size_t i = 0; i < sizeof names / sizeof *names && ours_count < OURS_MAX; i++) {
     const char *value = getenv(names[i]);
