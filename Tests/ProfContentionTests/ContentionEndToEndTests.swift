@@ -67,6 +67,28 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("semaphore"))
   }
 
+  /// DispatchQueue.sync and a barrier sync: the interposed dispatch_sync and
+  /// dispatch_barrier_sync time the wait until the work starts, not the work.
+  func testDispatchQueueSyncWaits() throws {
+    try checkAttribution("block", to: "contention.waitForQueue", command: try swiftFixture("dispatch-sync"))
+    try checkAttribution("block", to: "contention.waitForQueue", command: try swiftFixture("dispatch-barrier"))
+  }
+
+  /// The work runs outside the hook: an NSLock taken inside syncs (on a concurrent
+  /// queue, so they never wait for the queue) is recorded as usual.
+  func testLocksInsideSyncedWorkAreRecorded() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("nslock-in-sync"))
+  }
+
+  /// A DispatchWorkItem's block carries libdispatch's private data (QoS, flags):
+  /// passed through untimed, and it still runs.
+  func testDispatchWorkItemSyncPassesThroughUntimed() throws {
+    let run = try ProfHarness.prof(["block", "-o", output("workitem.pb.gz"), "--"] + swiftFixture("dispatch-workitem"))
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertGreaterThan(try waitedNanos(run), 0.3e9, "the work ran and waited for the queue")
+    XCTAssertTrue(run.stderr.contains("0 waits that blocked"), run.stderr)
+  }
+
   /// Synchronization.Mutex: its out-of-line slow paths, interposed. withLock both
   /// waits and releases inside holdMutex.
   func testSwiftMutexWaitsAndReleases() throws {

@@ -84,7 +84,7 @@ struct real_functions {
   void (*dispatch_barrier_sync_f)(void *, void *, void (*)(void *));
   void (*dispatch_sync)(void *, void *);
   void (*dispatch_barrier_sync)(void *, void *);
-  void (*dispatch_block_special_invoke)(void *);
+  void (*const *dispatch_block_special_invoke)(void *);  // a variable: the invoke function's address
 };
 static struct real_functions real;
 
@@ -492,11 +492,12 @@ static void timed_sync(dispatch_sync_function *sync, void *queue, void *context,
 // Only block mode counts a queue's waits: a queue has no holder for mutex mode.
 static inline bool times_queues(void) { return block_rate_ns != 0 && is_recording(); }
 
-// libdispatch tells a dispatch_block_create block by its invoke function. Not
-// found: every block is passed through, untimed, rather than risk its semantics.
+// libdispatch tells a dispatch_block_create block by its invoke function, which
+// its exported variable _dispatch_block_special_invoke holds. Not found: every
+// block is passed through, untimed, rather than risk its semantics.
 static bool is_dispatch_block_with_data(void *block) {
-  void (*special)(void *) = REAL(dispatch_block_special_invoke, "_dispatch_block_special_invoke");
-  return special == NULL || ((struct block_layout *)block)->invoke == special;
+  void (*const *special)(void *) = REAL(dispatch_block_special_invoke, "_dispatch_block_special_invoke");
+  return special == NULL || ((struct block_layout *)block)->invoke == *special;
 }
 
 PROF_INTERPOSE void dispatch_sync_f(void *queue, void *context, void (*function)(void *)) {
