@@ -127,12 +127,15 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
   func testHazardousLockingKeepsItsResultsAndNeverDeadlocks() throws {
     let program = try fixture("lock_hazards")
     for hazard in ["recursive", "errorcheck", "robust", "trylock", "signal", "fork", "condition", "rwlock", "semaphore"] {
-      for mode in ["block", "mutex"] {
-        let file = output("\(hazard).\(mode).pb.gz")
+      // trace: every lock wait, however short, goes through the ring as a LOCK_WAIT.
+      for mode in ["block", "mutex", "trace"] {
+        let file = output("\(hazard).\(mode)" + (mode == "trace" ? ".json" : ".pb.gz"))
+        let options = mode == "trace" ? ["--lock-wait-threshold", "1ns"] : []
         // timeout: a deadlock fails the test instead of hanging it.
-        let run = try ProfHarness.run("/usr/bin/env", ["timeout", "60", ProfHarness.prof, mode, "-o", file, "--", program, hazard])
+        let run = try ProfHarness.run("/usr/bin/env", ["timeout", "60", ProfHarness.prof, mode, "-o", file] + options + ["--", program, hazard])
         XCTAssertEqual(run.status, 0, "\(hazard) under prof \(mode): \(run.stderr)")
         XCTAssertEqual(run.stdout, "ok \(hazard)\n", "\(hazard) under prof \(mode)")
+        if mode == "trace" { continue }
         _ = try ProfHarness.pprof(["-top", file])
         if hazard != "trylock" {
           XCTAssertFalse(run.stderr.contains(" 0 waits that blocked"), "\(hazard) under prof \(mode) blocked: \(run.stderr)")
