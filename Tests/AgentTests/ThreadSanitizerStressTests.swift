@@ -42,4 +42,8 @@ final class ThreadSanitizerStressTests: OutputDirectoryTestCase {
   func testTheHeapTablesUnderThreadSanitizer() throws { try stress("heap_table", ["heap_table.c", "heap_estimate.c", "stack_table.c"]) }
 
   func testTheContentionTableUnderThreadSanitizer() throws { try stress("contention_table", ["contention_table.c", "stack_table.c"]) }
+
+  func testMutexModesLockSlotsUnderThreadSanitizer() throws {
+    try stress("contention_slots", ["contention_slots.c", "contention_table.c", "stack_table.c"])
+  }
 }

@@ -160,92 +160,17 @@ static __attribute__((noinline)) uint32_t current_bucket(void) {
 
 // --- mutex mode: who made others wait --------------------------------------
 
-#define LOCK_SLOTS 4096u  // direct-mapped by the lock's address; a collision is lost
-
-struct lock_slot {
-  atomic_flag busy;
-  _Atomic uintptr_t lock;      // 0: free
-  _Atomic uint32_t waiters;
-  uint64_t owed_ns;            // waiter-ns accrued since the last charge
-  uint64_t since_ns;           // owed_ns is up to date to here
-  uint32_t release_bucket;     // the last release's stack; NO_BUCKET: not sampled
-  bool release_seen;
-};
-
-static struct lock_slot *lock_slots;
-
-static struct lock_slot *slot_of(const void *lock) {
-  uint64_t hash = (uintptr_t)lock * 0x9e3779b97f4a7c15ull;
-  return &lock_slots[(hash >> 32) & (LOCK_SLOTS - 1)];
-}
-
-static void accrue(struct lock_slot *slot, uint64_t now) {
-  if (now > slot->since_ns) slot->owed_ns += (now - slot->since_ns) * atomic_load_explicit(&slot->waiters, memory_order_relaxed);
-  slot->since_ns = now;
-}
-
-static bool waiter_arrives(const void *lock, uint64_t now) {
-  struct lock_slot *slot = slot_of(lock);
-  prof_spin_lock(&slot->busy);
-  uintptr_t owner = atomic_load_explicit(&slot->lock, memory_order_relaxed);
-  bool tracked = owner == 0 || owner == (uintptr_t)lock;
-  if (tracked) {
-    if (owner == 0) {
-      atomic_store_explicit(&slot->lock, (uintptr_t)lock, memory_order_relaxed);
-      slot->owed_ns = 0;
-      slot->release_seen = false;
-      slot->since_ns = now;
-    }
-    accrue(slot, now);
-    atomic_fetch_add_explicit(&slot->waiters, 1, memory_order_relaxed);
-  }
-  prof_spin_unlock(&slot->busy);
-  if (!tracked) atomic_fetch_add_explicit(&totals.lost, 1, memory_order_relaxed);
-  return tracked;
-}
-
-// The waiter's one contention and its last stretch go to the release it followed.
-static void waiter_leaves(const void *lock, uint64_t now) {
-  struct lock_slot *slot = slot_of(lock);
-  prof_spin_lock(&slot->busy);
-  accrue(slot, now);
-  uint32_t waiters = atomic_fetch_sub_explicit(&slot->waiters, 1, memory_order_relaxed) - 1;
-  if (slot->release_seen) {
-    if (slot->release_bucket != PROF_CONTENTION_NO_BUCKET)
-      prof_contention_add_mutex(slot->release_bucket, mutex_fraction * PROF_CONTENTION_ONE,
-                                slot->owed_ns * mutex_fraction);
-    slot->owed_ns = 0;
-  }
-  if (waiters == 0) atomic_store_explicit(&slot->lock, 0, memory_order_relaxed);
-  prof_spin_unlock(&slot->busy);
-}
-
-static inline bool has_waiters(const void *lock) {
-  const struct lock_slot *slot = slot_of(lock);
-  return atomic_load_explicit(&slot->lock, memory_order_relaxed) == (uintptr_t)lock &&
-         atomic_load_explicit(&slot->waiters, memory_order_relaxed) > 0;
-}
-
 // Before the real release, so the charge is made before a waiter can take the lock.
 static __attribute__((noinline)) void lock_released(const void *lock) {
   me.guard++;
   bool sampled = mutex_fraction == 1 || next_random() % mutex_fraction == 0;
   uint32_t bucket = sampled ? current_bucket() : PROF_CONTENTION_NO_BUCKET;
-  struct lock_slot *slot = slot_of(lock);
-  prof_spin_lock(&slot->busy);
-  if (atomic_load_explicit(&slot->lock, memory_order_relaxed) == (uintptr_t)lock) {
-    accrue(slot, prof_now_ns(CLOCK_MONOTONIC));
-    if (bucket != PROF_CONTENTION_NO_BUCKET) prof_contention_add_mutex(bucket, 0, slot->owed_ns * mutex_fraction);
-    slot->owed_ns = 0;
-    slot->release_bucket = bucket;
-    slot->release_seen = true;
-  }
-  prof_spin_unlock(&slot->busy);
+  prof_lock_slot_released(lock, bucket, mutex_fraction);
   me.guard--;
 }
 
 static inline void releasing(const void *lock) {
-  if (mutex_fraction != 0 && is_recording() && has_waiters(lock)) lock_released(lock);
+  if (mutex_fraction != 0 && is_recording() && prof_lock_slot_has_waiters(lock)) lock_released(lock);
 }
 
 // --- block mode: where threads waited --------------------------------------
@@ -274,7 +199,8 @@ struct wait {
 static __attribute__((noinline)) struct wait wait_begins(const void *lock, uint32_t holder) {
   me.guard++;
   struct wait wait = {prof_now_ns(CLOCK_MONOTONIC), lock, false, holder};
-  wait.tracked = lock && mutex_fraction != 0 && waiter_arrives(lock, wait.start_ns);
+  wait.tracked = lock && mutex_fraction != 0 && prof_lock_slot_waiter_arrives(lock, wait.start_ns);
+  if (lock && mutex_fraction != 0 && !wait.tracked) atomic_fetch_add_explicit(&totals.lost, 1, memory_order_relaxed);
   return wait;
 }
 
@@ -308,7 +234,7 @@ static void count_wait(const struct wait *wait, uint64_t end) {
 
 static __attribute__((noinline)) void wait_ends(struct wait wait, bool blocked) {
   uint64_t end = prof_now_ns(CLOCK_MONOTONIC);
-  if (wait.tracked) waiter_leaves(wait.lock, end);
+  if (wait.tracked) prof_lock_slot_waiter_leaves(wait.lock, end, mutex_fraction);
   if (blocked) count_wait(&wait, end);
   me.guard--;
 }
@@ -565,8 +491,7 @@ static void start(void) {
   me.guard++;
   find_real_functions();
   bool profiling = prof_config.block_rate_ns != 0 || prof_config.mutex_fraction != 0;
-  if (profiling) lock_slots = prof_map(LOCK_SLOTS * sizeof *lock_slots);
-  bool ready = !profiling || (lock_slots != NULL && prof_contention_table_init());
+  bool ready = !profiling || (prof_lock_slots_init() && prof_contention_table_init());
   me.guard--;
   if (!ready) return;
   block_rate_ns = prof_config.block_rate_ns;
@@ -621,9 +546,9 @@ static void fork_child(bool following) {
     return;
   }
   guarded_until_child_starts = true;  // the child's writer starts before its hooks record
-  if (lock_slots != NULL) {
+  if (block_rate_ns != 0 || mutex_fraction != 0) {
     prof_contention_table_reset();
-    memset(lock_slots, 0, LOCK_SLOTS * sizeof *lock_slots);
+    prof_lock_slots_reset();
   }
   atomic_store(&totals.waits, 0);
   atomic_store(&totals.wait_ns, 0);
