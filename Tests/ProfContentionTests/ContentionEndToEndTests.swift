@@ -49,6 +49,25 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     try checkAttribution("mutex", to: "release_lock")
   }
 
+  /// prof block --mutex-profile: both profiles from one run, each as its own command writes it.
+  func testBlockWithMutexProfileWritesBothFromOneRun() throws {
+    let (block, mutex) = (output("both.block.pb.gz"), output("both.mutex.pb.gz"))
+    let run = try ProfHarness.prof(["block", "-o", block, "--mutex-profile", mutex, "--", fixture("mutex_contention"), "4", "20", "5"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let waited = try waitedNanos(run)
+    for (file, function) in [(block, "wait_for_lock"), (mutex, "release_lock")] {
+      XCTAssertEqual(try ProfHarness.pprof(["-top", file]).stderr, "", "go tool pprof reads \(file) without warnings")
+      let (totalMs, rows) = try ProfHarness.top(file)
+      XCTAssertEqual(totalMs * 1e6, waited, accuracy: waited * 0.15, "\(file)'s delay vs the fixture's own")
+      let under = try XCTUnwrap(rows.first { $0.name == function }, "\(rows)")
+      XCTAssertGreaterThanOrEqual(under.cum, totalMs * 0.9, "\(function) holds >= 90%: \(rows)")
+    }
+    XCTAssertTrue(run.stderr.contains("the block profile:") && run.stderr.contains("the mutex profile:"), run.stderr)
+    let refused = try ProfHarness.prof(["block", "--mutex-profile", mutex, "--follow-children", "--", "/bin/true"])
+    XCTAssertNotEqual(refused.status, 0)
+    XCTAssertTrue(refused.stderr.contains("--mutex-profile"), refused.stderr)
+  }
+
   /// fixtures/workloads' contention: Swift's primitives, 4 threads, 20 rounds, 5 ms holds.
   private func swiftFixture(_ primitive: String) throws -> [String] {
     [try ProfHarness.workload("contention"), primitive, "4", "20", "5"]
