@@ -223,7 +223,6 @@ static void record_lock_wait(const struct wait *wait, uint64_t end) {
   prof_ring_publish(ticket);
 }
 
-// blocked: the call really waited (not EDEADLK, EINVAL, ...).
 static void count_wait(const struct wait *wait, uint64_t end) {
   uint64_t delay = end > wait->start_ns ? end - wait->start_ns : 1;
   atomic_fetch_add_explicit(&totals.waits, 1, memory_order_relaxed);
@@ -232,6 +231,7 @@ static void count_wait(const struct wait *wait, uint64_t end) {
   if (lock_wait_ns != 0 && wait->lock && delay >= lock_wait_ns) record_lock_wait(wait, end);
 }
 
+// blocked: the call really waited (not EDEADLK, EINVAL, ...).
 static __attribute__((noinline)) void wait_ends(struct wait wait, bool blocked) {
   uint64_t end = prof_now_ns(CLOCK_MONOTONIC);
   if (wait.tracked) prof_lock_slot_waiter_leaves(wait.lock, end, mutex_fraction);
