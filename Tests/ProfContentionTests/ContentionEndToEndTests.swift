@@ -26,17 +26,21 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     let file = output("\(mode).pb.gz")
     let run = try ProfHarness.prof([mode, "-o", file, "--"] + command)
     XCTAssertEqual(run.status, 0, run.stderr)
-    let waited = try waitedNanos(run)
-    XCTAssertGreaterThan(waited, 0.3e9, "the fixture's threads waited")
+    try checkProfile(file, waited: try waitedNanos(run), under: function)
+  }
 
+  /// A profile go tool pprof reads without warnings, in Go's types, whose delay
+  /// agrees with `waited` within 15%, >= 90% of it under `function`.
+  private func checkProfile(_ file: String, waited: Double, under function: String) throws {
+    XCTAssertGreaterThan(waited, 0.3e9, "the fixture's threads waited")
     let top = try ProfHarness.pprof(["-top", file])
-    XCTAssertEqual(top.stderr, "", "go tool pprof reads it without warnings")
+    XCTAssertEqual(top.stderr, "", "go tool pprof reads \(file) without warnings")
     let read = try profile(file)
     XCTAssertEqual(read.sampleTypes.map { "\($0.type)/\($0.unit)" }, ["contentions/count", "delay/nanoseconds"])
     XCTAssertEqual(read.periodType.map { "\($0.type)/\($0.unit)" }, "contentions/count")
 
     let (totalMs, rows) = try ProfHarness.top(file)
-    XCTAssertEqual(totalMs * 1e6, waited, accuracy: waited * 0.15, "the profile's delay vs the fixture's own")
+    XCTAssertEqual(totalMs * 1e6, waited, accuracy: waited * 0.15, "\(file)'s delay vs the fixture's own")
     let under = try XCTUnwrap(rows.first { $0.name == function || $0.name.hasPrefix(function + "(") }, "\(rows)")
     XCTAssertGreaterThanOrEqual(under.cum, totalMs * 0.9, "\(function) holds >= 90%: \(rows)")
   }
@@ -54,14 +58,8 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     let (block, mutex) = (output("both.block.pb.gz"), output("both.mutex.pb.gz"))
     let run = try ProfHarness.prof(["block", "-o", block, "--mutex-profile", mutex, "--", fixture("mutex_contention"), "4", "20", "5"])
     XCTAssertEqual(run.status, 0, run.stderr)
-    let waited = try waitedNanos(run)
-    for (file, function) in [(block, "wait_for_lock"), (mutex, "release_lock")] {
-      XCTAssertEqual(try ProfHarness.pprof(["-top", file]).stderr, "", "go tool pprof reads \(file) without warnings")
-      let (totalMs, rows) = try ProfHarness.top(file)
-      XCTAssertEqual(totalMs * 1e6, waited, accuracy: waited * 0.15, "\(file)'s delay vs the fixture's own")
-      let under = try XCTUnwrap(rows.first { $0.name == function }, "\(rows)")
-      XCTAssertGreaterThanOrEqual(under.cum, totalMs * 0.9, "\(function) holds >= 90%: \(rows)")
-    }
+    try checkProfile(block, waited: try waitedNanos(run), under: "wait_for_lock")
+    try checkProfile(mutex, waited: try waitedNanos(run), under: "release_lock")
     XCTAssertTrue(run.stderr.contains("the block profile:") && run.stderr.contains("the mutex profile:"), run.stderr)
     let refused = try ProfHarness.prof(["block", "--mutex-profile", mutex, "--follow-children", "--", "/bin/true"])
     XCTAssertNotEqual(refused.status, 0)
