@@ -4,7 +4,7 @@ import ArgumentParser
 /// ns, us (or µs), ms or s, as in 500us, 1ms, 2.5ms; "0" alone is zero. At most an
 /// hour, so that it fits in 64 bits of nanoseconds. Anything else is refused by the
 /// parser with one line.
-struct GoDuration: ExpressibleByArgument, Equatable {
+struct GoDuration: ExpressibleByArgument, Equatable, CustomStringConvertible {
   private static let units: [(suffix: String, nanoseconds: Double)] = [
     ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9),
   ]
@@ -26,7 +26,8 @@ struct GoDuration: ExpressibleByArgument, Equatable {
     nanoseconds = UInt64((amount * unit.nanoseconds).rounded())
   }
 
-  var defaultValueDescription: String {
+  /// As Go prints it: 1ms, 500us, 2.5ms.
+  var description: String {
     let (unit, scale) = Self.units.filter { $0.suffix != "µs" }.last { Double(nanoseconds) >= $0.nanoseconds } ?? ("ns", 1)
     let amount = Double(nanoseconds) / scale
     return nanoseconds == 0 ? "0" : (amount.rounded() == amount ? String(Int(amount)) : String(amount)) + unit

@@ -57,9 +57,12 @@ struct Trace: ParsableCommand {
                              valueName: "pid"))
   var pid: Int32?
 
-  @Option(help: ArgumentHelp("Show lock waits at least this long as \"waiting for lock\" slices, in Go's duration syntax (500us, 1ms, 2s); 0: none.",
+  @Option(help: ArgumentHelp("Show lock waits at least this long as \"waiting for lock\" slices, in Go's duration syntax (500us, 1ms, 2s); 0: none. Default 1ms. Not with --pid.",
                              valueName: "duration"))
-  var lockWaitThreshold = GoDuration(nanoseconds: 1_000_000)
+  var lockWaitThreshold: GoDuration?
+
+  /// Lock waits are on unless the user says otherwise.
+  var lockWaitNanos: UInt64 { (lockWaitThreshold ?? GoDuration(nanoseconds: 1_000_000)).nanoseconds }
 
   @Flag(help: "Also track the heap, as prof heap does at its default rate, and add a heap-in-use counter.")
   var heap = false
