@@ -106,6 +106,21 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     XCTAssertTrue(run.stderr.contains("0 waits that blocked"), run.stderr)
   }
 
+  /// libdispatch in a local scope (a plugin's dependency, dlopen'ed RTLD_LOCAL):
+  /// the hooks find it all the same and the work runs, in block mode and dormant.
+  func testDispatchInALocalScopeStillRuns() throws {
+    let program = try fixture("dispatch_local")
+    let resources = try ProfHarness.run("/usr/bin/env", ["clang", "-print-resource-dir"])
+    let library = URL(fileURLWithPath: resources.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+      .appendingPathComponent("../../swift/linux/libdispatch.so").standardized.path
+    let blocked = try ProfHarness.prof(["block", "-o", output("local.pb.gz"), "--", program, library])
+    XCTAssertEqual(blocked.status, 0, blocked.stderr)
+    XCTAssertEqual(blocked.stdout, "ok\n")
+    let dormant = try ProfHarness.prof(["run", "--", program, library])
+    XCTAssertEqual(dormant.status, 0, dormant.stderr)
+    XCTAssertEqual(dormant.stdout, "ok\n")
+  }
+
   /// Synchronization.Mutex: its out-of-line slow paths, interposed. withLock both
   /// waits and releases inside holdMutex.
   func testSwiftMutexWaitsAndReleases() throws {

@@ -89,9 +89,16 @@ struct real_functions {
 static struct real_functions real;
 
 // The condition variables' current version: dlsym alone would find the 2.2.5 compat one.
+// libdispatch and Swift's Synchronization may be in a library's local scope (a
+// plugin dlopen'ed RTLD_LOCAL), where RTLD_NEXT does not look, while the plugin's
+// calls still reach our hooks: then the library already loaded is asked.
 static void *find_real(const char *name) {
   void *found = strncmp(name, "pthread_cond_", 13) == 0 ? dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2") : NULL;
-  return found ? found : dlsym(RTLD_NEXT, name);
+  if (found == NULL) found = dlsym(RTLD_NEXT, name);
+  const char *library = strstr(name, "dispatch_") ? "libdispatch.so"
+                        : strstr(name, "Synchronization") ? "libswiftSynchronization.so" : NULL;
+  void *loaded = found == NULL && library ? dlopen(library, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+  return loaded ? dlsym(loaded, name) : found;
 }
 
 #define REAL(field, name) \
@@ -471,7 +478,7 @@ PROF_INTERPOSE SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT
 PROF_INTERPOSE SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) __asm__(MUTEX_UNLOCK_SLOW);
 
 SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT_SELF handle) {
-  if (real_swift_lock_slow == NULL) real_swift_lock_slow = (swift_lock_slow *)dlsym(RTLD_NEXT, MUTEX_LOCK_SLOW);
+  if (real_swift_lock_slow == NULL) real_swift_lock_slow = (swift_lock_slow *)find_real(MUTEX_LOCK_SLOW);
   if (!is_recording()) return real_swift_lock_slow(owner, handle);
   struct wait wait = wait_begins(handle, __atomic_load_n((uint32_t *)handle, __ATOMIC_RELAXED) & FUTEX_TID_MASK);
   real_swift_lock_slow(owner, handle);
@@ -479,7 +486,7 @@ SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT_SELF handle) {
 }
 
 SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) {
-  if (real_swift_unlock_slow == NULL) real_swift_unlock_slow = (swift_unlock_slow *)dlsym(RTLD_NEXT, MUTEX_UNLOCK_SLOW);
+  if (real_swift_unlock_slow == NULL) real_swift_unlock_slow = (swift_unlock_slow *)find_real(MUTEX_UNLOCK_SLOW);
   releasing(handle);
   real_swift_unlock_slow(handle);
 }
