@@ -91,6 +91,11 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     try checkAttribution("block", to: "contention.waitForQueue", command: try swiftFixture("dispatch-barrier"))
   }
 
+  /// DispatchGroup.wait: the whole call, when it did not return at once.
+  func testDispatchGroupWaits() throws {
+    try checkAttribution("block", to: "contention.waitForGroup", command: try swiftFixture("group"))
+  }
+
   /// The work runs outside the hook: an NSLock taken inside syncs (on a concurrent
   /// queue, so they never wait for the queue) is recorded as usual.
   func testLocksInsideSyncedWorkAreRecorded() throws {

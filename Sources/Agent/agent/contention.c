@@ -85,6 +85,7 @@ struct real_functions {
   void (*dispatch_sync)(void *, void *);
   void (*dispatch_barrier_sync)(void *, void *);
   void (*const *dispatch_block_special_invoke)(void *);  // a variable: the invoke function's address
+  long (*dispatch_group_wait)(void *, uint64_t);
 };
 static struct real_functions real;
 
@@ -121,6 +122,7 @@ static void find_real_functions(void) {
   REAL(dispatch_sync, "dispatch_sync");
   REAL(dispatch_barrier_sync, "dispatch_barrier_sync");
   REAL(dispatch_block_special_invoke, "_dispatch_block_special_invoke");
+  REAL(dispatch_group_wait, "dispatch_group_wait");
 }
 
 // --- state -----------------------------------------------------------------
@@ -372,7 +374,7 @@ PROF_INTERPOSE int sem_clockwait(sem_t *semaphore, clockid_t clock, const struct
   TIMED_SEM(semaphore, REAL(sem_clockwait, "sem_clockwait")(semaphore, clock, deadline));
 }
 
-// --- dispatch_sync: waiting for a queue --------------------------------------
+// --- libdispatch: waiting for a queue or a group ----------------------------
 // A contended dispatch_sync waits on libdispatch's thread event (a futex) with no
 // interposable call on the way, and libdispatch has no try-variant. So the sync
 // calls themselves are interposed: the work is passed on wrapped, and the wrapper
@@ -456,6 +458,21 @@ PROF_INTERPOSE void dispatch_barrier_sync(void *queue, void *block) {
   if (!times_queues() || is_dispatch_block_with_data(block))
     return REAL(dispatch_barrier_sync, "dispatch_barrier_sync")(queue, block);
   timed_sync(REAL(dispatch_barrier_sync_f, "dispatch_barrier_sync_f"), queue, block, run_sync_block);
+}
+
+// A group wait returns at once when the group is empty (or the timeout is now);
+// otherwise it waits on a futex inside libdispatch. So the whole call is timed, and
+// one that returned within DISPATCH_UNCONTENDED_NS did not wait. Timed out or not,
+// it waited (as a timed lock that ran out).
+PROF_INTERPOSE long dispatch_group_wait(void *group, uint64_t timeout) {
+  long (*wait)(void *, uint64_t) = REAL(dispatch_group_wait, "dispatch_group_wait");
+  if (!times_queues()) return wait(group, timeout);
+  uint64_t start = prof_now_ns(CLOCK_MONOTONIC);
+  long result = wait(group, timeout);
+  int saved_errno = errno;
+  sync_waited(start, prof_now_ns(CLOCK_MONOTONIC));
+  errno = saved_errno;
+  return result;
 }
 
 // --- Swift's Synchronization.Mutex ---------------------------------------------
