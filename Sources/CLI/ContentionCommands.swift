@@ -26,7 +26,8 @@ struct Block: ParsableCommand {
       --mutex-profile also writes Go's mutex profile (prof mutex --fraction 1) from \
       the same run, as go test -blockprofile b.out -mutexprofile m.out does.
 
-      DispatchQueue.sync waits are timed from the call until the work starts.
+      DispatchQueue.sync (and barrier syncs) are timed from the call until the work \
+      starts, DispatchGroup.wait when it did not return at once.
 
       prof exits with the program's exit status (128+N if a signal N killed it).
 
