@@ -125,7 +125,7 @@ final class StreamContractTests: XCTestCase {
 
   func testAKnownRecordShorterThanItsFixedPartIsRejected() {
     for type in [PROF_REC_SAMPLE, PROF_REC_MODULE, PROF_REC_TRACE, PROF_REC_HEAP_BUCKET, PROF_REC_HEAP_COUNTS, PROF_REC_NOTICE,
-                 PROF_REC_CONTENTION_BUCKET, PROF_REC_CONTENTION_COUNTS, PROF_REC_CONTENTION_STATS] {
+                 PROF_REC_CONTENTION_BUCKET, PROF_REC_CONTENTION_COUNTS, PROF_REC_CONTENTION_STATS, PROF_REC_LOCK_WAIT] {
       var decoder = AgentStreamDecoder()
       decoder.append(streamHeader + record(type: UInt32(type.rawValue), payload: []))
       XCTAssertThrowsError(try decoder.next(), "type \(type.rawValue)")
