@@ -19,7 +19,7 @@ public struct TimelineCollector {
   /// The async context chains of stacks[index] (RawSample.asyncChains).
   public private(set) var asyncChains: [[AsyncChain]] = []
   public private(set) var events: [TraceEvent] = []
-  /// Lock waits longer than `prof trace --lock-wait-threshold`.
+  /// Lock waits of at least `prof trace --lock-wait-threshold`.
   public private(set) var lockWaits: [LockWait] = []
   public private(set) var residentSetSizes: [(nanos: UInt64, bytes: UInt64)] = []
   /// Heap bytes in use (with `prof trace --heap`), at the agent's flushes.
