@@ -62,7 +62,7 @@ static const char *next_preload_entry(const char **cursor, size_t *length) {
 // Whether an entry names this library: its file name is ours, whatever the directory.
 static bool is_our_entry(const char *entry, size_t length, const char *our_name) {
   size_t name_length = strlen(our_name);
-  return length >= name_length && memcmp(entry + length - name_length, our_name, name_length) == 0 &&
+  return length >= name_length && strncmp(entry + length - name_length, our_name, name_length) == 0 &&
          (length == name_length || entry[length - name_length - 1] == '/');
 }
 
