@@ -36,13 +36,8 @@ struct ContentionOptions: ParsableArguments {
     var symbolization = SymbolizationWarnings()
     let built = profiles.map { build($0.kind, collector, session.durationNanos) }
     built.forEach { symbolization.say($0.warnings) }
-    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
-    let written = Result { try zip(files, built).forEach { try $0.commit($1.profile.gzipped()) } }
-    let status = session.finish()
-    if collector.start != nil && collector.endReason == nil {
-      warn(session.program.missingFinalFlushMessage(lastProgram: command.path, lost: "waits"))
-    }
-    try written.get()
+    if let warning = collector.undefinedBucketsWarning { warn(warning) }
+    let status = try session.writeAndFinish(zip(built, files).map { ($0.profile, $1) }, lastProgram: command.path, lost: "waits")
     zip(profiles, built).forEach { ContentionProfile.summary($0.kind, collector, $1.profile).forEach(warn) }
     let profile = built[0].profile
     try ChildProfiles(options: children).write(session.children(ContentionCollector.init), beside: output, parent: profile,

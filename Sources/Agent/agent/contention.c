@@ -96,8 +96,9 @@ static struct real_functions real;
 static void *find_real(const char *name) {
   void *found = strncmp(name, "pthread_cond_", 13) == 0 ? dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2") : NULL;
   if (found == NULL) found = dlsym(RTLD_NEXT, name);
-  const char *library = strstr(name, "dispatch_") ? "libdispatch.so"
-                        : strstr(name, "Synchronization") ? "libswiftSynchronization.so" : NULL;
+  const char *library = strncmp(name, "dispatch_", 9) == 0 || strncmp(name, "_dispatch_", 10) == 0 ? "libdispatch.so"
+                        : strncmp(name, "$s15Synchronization", 19) == 0                          ? "libswiftSynchronization.so"
+                                                                                                  : NULL;
   void *loaded = found == NULL && library ? dlopen(library, RTLD_LAZY | RTLD_NOLOAD) : NULL;
   return loaded ? dlsym(loaded, name) : found;
 }
