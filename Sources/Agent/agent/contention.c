@@ -92,38 +92,54 @@ static struct real_functions real;
 // The condition variables' current version: dlsym alone would find the 2.2.5 compat one.
 // libdispatch and Swift's Synchronization may be in a library's local scope (a
 // plugin dlopen'ed RTLD_LOCAL), where RTLD_NEXT does not look, while the plugin's
-// calls still reach our hooks: then the library already loaded is asked.
-static void *find_real(const char *name) {
+// calls still reach our hooks: then the library already loaded is asked, by a
+// hook that needs it (never in the constructor: a dormant agent keeps out of the
+// loader's dlopen code).
+static void *find_real(const char *name, bool in_local_scopes) {
   void *found = strncmp(name, "pthread_cond_", 13) == 0 ? dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2") : NULL;
   if (found == NULL) found = dlsym(RTLD_NEXT, name);
   const char *library = strncmp(name, "dispatch_", 9) == 0 || strncmp(name, "_dispatch_", 10) == 0 ? "libdispatch.so"
                         : strncmp(name, "$s15Synchronization", 19) == 0                          ? "libswiftSynchronization.so"
                                                                                                   : NULL;
-  void *loaded = found == NULL && library ? dlopen(library, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+  void *loaded = found == NULL && library && in_local_scopes ? dlopen(library, RTLD_LAZY | RTLD_NOLOAD) : NULL;
   return loaded ? dlsym(loaded, name) : found;
 }
 
-#define REAL(field, name) \
-  (__builtin_expect(real.field != NULL, 1) ? real.field : (real.field = (__typeof__(real.field))find_real(name)))
+#define RESOLVE(field, name, in_local_scopes)                                                      \
+  (__builtin_expect(real.field != NULL, 1) ? real.field                                            \
+                                           : (real.field = (__typeof__(real.field))find_real(name, in_local_scopes)))
+#define REAL(field, name) RESOLVE(field, name, true)
 
+// A name not found (libdispatch's in a C program) leaves glibc's dlerror state
+// allocated, freed only at the next dlerror or the thread's exit, where heap mode
+// would count frees the program never made: reading it twice frees it now.
 static void find_real_functions(void) {
-  REAL(mutex_timedlock, "pthread_mutex_timedlock");
-  REAL(mutex_clocklock, "pthread_mutex_clocklock");
-  REAL(rwlock_timedrdlock, "pthread_rwlock_timedrdlock");
-  REAL(rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
-  REAL(cond_wait, "pthread_cond_wait");
-  REAL(cond_timedwait, "pthread_cond_timedwait");
-  REAL(cond_clockwait, "pthread_cond_clockwait");
-  REAL(sem_wait, "sem_wait");
-  REAL(sem_timedwait, "sem_timedwait");
-  REAL(sem_clockwait, "sem_clockwait");
-  REAL(sem_trywait, "sem_trywait");
-  REAL(dispatch_sync_f, "dispatch_sync_f");
-  REAL(dispatch_barrier_sync_f, "dispatch_barrier_sync_f");
-  REAL(dispatch_sync, "dispatch_sync");
-  REAL(dispatch_barrier_sync, "dispatch_barrier_sync");
-  REAL(dispatch_block_special_invoke, "_dispatch_block_special_invoke");
-  REAL(dispatch_group_wait, "dispatch_group_wait");
+  prof_heap_ignore_this_thread();  // dlsym's allocations are not the program's
+  bool missed = false;
+#define FIND(field, name) missed |= RESOLVE(field, name, false) == NULL
+  FIND(mutex_timedlock, "pthread_mutex_timedlock");
+  FIND(mutex_clocklock, "pthread_mutex_clocklock");
+  FIND(rwlock_timedrdlock, "pthread_rwlock_timedrdlock");
+  FIND(rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
+  FIND(cond_wait, "pthread_cond_wait");
+  FIND(cond_timedwait, "pthread_cond_timedwait");
+  FIND(cond_clockwait, "pthread_cond_clockwait");
+  FIND(sem_wait, "sem_wait");
+  FIND(sem_timedwait, "sem_timedwait");
+  FIND(sem_clockwait, "sem_clockwait");
+  FIND(sem_trywait, "sem_trywait");
+  FIND(dispatch_sync_f, "dispatch_sync_f");
+  FIND(dispatch_barrier_sync_f, "dispatch_barrier_sync_f");
+  FIND(dispatch_sync, "dispatch_sync");
+  FIND(dispatch_barrier_sync, "dispatch_barrier_sync");
+  FIND(dispatch_block_special_invoke, "_dispatch_block_special_invoke");
+  FIND(dispatch_group_wait, "dispatch_group_wait");
+#undef FIND
+  if (missed) {
+    dlerror();
+    dlerror();
+  }
+  prof_heap_heed_this_thread();
 }
 
 // --- state -----------------------------------------------------------------
@@ -496,7 +512,7 @@ PROF_INTERPOSE SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT
 PROF_INTERPOSE SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) __asm__(MUTEX_UNLOCK_SLOW);
 
 SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT_SELF handle) {
-  if (real_swift_lock_slow == NULL) real_swift_lock_slow = (swift_lock_slow *)find_real(MUTEX_LOCK_SLOW);
+  if (real_swift_lock_slow == NULL) real_swift_lock_slow = (swift_lock_slow *)find_real(MUTEX_LOCK_SLOW, true);
   if (!is_recording()) return real_swift_lock_slow(owner, handle);
   struct wait wait = wait_begins(handle, __atomic_load_n((uint32_t *)handle, __ATOMIC_RELAXED) & FUTEX_TID_MASK);
   real_swift_lock_slow(owner, handle);
@@ -504,7 +520,7 @@ SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT_SELF handle) {
 }
 
 SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) {
-  if (real_swift_unlock_slow == NULL) real_swift_unlock_slow = (swift_unlock_slow *)find_real(MUTEX_UNLOCK_SLOW);
+  if (real_swift_unlock_slow == NULL) real_swift_unlock_slow = (swift_unlock_slow *)find_real(MUTEX_UNLOCK_SLOW, true);
   releasing(handle);
   real_swift_unlock_slow(handle);
 }
@@ -591,7 +607,5 @@ __attribute__((constructor(101))) static void register_contention(void) {
       .start = start, .append_records = append_records, .stop = stop, .fork_prepare = fork_prepare,
       .fork_parent = fork_parent, .fork_child = fork_child, .child_started = child_started};
   prof_lifecycle_register(&contention);
-  prof_heap_ignore_this_thread();  // dlsym's allocations are not the program's
   find_real_functions();
-  prof_heap_heed_this_thread();
 }
