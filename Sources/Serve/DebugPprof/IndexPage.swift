@@ -11,7 +11,7 @@ enum IndexPage {
     ("profile", "profile", "CPU profile. You can specify the duration in the seconds GET parameter (default 30). After you get the profile file, use the go tool pprof command to investigate the profile."),
     ("symbol", "symbol", "Addresses to function names: POST 0xADDR+0xADDR..."),
     ("threadcreate", "threadcreate?debug=1", "Live threads by their start routine (prof does not record the stack that created a thread)."),
-    ("trace", "trace?seconds=1", "A timeline of the program's threads for seconds=N (default 1), as Chrome trace JSON: open it in https://ui.perfetto.dev; go tool trace cannot read it."),
+    ("trace", "trace?seconds=1", "A timeline of the program's threads for seconds=N (default 1), as Chrome trace JSON: open it in Perfetto (https://ui.perfetto.dev); go tool trace cannot read it."),
   ]
 
   static let html: String = {
