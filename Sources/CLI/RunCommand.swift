@@ -48,17 +48,13 @@ struct Run: ParsableCommand {
         prof cpu --pid $(pgrep myserver) --duration 30
         prof threads --pid $(pgrep myserver)
         prof run --heap -- .build/release/myserver &   # then: prof heap --pid PID
+        prof run --block --mutex --http :6060 -- .build/release/myserver &
         prof run --heap --http 127.0.0.1:6060 -- .build/release/myserver &
         go tool pprof -top http://127.0.0.1:6060/debug/pprof/profile?seconds=10
       """
   )
 
-  @Flag(help: "Track the heap from the program's start, so that `prof heap --pid` can take its profile at any time (costs what prof heap costs).")
-  var heap = false
-
-  @Option(help: ArgumentHelp("With --heap: mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
-                             valueName: "bytes"))
-  var heapRate = Heap.defaultSampleRate
+  @OptionGroup var tracking: RunTracking
 
   @Option(help: ArgumentHelp("Serve Go's /debug/pprof endpoints on this address while the program runs (a loopback address unless you mean otherwise; port 0: any free port).",
                              valueName: "host:port"))
@@ -68,12 +64,8 @@ struct Run: ParsableCommand {
 
   @OptionGroup var target: TargetOptions
 
-  func validate() throws {
-    guard (1...(1 << 40)).contains(heapRate) else { throw ValidationError("--heap-rate must be between 1 byte and 1 TiB") }
-  }
-
   func run() throws {
-    let settings = heap ? [AgentEnvironment.heapRate.name: String(heapRate)] : [:]
+    let settings = tracking.settings
     // No stream pipe: the agent stays dormant, attachable by pid.
     let process = try TargetProcess(command: target.resolve(), environment: AgentLibrary.environment(settings: settings), pipe: .none)
     warn("running \(target.command.joined(separator: " ")) as pid \(process.pid): attach with prof cpu --pid \(process.pid)")

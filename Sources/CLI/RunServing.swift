@@ -29,7 +29,8 @@ extension Run {
     if !address.isLoopback {
       warn("--http \(address.host):\(address.port) is not a loopback address: anyone who can reach it can profile this program and read its stacks and command line")
     }
-    let settings = DebugPprofEndpoints.Settings(pid: process.pid, heapTracked: heap)
+    var settings = DebugPprofEndpoints.Settings(pid: process.pid, heapTracked: tracking.heap)
+    (settings.blockTracked, settings.mutexTracked) = (tracking.block, tracking.mutex)
     let server: DebugPprofServer
     do {
       server = try DebugPprofServer(host: address.host, port: address.port,
@@ -37,7 +38,7 @@ extension Run {
     } catch {
       process.send(SIGTERM)
       _ = process.waitForExit()
-      throw ProfError(error.description)
+      throw ProfError(String(describing: error))
     }
     warn("serving http://\(server.boundAddress)/debug/pprof/ for pid \(process.pid): go tool pprof http://\(server.boundAddress)/debug/pprof/profile?seconds=30")
     let status = process.waitForExit(reading: { _ in })

@@ -20,18 +20,22 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     private(set) var base = ""
     private(set) var pid: Int32 = 0
 
-    init(_ options: [String], tenths: Int, in directory: URL) throws {
-      let service = try ProfHarness.cFixture("live", "service", into: directory)
+    convenience init(_ options: [String], tenths: Int, in directory: URL) throws {
+      try self.init(options, command: [try ProfHarness.cFixture("live", "service", into: directory), String(tenths)], ready: "ready", in: directory)
+    }
+
+    /// `ready`: what the program prints once it runs (nil: serving is enough).
+    init(_ options: [String], command: [String], ready: String?, in directory: URL) throws {
       stdout = directory.appendingPathComponent("run.out")
       stderr = directory.appendingPathComponent("run.err")
       for file in [stdout, stderr] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
       process.executableURL = URL(fileURLWithPath: ProfHarness.prof)
-      process.arguments = ["run"] + options + ["--http", "127.0.0.1:0", "--", service, String(tenths)]
+      process.arguments = ["run"] + options + ["--http", "127.0.0.1:0", "--"] + command
       process.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": ProfHarness.cacheHome.path]) { $1 }
       process.standardOutput = try FileHandle(forWritingTo: stdout)
       process.standardError = try FileHandle(forWritingTo: stderr)
       try process.run()
-      for _ in 0..<500 where base.isEmpty || !output.contains("ready") {
+      for _ in 0..<500 where base.isEmpty || pid == 0 || !(ready.map { output.contains($0) } ?? true) {
         let said = errors
         if let start = said.range(of: "serving http://")?.upperBound, let end = said[start...].firstIndex(of: "/") {
           base = "http://" + said[start..<end]
@@ -100,6 +104,8 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     let cases: [(path: String, status: Int, says: String)] = [
       ("nonsense", 404, "Unknown profile"),
       ("heap", 404, "prof run --heap"),
+      ("block", 404, "prof run --block"),
+      ("mutex?seconds=1", 404, "prof run --mutex"),
       ("profile?seconds=abc", 400, "seconds"),
       ("profile?seconds=100000", 400, "maximum"),
       ("goroutine?debug=x", 400, "debug"),
@@ -138,6 +144,19 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     XCTAssertNotNil(cut.rows.first { $0.name == "hot_loop" }, "\(cut.rows)")
     XCTAssertEqual(served.finish(), 7, served.errors)
     XCTAssertEqual(served.output, "ready\ndone\n")
+  }
+
+  func testBlockAndMutexShowTheWaiterAndTheHolder() throws {
+    let program = try ProfHarness.cFixture("contention", "mutex_contention", into: directory)
+    let served = try Served(["--block", "--mutex"], command: [program, "4", "200", "5"], ready: nil, in: directory)
+    usleep(300_000)  // block and mutex count from the program's start: a few waits first
+    let block = try ProfHarness.pprof(["-top", "-sample_index=delay", served.url("block")]).stdout
+    XCTAssertTrue(block.split(separator: "\n").contains { $0.hasSuffix(" wait_for_lock") }, block)
+    let mutex = try ProfHarness.pprof(["-top", "-sample_index=delay", served.url("mutex?seconds=1")]).stdout
+    XCTAssertTrue(mutex.split(separator: "\n").contains { $0.hasSuffix(" release_lock") }, mutex)
+    XCTAssertTrue(try fetch(served.url("mutex?debug=1")).body.hasPrefix("--- mutex:\ncycles/second=1000000000\n"))
+    XCTAssertEqual(served.finish(), 0, served.errors)
+    XCTAssertTrue(served.output.contains("waited_ns"), served.output)
   }
 
   func testAKilledProgramGivesProfRun137() throws {

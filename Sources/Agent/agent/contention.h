@@ -17,5 +17,6 @@ void prof_contention_emit_buckets(void);  // the writer: new stacks, then change
 void prof_contention_table_lock(void);
 void prof_contention_table_unlock(void);
 void prof_contention_table_reset(void);  // a followed child starts from empty counts
+void prof_contention_table_resend(void);  // a control-channel window: every stack and count again
 
 #endif

@@ -15,6 +15,9 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     public var pid: Int32
     /// Whether the program was started with `prof run --heap` (its agent tracks the heap).
     public var heapTracked: Bool
+    /// Whether it was started with `prof run --block` or `--mutex` (its agent counts waits).
+    public var blockTracked = false
+    public var mutexTracked = false
     public var hz = 100
     /// The longest `seconds` any endpoint takes (Go's limit is the server's WriteTimeout).
     public var maximumSeconds = 600.0
@@ -52,7 +55,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
       case "trace": return try trace(parameters, cancelled: cancelled)
       case "heap", "allocs": return try heap(name, parameters, cancelled: cancelled)
       case "goroutine", "threadcreate": return try threads(name, parameters)
-      case "mutex", "block": throw Refusal(status: 404, reason: ContentionEndpoints.notServed(name))
+      case "mutex", "block": return try contention(name == "mutex" ? .mutex : .block, parameters, cancelled: cancelled)
       case "symbol": return try symbols(request)
       default: throw Refusal(status: 404, reason: "Unknown profile: \(name)")
       }
@@ -77,7 +80,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     }
   }
 
-  private var busy: String { "the agent is busy with another window (one at a time): retry when it ends" }
+  var busy: String { "the agent is busy with another window (one at a time): retry when it ends" }
 
   /// Under the symbolizing lock; remembers the window's modules for /symbol.
   func symbolized<T>(modules: [LoadedModule], _ build: (Symbolizer?) -> T) -> T {

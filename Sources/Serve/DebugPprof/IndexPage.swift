@@ -3,11 +3,11 @@
 enum IndexPage {
   static let endpoints: [(name: String, link: String, description: String)] = [
     ("allocs", "allocs?debug=1", "A sampling of all past memory allocations (needs prof run --heap)."),
-    ("block", "block?debug=1", "Stack traces that led to blocking on synchronization primitives (not served live yet: prof block -- COMMAND)."),
+    ("block", "block?debug=1", "Stack traces that led to blocking on synchronization primitives (needs prof run --block). seconds=N gives the change over N seconds."),
     ("cmdline", "cmdline", "The command line invocation of the current program."),
     ("goroutine", "goroutine?debug=1", "Stack traces of all current threads. Use debug=2 as a query parameter to export in the same format as an unrecovered panic."),
     ("heap", "heap?debug=1", "A sampling of memory allocations of live objects (needs prof run --heap). seconds=N gives the change over N seconds."),
-    ("mutex", "mutex?debug=1", "Stack traces of holders of contended mutexes (not served live yet: prof mutex -- COMMAND)."),
+    ("mutex", "mutex?debug=1", "Stack traces of holders of contended mutexes (needs prof run --mutex). seconds=N gives the change over N seconds."),
     ("profile", "profile", "CPU profile. You can specify the duration in the seconds GET parameter (default 30). After you get the profile file, use the go tool pprof command to investigate the profile."),
     ("symbol", "symbol", "Addresses to function names: POST 0xADDR+0xADDR..."),
     ("threadcreate", "threadcreate?debug=1", "Live threads by their start routine (prof does not record the stack that created a thread)."),

@@ -27,6 +27,16 @@ enum LegacyText {
     }.joined()
   }
 
+  /// Go's contention text: "--- mutex:", the clock (nanoseconds, so 1e9 cycles a
+  /// second) and the sampling period, then "delay count @ 0x.. 0x.." per stack.
+  static func contention(_ name: String, _ profile: Profile) -> String {
+    let printer = Profile.FramePrinter(profile)
+    let header = "--- \(name):\ncycles/second=1000000000\nsampling period=\(profile.period)\n"
+    return header + profile.samples.sorted { ($0.values.last ?? 0) > ($1.values.last ?? 0) }.map {
+      "\($0.values.last ?? 0) \($0.values.first ?? 0) @\(addresses($0.locationIDs, profile))\n" + frames($0.locationIDs, printer)
+    }.joined()
+  }
+
   private static func addresses(_ stack: [UInt64], _ profile: Profile) -> String {
     let byID = Dictionary(profile.locations.map { ($0.id, $0.address) }, uniquingKeysWith: { first, _ in first })
     return stack.map { " 0x" + String(byID[$0] ?? 0, radix: 16) }.joined()

@@ -7,36 +7,41 @@ import Symbolization
 
 /// /heap, /allocs, /goroutine, /threadcreate and /symbol.
 extension DebugPprofEndpoints {
-  /// The heap since the program's start (Go: live objects and all past allocations);
-  /// `seconds=N`: what changed over N seconds, the first snapshot subtracted.
+  /// The heap since the program's start (Go: live objects and all past allocations).
   func heap(_ name: String, _ parameters: Parameters, cancelled: () -> Bool) throws(Refusal) -> DebugPprofResponse {
     guard settings.heapTracked else {
       throw Refusal(status: 404, reason: "heap profiling is off for this program: start it with `prof run --heap --http ADDRESS -- COMMAND` to serve /debug/pprof/\(name)")
     }
-    let delta = try parameters.delta()
-    let debug = try parameters.debug()
-    var profile = try heapSnapshot(cancelled: cancelled)
-    if let delta {
-      try pause(seconds: delta, cancelled: cancelled)
-      let later = try heapSnapshot(cancelled: cancelled)
-      do { profile = try Profile.merged([(later, []), (profile.negated(), [])]) } catch {
-        throw Refusal(status: 500, reason: "cannot subtract the heap snapshots: \(error)")
+    return try cumulative(name, parameters, cancelled: cancelled, text: LegacyText.heap) { () throws(Refusal) -> Profile in
+      var collector = HeapCollector()
+      _ = try window("heap", seconds: nil, into: &collector, busyReason: busy, cancelled: cancelled)
+      var profile = symbolized(modules: collector.modules) {
+        HeapProfile.build(from: collector, durationNanos: 0, symbolizer: $0,
+                          comments: ["prof run --http: /debug/pprof/\(name) of process \(settings.pid)"]).profile
       }
+      // Go's heap profile leaves the default to pprof (the last type, inuse_space); allocs names alloc_space.
+      if name == "allocs" { profile.defaultSampleType = "alloc_space" }
+      return profile
     }
-    // Go's heap profile leaves the default to pprof (the last type, inuse_space); allocs names alloc_space.
-    if name == "allocs" { profile.defaultSampleType = "alloc_space" }
-    if debug > 0 { return .text(LegacyText.heap(profile)) }
-    return .file(profile.gzipped(), named: delta == nil ? name : "\(name)-delta")
   }
 
-  private func heapSnapshot(cancelled: () -> Bool) throws(Refusal) -> Profile {
-    var collector = HeapCollector()
-    _ = try window("heap", seconds: nil, into: &collector, busyReason: "the agent is busy with another window (one at a time): retry when it ends",
-                   cancelled: cancelled)
-    return symbolized(modules: collector.modules) {
-      HeapProfile.build(from: collector, durationNanos: 0, symbolizer: $0,
-                        comments: ["prof run --http: /debug/pprof/heap of process \(settings.pid)"]).profile
+  /// A profile the agent counts from the program's start (heap, block, mutex), as
+  /// Go's are; `seconds=N`: what changed over N seconds, the first snapshot subtracted.
+  func cumulative(_ name: String, _ parameters: Parameters, cancelled: () -> Bool, text: (Profile) -> String,
+                  snapshot: () throws(Refusal) -> Profile) throws(Refusal) -> DebugPprofResponse {
+    let delta = try parameters.delta()
+    let debug = try parameters.debug()
+    var profile = try snapshot()
+    if let delta {
+      try pause(seconds: delta, cancelled: cancelled)
+      let later = try snapshot()
+      do { profile = try Profile.merged([(later, []), (profile.negated(), [])]) } catch {
+        throw Refusal(status: 500, reason: "cannot subtract the snapshots: \(error)")
+      }
+      profile.defaultSampleType = later.defaultSampleType
     }
+    if debug > 0 { return .text(text(profile)) }
+    return .file(profile.gzipped(), named: delta == nil ? name : "\(name)-delta")
   }
 
   /// Waits, ending early (with no answer to give) when the client goes away.
@@ -55,8 +60,7 @@ extension DebugPprofEndpoints {
     }
     let debug = try parameters.debug()
     var sink = ThreadDump.Sink(pid: settings.pid)
-    _ = try window("threads", seconds: nil, into: &sink, busyReason: "the agent is busy with another window (one at a time): retry when it ends",
-                   cancelled: { false })
+    _ = try window("threads", seconds: nil, into: &sink, busyReason: busy, cancelled: { false })
     let dump = symbolized(modules: sink.samples.modules) { ThreadDump(sink, symbolizer: $0) }
     if name == "goroutine" && debug >= 2 { return .text(dump.text) }
     let profile = name == "goroutine" ? ThreadProfiles.current(dump) : ThreadProfiles.startRoutines(dump)
@@ -78,8 +82,7 @@ extension DebugPprofEndpoints {
     var modules = symbolized(modules: []) { _ in knownModules }
     if modules.isEmpty {  // no window yet: a thread dump's modules
       var sink = ThreadDump.Sink(pid: settings.pid)
-      _ = try window("threads", seconds: nil, into: &sink, busyReason: "the agent is busy with another window (one at a time): retry when it ends",
-                     cancelled: { false })
+      _ = try window("threads", seconds: nil, into: &sink, busyReason: busy, cancelled: { false })
       modules = sink.samples.modules
     }
     let names = symbolized(modules: modules) { symbolizer -> [String?] in
