@@ -117,14 +117,17 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
       XCTAssertTrue(answer.body.contains(says), "\(path): \(answer.body)")
     }
     XCTAssertEqual(try fetch(served.base + "/elsewhere").status, 404)
-    // A second CPU profile while one runs is refused as Go refuses it.
+    // A second CPU profile while one runs is refused as Go refuses it; a thread dump waits its turn.
     var second: (status: Int, body: String)?
+    var dump: (status: Int, body: String)?
     let first = try ProfHarness.run("/usr/bin/env", ["curl", "-s", "-o", output("first.pb.gz"), "-w", "%{http_code}",
                                                      served.url("profile?seconds=2")]) { _ in
       usleep(700_000)
       second = try? self.fetch(served.url("profile?seconds=1"))
+      dump = try? self.fetch(served.url("goroutine?debug=1"))
     }
     XCTAssertEqual(first.stdout, "200")
+    XCTAssertEqual(dump?.status, 200, "\(String(describing: dump))")
     XCTAssertEqual(second?.status, 500)
     XCTAssertTrue(second?.body.contains("cpu profiling already in use") ?? false, "\(String(describing: second))")
   }

@@ -31,6 +31,8 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
   let settings: Settings
   private let symbolizer: CachingSymbolizer?
   private let symbolizing = NSLock()  // the symbolizer and its caches serve one request at a time
+  private let turns = NSCondition()
+  private var runningWindow: String?  // the request of this server's window, guarded by `turns`
   var knownModules: [LoadedModule] = []  // the last window's, for /symbol; guarded by `symbolizing`
 
   public init(_ settings: Settings, symbolizer: CachingSymbolizer?) {
@@ -71,6 +73,9 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
   /// One window of the agent; a busy agent is Go's 500, `busyReason` saying which.
   func window<Sink: RecordSink>(_ request: String, seconds: Double?, into sink: inout Sink, busyReason: String,
                                 cancelled: () -> Bool) throws(Refusal) -> AttachedWindow {
+    let kind = String(request.prefix { $0 != " " })
+    try takeTurn(kind, cancelled: cancelled)
+    defer { endTurn() }
     do {
       return try AttachedWindow.record(pid: settings.pid, request: request, durationNanos: seconds.map { UInt64($0 * 1e9) },
                                        into: &sink, stopEarly: cancelled)
@@ -80,7 +85,28 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     }
   }
 
-  var busy: String { "the agent is busy with another window (one at a time): retry when it ends" }
+  /// The agent runs one window at a time: this server's requests wait for their
+  /// turn (a scraper asks for the heap while a CPU window runs), except a second CPU
+  /// profile, which Go refuses.
+  private func takeTurn(_ kind: String, cancelled: () -> Bool) throws(Refusal) {
+    turns.lock()
+    defer { turns.unlock() }
+    while let running = runningWindow {
+      if kind == "cpu" && running == "cpu" { throw Refusal(status: 500, reason: "Could not enable CPU profiling: cpu profiling already in use") }
+      if cancelled() { throw Refusal(status: 499, reason: "the client went away") }
+      _ = turns.wait(until: Date(timeIntervalSinceNow: 0.1))
+    }
+    runningWindow = kind
+  }
+
+  private func endTurn() {
+    turns.lock()
+    runningWindow = nil
+    turns.broadcast()
+    turns.unlock()
+  }
+
+  var busy: String { "the agent is busy with another session's window (prof cpu --pid?): retry when it ends" }
 
   /// Under the symbolizing lock; remembers the window's modules for /symbol.
   func symbolized<T>(modules: [LoadedModule], _ build: (Symbolizer?) -> T) -> T {
