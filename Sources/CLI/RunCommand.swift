@@ -66,10 +66,11 @@ struct Run: ParsableCommand {
 
   func run() throws {
     let settings = tracking.settings
+    let server = try http.map(listening(on:))
     // No stream pipe: the agent stays dormant, attachable by pid.
     let process = try TargetProcess(command: target.resolve(), environment: AgentLibrary.environment(settings: settings), pipe: .none)
     warn("running \(target.command.joined(separator: " ")) as pid \(process.pid): attach with prof cpu --pid \(process.pid)")
-    if let http { return try serving(http, process).passThrough() }
+    if let (server, endpoints) = server { return try serving(server, endpoints, process).passThrough() }
     try process.waitForExit(reading: { _ in }).passThrough()
   }
 }

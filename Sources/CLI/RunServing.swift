@@ -23,23 +23,32 @@ struct HTTPAddress: ExpressibleByArgument {
 }
 
 extension Run {
-  /// Serves Go's /debug/pprof for the program until it exits, then answers what is
-  /// still being answered (a window its exit cut short) before returning.
-  func serving(_ address: HTTPAddress, _ process: TargetProcess) throws -> TerminationStatus {
+  /// Listens on `address` before the program starts (it is not started if prof
+  /// cannot serve). The server's threads block the signals prof forwards, so that
+  /// they reach TargetProcess's signalfd, never a server thread.
+  func listening(on address: HTTPAddress) throws -> (DebugPprofServer, DebugPprofEndpoints) {
     if !address.isLoopback {
       warn("--http \(address.host):\(address.port) is not a loopback address: anyone who can reach it can profile this program and read its stacks and command line")
     }
-    var settings = DebugPprofEndpoints.Settings(pid: process.pid, heapTracked: tracking.heap)
+    var settings = DebugPprofEndpoints.Settings(heapTracked: tracking.heap)
     (settings.blockTracked, settings.mutexTracked) = (tracking.block, tracking.mutex)
-    let server: DebugPprofServer
+    let endpoints = DebugPprofEndpoints(settings, symbolizer: symbols.symbolizer())
+    var forwarded = sigset_t(), previous = sigset_t()
+    sigemptyset(&forwarded)
+    for signal in TargetProcess.forwardedSignals { sigaddset(&forwarded, signal) }
+    pthread_sigmask(SIG_BLOCK, &forwarded, &previous)
+    defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }  // the program starts with prof's own mask
     do {
-      server = try DebugPprofServer(host: address.host, port: address.port,
-                                    endpoints: DebugPprofEndpoints(settings, symbolizer: symbols.symbolizer()))
+      return (try DebugPprofServer(host: address.host, port: address.port, endpoints: endpoints), endpoints)
     } catch {
-      process.send(SIGTERM)
-      _ = process.waitForExit()
       throw ProfError(String(describing: error))
     }
+  }
+
+  /// Serves Go's /debug/pprof for the program until it exits, then answers what is
+  /// still being answered (a window its exit cut short) before returning.
+  func serving(_ server: DebugPprofServer, _ endpoints: DebugPprofEndpoints, _ process: TargetProcess) -> TerminationStatus {
+    endpoints.pid = process.pid
     warn("serving http://\(server.boundAddress)/debug/pprof/ for pid \(process.pid): go tool pprof http://\(server.boundAddress)/debug/pprof/profile?seconds=30")
     let status = process.waitForExit(reading: { _ in })
     server.shutdown(waitingUpTo: 10)

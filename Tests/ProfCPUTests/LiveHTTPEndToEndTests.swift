@@ -162,10 +162,18 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     XCTAssertTrue(served.output.contains("waited_ns"), served.output)
   }
 
-  func testAKilledProgramGivesProfRun137() throws {
-    let served = try Served([], tenths: 300, in: directory)
-    kill(served.pid, SIGKILL)
-    XCTAssertEqual(served.finish(), 128 + 9)
+  func testAKilledProgramGivesProfRun137AndCtrlCReachesTheProgram() throws {
+    let killed = try Served([], tenths: 300, in: directory)
+    // A port in use: one line, and the program is not started.
+    let taken = try ProfHarness.prof(["run", "--http", String(killed.base.dropFirst("http://".count)), "--",
+                                      try ProfHarness.cFixture("live", "service", into: directory), "10"])
+    XCTAssertEqual(taken.status, 1)
+    XCTAssertTrue(taken.stderr.hasPrefix("Error: cannot serve on 127.0.0.1:") && !taken.stdout.contains("ready"), taken.stderr + taken.stdout)
+    kill(killed.pid, SIGKILL)
+    XCTAssertEqual(killed.finish(), 128 + 9)
+    let interrupted = try Served([], tenths: 300, in: directory)
+    kill(interrupted.process.processIdentifier, SIGINT)  // to prof: forwarded to the program, not taken by a server thread
+    XCTAssertEqual(interrupted.finish(), 128 + 2, interrupted.errors)
   }
 
   func testPidRefusesCheckpointsAndChildrenAndHTTPNeedsAnAddress() throws {

@@ -15,7 +15,7 @@ extension DebugPprofEndpoints {
       _ = try window(name, seconds: nil, into: &collector, busyReason: busy, cancelled: cancelled)
       return symbolized(modules: collector.modules) {
         ContentionProfile.build(kind, from: collector, durationNanos: 0, symbolizer: $0,
-                                comments: ["prof run --http: /debug/pprof/\(name) of process \(settings.pid)"]).profile
+                                comments: ["prof run --http: /debug/pprof/\(name) of process \(pid)"]).profile
       }
     }
   }

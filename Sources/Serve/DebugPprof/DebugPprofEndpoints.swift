@@ -6,13 +6,13 @@ import HeapProfiling
 import Pprof
 import Recording
 import Symbolization
+import Synchronization
 
 /// Go's net/http/pprof handlers for a running process whose agent is dormant: each
 /// request is a window of its control channel (`AttachedWindow`, as `prof cpu
 /// --pid` records it), symbolized and demangled here, never in the target.
 public final class DebugPprofEndpoints: @unchecked Sendable {
   public struct Settings: Sendable {
-    public var pid: Int32
     /// Whether the program was started with `prof run --heap` (its agent tracks the heap).
     public var heapTracked: Bool
     /// Whether it was started with `prof run --block` or `--mutex` (its agent counts waits).
@@ -22,13 +22,19 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     /// The longest `seconds` any endpoint takes (Go's limit is the server's WriteTimeout).
     public var maximumSeconds = 600.0
 
-    public init(pid: Int32, heapTracked: Bool) {
-      self.pid = pid
+    public init(heapTracked: Bool) {
       self.heapTracked = heapTracked
     }
   }
 
   let settings: Settings
+  private let program = Atomic<Int32>(0)
+  /// The process served: set once it is started, after the server is listening
+  /// (a program is not started for a server that cannot bind). 0 until then.
+  public var pid: Int32 {
+    get { program.load(ordering: .acquiring) }
+    set { program.store(newValue, ordering: .releasing) }
+  }
   private let symbolizer: CachingSymbolizer?
   private let symbolizing = NSLock()  // the symbolizer and its caches serve one request at a time
   private let turns = NSCondition()
@@ -46,6 +52,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     guard request.path.hasPrefix(prefix) || request.path == "/debug/pprof" else { return .error(404, "404 page not found") }
     let name = String(request.path.dropFirst(min(prefix.count, request.path.count)))
     let parameters = Parameters(query: request.query, maximumSeconds: settings.maximumSeconds)
+    guard pid > 0 else { return .error(503, "the program is starting: retry") }
     do {
       if name != "symbol" && request.method != "GET" && request.method != "HEAD" {
         throw Refusal(status: 405, reason: "method not allowed: \(request.method) (GET only)")
@@ -77,7 +84,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     try takeTurn(kind, cancelled: cancelled)
     defer { endTurn() }
     do {
-      return try AttachedWindow.record(pid: settings.pid, request: request, durationNanos: seconds.map { UInt64($0 * 1e9) },
+      return try AttachedWindow.record(pid: pid, request: request, durationNanos: seconds.map { UInt64($0 * 1e9) },
                                        into: &sink, stopEarly: cancelled)
     } catch {
       if error.description.contains("refused: busy") { throw Refusal(status: 500, reason: busyReason) }
@@ -123,7 +130,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
                             busyReason: "Could not enable CPU profiling: cpu profiling already in use", cancelled: cancelled)
     let profile = symbolized(modules: collector.modules) {
       CPUProfile.build(from: collector, hz: settings.hz, durationNanos: window.durationNanos, symbolizer: $0,
-                       comments: ["prof run --http: /debug/pprof/profile of process \(settings.pid)"]).profile
+                       comments: ["prof run --http: /debug/pprof/profile of process \(pid)"]).profile
     }
     return .file(profile.gzipped(), named: "profile")
   }
@@ -134,7 +141,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     let window = try window("trace hz=\(settings.hz)", seconds: seconds, into: &sinks, busyReason: busy, cancelled: cancelled)
     let json = symbolized(modules: sinks.second.modules) { symbolizer in
       let (frames, _) = SymbolizedStacks.resolve(sinks.first.stacks, modules: sinks.second.modules, symbolizer: symbolizer)
-      let process = ChromeTraceBuilder.Process(timeline: sinks.first, frames: frames, name: "process \(settings.pid)",
+      let process = ChromeTraceBuilder.Process(timeline: sinks.first, frames: frames, name: "process \(pid)",
                                                endMonotonicNanos: window.finishedNanos)
       return ChromeTraceBuilder(processes: [process], options: .init(mode: .cpu, hz: settings.hz)).build().json
     }
@@ -143,7 +150,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
 
   /// The program's arguments, NUL-separated as Go's os.Args.
   private func commandLine() -> String {
-    let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(settings.pid)/cmdline"))) ?? Data()
+    let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
     return String(decoding: raw.last == 0 ? raw.dropLast() : raw, as: UTF8.self)
   }
 }

@@ -17,7 +17,7 @@ extension DebugPprofEndpoints {
       _ = try window("heap", seconds: nil, into: &collector, busyReason: busy, cancelled: cancelled)
       var profile = symbolized(modules: collector.modules) {
         HeapProfile.build(from: collector, durationNanos: 0, symbolizer: $0,
-                          comments: ["prof run --http: /debug/pprof/\(name) of process \(settings.pid)"]).profile
+                          comments: ["prof run --http: /debug/pprof/\(name) of process \(pid)"]).profile
       }
       // Go's heap profile leaves the default to pprof (the last type, inuse_space); allocs names alloc_space.
       if name == "allocs" { profile.defaultSampleType = "alloc_space" }
@@ -59,7 +59,7 @@ extension DebugPprofEndpoints {
       throw .badRequest("profile type \(name) does not support the seconds parameter here (each dump is taken anew)")
     }
     let debug = try parameters.debug()
-    var sink = ThreadDump.Sink(pid: settings.pid)
+    var sink = ThreadDump.Sink(pid: pid)
     _ = try window("threads", seconds: nil, into: &sink, busyReason: busy, cancelled: { false })
     let dump = symbolized(modules: sink.samples.modules) { ThreadDump(sink, symbolizer: $0) }
     if name == "goroutine" && debug >= 2 { return .text(dump.text) }
@@ -81,7 +81,7 @@ extension DebugPprofEndpoints {
     guard !addresses.isEmpty else { return .text(reply) }
     var modules = symbolized(modules: []) { _ in knownModules }
     if modules.isEmpty {  // no window yet: a thread dump's modules
-      var sink = ThreadDump.Sink(pid: settings.pid)
+      var sink = ThreadDump.Sink(pid: pid)
       _ = try window("threads", seconds: nil, into: &sink, busyReason: busy, cancelled: { false })
       modules = sink.samples.modules
     }
