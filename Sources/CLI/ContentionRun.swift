@@ -34,13 +34,8 @@ struct ContentionOptions: ParsableArguments {
     var symbolization = SymbolizationWarnings()
     let (profile, warnings) = build(collector, session.durationNanos)
     symbolization.say(warnings)
-    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
-    let written = Result { try file.commit(profile.gzipped()) }
-    let status = session.finish()
-    if collector.start != nil && collector.endReason == nil {
-      warn(session.program.missingFinalFlushMessage(lastProgram: command.path, lost: "waits"))
-    }
-    try written.get()
+    if let warning = collector.undefinedBucketsWarning { warn(warning) }
+    let status = try session.writeAndFinish(profile, to: file, lastProgram: command.path, lost: "waits")
     ContentionProfile.summary(kind, collector, profile).forEach(warn)
     try ChildProfiles(options: children).write(session.children(ContentionCollector.init), beside: output, parent: profile,
                                                pid: session.program.pid, build: build, symbolization: &symbolization) {

@@ -202,6 +202,13 @@ static inline __attribute__((always_inline)) uint32_t prof_capture_stack(uint64_
   return *truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0);
 }
 
+// text.c: numbers and strings joined without stdio.
+#define PROF_DECIMAL_SIZE 21  // 2^64 - 1 has 20 digits
+const char *prof_decimal(uint64_t value, char digits[PROF_DECIMAL_SIZE]);  // within digits, NUL-terminated
+// Joins the strings up to a NULL into out, NUL-terminated; returns the whole length,
+// so that >= size means cut short, as snprintf's does.
+size_t prof_join(char *out, size_t size, ...) __attribute__((sentinel));
+
 // tasks.c: the process's threads under /proc, without malloc: safe on the way out.
 void prof_for_each_task(void (*visit)(pid_t));
 size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size);

@@ -13,7 +13,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,10 +39,10 @@ __attribute__((constructor(101))) static void remember_environment(void) {
   for (size_t i = 0; i < sizeof names / sizeof *names && ours_count < OURS_MAX; i++) {
     const char *value = getenv(names[i]);
     if (value == NULL) continue;
-    int length = snprintf(ours_storage + used, sizeof ours_storage - used, "%s=%s", names[i], value);
-    if (length < 0 || (size_t)length >= sizeof ours_storage - used) break;
+    size_t length = prof_join(ours_storage + used, sizeof ours_storage - used, names[i], "=", value, NULL);
+    if (length >= sizeof ours_storage - used) break;
     ours[ours_count++] = ours_storage + used;
-    used += (size_t)length + 1;
+    used += length + 1;
   }
 }
 
@@ -65,12 +64,13 @@ static char *const *continued(char *const *environment, int stream, char **out) 
   for (size_t i = 0; environment && environment[i]; i++)
     if (!is_ours(environment[i])) out[n++] = environment[i];
   for (size_t i = 0; i < ours_count; i++) out[n++] = ours[i];
-  snprintf(stream_fd, sizeof stream_fd, PROF_ENV_AGENT_FD "=%d", stream);
+  char digits[PROF_DECIMAL_SIZE];
+  prof_join(stream_fd, sizeof stream_fd, PROF_ENV_AGENT_FD "=", prof_decimal((uint64_t)stream, digits), NULL);
   out[n++] = stream_fd;
   out[n++] = PROF_ENV_AGENT_CONTINUES "=1";
   uint64_t remaining = prof_remaining_duration_ns();
   if (remaining) {
-    snprintf(duration, sizeof duration, PROF_ENV_DURATION_NS "=%llu", (unsigned long long)remaining);
+    prof_join(duration, sizeof duration, PROF_ENV_DURATION_NS "=", prof_decimal(remaining, digits), NULL);
     out[n++] = duration;
   }
   out[n] = NULL;
