@@ -81,7 +81,12 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(headers.count, 2, dump.body)
     XCTAssertTrue(headers.contains { $0.contains("\"spinner\" [running]") }, dump.body)
     XCTAssertTrue(dump.body.contains("hot_loop\n\t") && dump.body.contains("service.c:"), dump.body)
-    XCTAssertTrue(try fetch(served.url("goroutine?debug=1")).body.hasPrefix("goroutine profile: total 2\n"))
+    let grouped = try fetch(served.url("goroutine?debug=1")).body
+    XCTAssertTrue(grouped.hasPrefix("goroutine profile: total 2\n"), grouped)
+    // /symbol names an address as Go's does, from a POST of 0xADDR+0xADDR.
+    let hot = try XCTUnwrap(grouped.split(separator: "\n").first { $0.contains("\thot_loop\t") })
+    let address = String(hot.split(separator: "\t")[1])
+    XCTAssertEqual(try fetch(served.url("symbol"), post: address + "+0x1").body, "num_symbols: 1\n\(address) hot_loop\n")
     XCTAssertNotNil(try ProfHarness.top(served.url("goroutine")).rows.first { $0.name == "hot_loop" })
     let created = try ProfHarness.top(served.url("threadcreate")).rows
     XCTAssertNotNil(created.first { $0.name == "spin" }, "\(created)")

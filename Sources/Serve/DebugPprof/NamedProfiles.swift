@@ -1,6 +1,5 @@
 import CPUProfiling
 import Foundation
-import Glibc
 import HeapProfiling
 import Pprof
 import Symbolization
@@ -49,7 +48,7 @@ extension DebugPprofEndpoints {
     let end = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     while ContinuousClock.now < end {
       if cancelled() { throw Refusal(status: 499, reason: "the client went away") }
-      usleepMilliseconds(100)
+      Thread.sleep(forTimeInterval: 0.1)
     }
   }
 
@@ -95,5 +94,3 @@ extension DebugPprofEndpoints {
     return .text(reply)
   }
 }
-
-private func usleepMilliseconds(_ milliseconds: UInt32) { _ = Glibc.usleep(milliseconds * 1000) }
