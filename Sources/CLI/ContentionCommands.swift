@@ -28,6 +28,7 @@ struct Block: ParsableCommand {
       Examples:
         prof block -- .build/release/myserver
         prof block --rate 10000 -o block.pb.gz -- ./tool
+        prof block --pid 4242   # a program started with prof run --block: its waits so far
         go tool pprof -top block.pb.gz
       """
   )
@@ -68,6 +69,7 @@ struct Mutex: ParsableCommand {
       Examples:
         prof mutex -- .build/release/myserver
         prof mutex --fraction 10 -o mutex.pb.gz -- ./tool
+        prof mutex --pid 4242   # a program started with prof run --mutex: its contention so far
         go tool pprof -top mutex.pb.gz
       """
   )

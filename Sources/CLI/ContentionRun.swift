@@ -17,9 +17,18 @@ struct ContentionOptions: ParsableArguments {
 
   @OptionGroup var symbols: SymbolizerOptions
 
+  @Option(help: ArgumentHelp("Take the profile of a running process started with `prof run --block` (or --mutex): its waits since it started. No COMMAND then.",
+                             valueName: "pid"))
+  var pid: Int32?
+
   @OptionGroup var target: TargetOptions
 
+  func validate() throws {
+    if pid != nil && children.followChildren { throw ValidationError("--follow-children cannot be used with --pid: an attached agent records only its own process") }
+  }
+
   func record(_ kind: ContentionProfile.Kind, into output: String, setting: [String: String]) throws {
+    if let pid { return try snapshot(kind, of: pid, into: output) }
     let file = try AtomicOutputFile(path: output)
     let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }
     let command = try target.resolve()
@@ -43,5 +52,20 @@ struct ContentionOptions: ParsableArguments {
     }
     warn("wrote \(output); view: go tool pprof -http=: \(output)")
     try status.passThrough()
+  }
+
+  /// `--pid`: what the running program's agent has counted since it started.
+  private func snapshot(_ kind: ContentionProfile.Kind, of pid: Int32, into output: String) throws {
+    try target.requireNone()
+    let file = try AtomicOutputFile(path: output)
+    var collector = ContentionCollector()
+    _ = try AttachedWindow.record(pid: pid, request: kind.rawValue, duration: nil, into: &collector)
+    let (profile, warnings) = ContentionProfile.build(kind, from: collector, durationNanos: 0, symbolizer: symbols.symbolizer(),
+                                                      comments: ["prof \(kind.rawValue) --pid \(pid)"])
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    try file.commit(profile.gzipped())
+    ContentionProfile.summary(kind, collector, profile).forEach(warn)
+    warn("wrote \(output); view: go tool pprof -http=: \(output)")
   }
 }

@@ -39,8 +39,8 @@ struct Run: ParsableCommand {
       exits with its status (128+N if a signal N killed it).
 
       With --http, prof also serves Go's /debug/pprof endpoints for the program on \
-      that address (profile, heap, allocs, goroutine, threadcreate, trace, cmdline, \
-      symbol), so that go tool pprof, Parca or Grafana Alloy can fetch them. Port 0 \
+      that address (profile, heap, allocs, goroutine, threadcreate, block, mutex, \
+      trace, cmdline, symbol), so that go tool pprof, Parca or Grafana Alloy can fetch them. Port 0 \
       picks a free port; the address is printed on stderr. Each `seconds` is at most 600.
 
       Examples:

@@ -163,6 +163,10 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     let mutex = try ProfHarness.pprof(["-top", "-sample_index=delay", served.url("mutex?seconds=1")]).stdout
     XCTAssertTrue(mutex.split(separator: "\n").contains { $0.hasSuffix(" release_lock") }, mutex)
     XCTAssertTrue(try fetch(served.url("mutex?debug=1")).body.hasPrefix("--- mutex:\ncycles/second=1000000000\n"))
+    let attached = try ProfHarness.prof(["block", "--pid", String(served.pid), "-o", output("block.pb.gz")])
+    XCTAssertEqual(attached.status, 0, attached.stderr)
+    let rows = try ProfHarness.pprof(["-top", "-sample_index=delay", output("block.pb.gz")]).stdout
+    XCTAssertTrue(rows.split(separator: "\n").contains { $0.hasSuffix(" wait_for_lock") }, rows)
     XCTAssertEqual(served.finish(), 0, served.errors)
     XCTAssertTrue(served.output.contains("waited_ns"), served.output)
   }
