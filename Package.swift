@@ -134,6 +134,7 @@ let package = Package(
       exclude: ["golden"]
     ),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
+    .testTarget(name: "DebugPprofTests", dependencies: ["DebugPprof", "Pprof"]),
     .testTarget(name: "ProfContentionTests", dependencies: ["prof", "ProfTestSupport", "Pprof"]),
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),
