@@ -36,6 +36,7 @@ struct prof_config {
   uint64_t heap_sample_rate;   // heap mode: mean bytes between samples; 0: not heap mode
   uint64_t block_rate_ns;      // block mode: waits this long all kept, shorter sampled; 0: off
   uint64_t mutex_fraction;     // mutex mode: 1 in this many contended releases; 0: off
+  uint64_t lock_wait_ns;       // trace mode: lock waits this long become LOCK_WAIT records; 0: off
   bool continuing;             // this image took over the stream of the image that exec'd it
   char children_directory[PATH_MAX - 32];  // --follow-children; empty otherwise
   bool async_stacks;           // record Swift async contexts with each sample
@@ -110,6 +111,7 @@ bool prof_config_read(void);              // false: dormant
 static inline bool prof_config_aggregates(void) {
   return prof_config.heap_sample_rate > 0 || prof_config.block_rate_ns > 0 || prof_config.mutex_fraction > 0;
 }
+void prof_contention_start_dormant(void);  // contention.c: `prof run --block/--mutex`
 bool prof_config_is_dormant(void);        // loaded without prof's stream: the control channel may start
 uint64_t prof_config_requested_heap_rate(void);  // heap mode's rate from the environment, before it is read
 void prof_config_scrub_environment(void);  // the program's children do not inherit the agent
@@ -205,6 +207,13 @@ static inline __attribute__((always_inline)) uint32_t prof_capture_stack(uint64_
   *truncated = depth > PROF_MAX_FRAMES;
   return *truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0);
 }
+
+// text.c: numbers and strings joined without stdio.
+#define PROF_DECIMAL_SIZE 21  // 2^64 - 1 has 20 digits
+const char *prof_decimal(uint64_t value, char digits[PROF_DECIMAL_SIZE]);  // within digits, NUL-terminated
+// Joins the strings up to a NULL into out, NUL-terminated; returns the whole length,
+// so that >= size means cut short, as snprintf's does.
+size_t prof_join(char *out, size_t size, ...) __attribute__((sentinel));
 
 // tasks.c: the process's threads under /proc, without malloc: safe on the way out.
 void prof_for_each_task(void (*visit)(pid_t));
