@@ -22,6 +22,7 @@ struct CPU: ParsableCommand {
       Examples:
         prof cpu -- .build/release/myserver --port 8080
         prof cpu --hz 1000 -o slow-path.pb.gz -- ./bench --iterations 100
+        prof cpu --unwind hybrid --hz 1000 -- .build/release/myserver  # cheaper stacks, still sound
         prof cpu --duration 30 -- .build/release/myserver
         prof cpu --checkpoint-every 60 -- .build/release/myserver  # rewrite cpu.pb.gz each minute
         prof cpu --follow-children --merge -- make -j2
