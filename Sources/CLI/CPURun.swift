@@ -17,11 +17,12 @@ extension CPU {
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: children.followChildren)
-    let build = profileBuilder()
+    let symbolizer = symbols.symbolizer()
+    let build = profileBuilder(symbolizer: symbolizer)
     var collector = CPUSampleCollector()
     session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: DispatchQueue(label: "prof.checkpoints")) {
       try build($0, $1).profile.gzipped()
-    })
+    }, symbolizingEarly: symbolizer)
     var symbolization = SymbolizationWarnings()
     let (profile, warnings) = build(collector, session.durationNanos)
     symbolization.say(warnings)
@@ -49,7 +50,7 @@ extension CPU {
     var collector = CPUSampleCollector()
     let window = try AttachedWindow.record(pid: pid, request: "cpu hz=\(hz) unwind=\(unwind.rawValue)",
                                            duration: duration ?? Seconds(30), into: &collector)
-    let (profile, warnings) = profileBuilder(comment: "prof cpu --pid \(pid)")(collector, window.durationNanos)
+    let (profile, warnings) = profileBuilder(symbolizer: symbols.symbolizer(), comment: "prof cpu --pid \(pid)")(collector, window.durationNanos)
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     try file.commit(profile.gzipped())
@@ -59,8 +60,7 @@ extension CPU {
 
   /// Builds a profile from a collector and its duration, with what could not be
   /// symbolized; checkpoints and the final write share it, one at a time.
-  private func profileBuilder(comment: String? = nil) -> (CPUSampleCollector, Int64) -> (profile: Profile, warnings: [String]) {
-    let symbolizer = symbols.symbolizer()
+  private func profileBuilder(symbolizer: Symbolizer?, comment: String? = nil) -> (CPUSampleCollector, Int64) -> (profile: Profile, warnings: [String]) {
     let comments = [comment ?? "prof cpu " + target.command.joined(separator: " ")]
     return { [hz] collector, durationNanos in
       CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)

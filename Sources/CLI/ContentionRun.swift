@@ -41,7 +41,7 @@ struct ContentionOptions: ParsableArguments {
                               comments: ["prof \(kind.rawValue) " + target.command.joined(separator: " ")])
     }
     var collector = ContentionCollector()
-    session.record(into: &collector)
+    session.record(into: &collector, symbolizingEarly: symbolizer)
     var symbolization = SymbolizationWarnings()
     let built = profiles.map { build($0.kind, collector, session.durationNanos) }
     built.forEach { symbolization.say($0.warnings) }

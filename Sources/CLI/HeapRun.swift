@@ -13,14 +13,16 @@ extension Heap {
     let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue]
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, followChildren: children.followChildren)
-    let build = profileBuilder()
+    let symbolizer = symbols.symbolizer()
+    let build = profileBuilder(symbolizer: symbolizer)
     let render: Checkpoints<HeapCollector>.Render = { try build($0, $1).profile.gzipped() }
     let writes = DispatchQueue(label: "prof.heap.writes")  // one at a time: they share the symbolizer
     let snapshots = snapshotEvery.map {
       Checkpoints(every: $0.nanoseconds, what: "snapshot", queue: writes, path: { [output] in numbered(output, $0) }, render: render)
     }
     var collector = HeapCollector()
-    session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: writes, render: render) + (snapshots.map { [$0] } ?? []))
+    session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: writes, render: render) + (snapshots.map { [$0] } ?? []),
+                   symbolizingEarly: symbolizer)
     var symbolization = SymbolizationWarnings()
     let (profile, warnings) = build(collector, session.durationNanos)
     symbolization.say(warnings)
@@ -47,7 +49,7 @@ extension Heap {
     let file = try AtomicOutputFile(path: output)
     var collector = HeapCollector()
     _ = try AttachedWindow.record(pid: pid, request: "heap", duration: nil, into: &collector)
-    let (profile, warnings) = profileBuilder(comment: "prof heap --pid \(pid)")(collector, 0)
+    let (profile, warnings) = profileBuilder(symbolizer: symbols.symbolizer(), comment: "prof heap --pid \(pid)")(collector, 0)
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     try file.commit(profile.gzipped())
@@ -57,8 +59,7 @@ extension Heap {
 
   /// Builds a profile from a collector and its duration, with what could not be
   /// symbolized; checkpoints, snapshots and the final write share it, one at a time.
-  private func profileBuilder(comment: String? = nil) -> (HeapCollector, Int64) -> (profile: Profile, warnings: [String]) {
-    let symbolizer = symbols.symbolizer()
+  private func profileBuilder(symbolizer: Symbolizer?, comment: String? = nil) -> (HeapCollector, Int64) -> (profile: Profile, warnings: [String]) {
     let comments = [comment ?? "prof heap " + target.command.joined(separator: " ")]
     return { collector, durationNanos in
       HeapProfile.build(from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)

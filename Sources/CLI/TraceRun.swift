@@ -25,8 +25,8 @@ extension Trace {
     let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: followChildren)
     var sinks = Sinks(TimelineCollector(), CPUSampleCollector())
-    session.record(into: &sinks)
     let symbolizer = symbols.symbolizer()
+    session.record(into: &sinks, symbolizingEarly: symbolizer)
     var symbolization = SymbolizationWarnings()
     func traced(_ sinks: Sinks, name: String, end: UInt64) -> ChromeTraceBuilder.Process {
       let (frames, warnings) = SymbolizedStacks.resolve(sinks.first.stacks, asyncChains: sinks.first.asyncChains, modules: sinks.second.modules, symbolizer: symbolizer)
@@ -55,7 +55,7 @@ extension Trace {
 
   /// The trace, and with --pprof the profile, of what was recorded.
   private func write(_ processes: [ChromeTraceBuilder.Process], samples: CPUSampleCollector, durationNanos: Int64,
-                     traceFile: AtomicOutputFile, profileFile: AtomicOutputFile?, symbolizer: CachingSymbolizer?,
+                     traceFile: AtomicOutputFile, profileFile: AtomicOutputFile?, symbolizer: Symbolizer?,
                      comment: String) throws {
     let options = ChromeTraceBuilder.Options(mode: mode == .wall ? .wall : .cpu, hz: hz, maximumBytes: maxSize)
     let (json, notes) = ChromeTraceBuilder(processes: processes, options: options).build()

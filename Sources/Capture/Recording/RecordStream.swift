@@ -20,8 +20,9 @@ struct RecordStream {
   /// Decodes `bytes` into `sink`, calling `flushed` at the end of each of the
   /// agent's flushes until the stream ends. A malformed stream keeps the records
   /// before the fault, says so once (a stream unreadable from its header, as an
-  /// agent of another version, says only why), and stops decoding.
-  mutating func feed<Sink: RecordSink>(_ bytes: [UInt8], into sink: inout Sink,
+  /// agent of another version, says only why), and stops decoding. `observe` sees
+  /// each record before the sink does.
+  mutating func feed<Sink: RecordSink>(_ bytes: [UInt8], into sink: inout Sink, observe: (AgentRecord) -> Void = { _ in },
                                        flushed: (Sink, StreamStart?) -> Void = { _, _ in }) {
     guard !failed else { return }
     decoder.append(bytes)
@@ -36,6 +37,7 @@ struct RecordStream {
         case .notice(.unwindCheckFrames(let fromFramePointers, let all)): unwindCheckFrames = (fromFramePointers, all)
         default: break
         }
+        observe(record)
         sink.consume(record)
         if record.endsFlush && endReason == nil { flushed(sink, start) }
       }

@@ -62,12 +62,14 @@ public final class RecordingSession {
   /// Feeds the program's stream to `sink` until the agent finishes, the program
   /// exits or the deadline passes; `checkpoints` are offered a copy of the sink
   /// after each of the agent's flushes, and have finished writing on return.
-  /// Signals for prof go on to the program.
-  public func record<Sink: RecordSink>(into sink: inout Sink, checkpoints: [Checkpoints<Sink>] = []) {
+  /// Signals for prof go on to the program. `observe` sees each record as it is
+  /// decoded, on this thread (an early symbolizer noting addresses): it must not block.
+  public func record<Sink: RecordSink>(into sink: inout Sink, checkpoints: [Checkpoints<Sink>] = [],
+                                       observe: (AgentRecord) -> Void = { _ in }) {
     let deadline = timeLimitNanos.map { MonotonicClock.now() + $0 + 5_000_000_000 }
     var stream = RecordStream()
     ending = Self.pump(program, deadlineNanos: deadline) { bytes in
-      stream.feed(bytes, into: &sink) { sink, start in
+      stream.feed(bytes, into: &sink, observe: observe) { sink, start in
         let elapsed = MonotonicClock.nanos(from: start?.monotonicNanos)
         checkpoints.forEach { $0.offer(sink, durationNanos: elapsed) }
       }

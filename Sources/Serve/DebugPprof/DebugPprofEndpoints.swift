@@ -35,13 +35,13 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     get { program.load(ordering: .acquiring) }
     set { program.store(newValue, ordering: .releasing) }
   }
-  private let symbolizer: CachingSymbolizer?
+  private let symbolizer: Symbolizer?
   private let symbolizing = NSLock()  // the symbolizer and its caches serve one request at a time
   private let turns = NSCondition()
   private var runningWindow: String?  // the request of this server's window, guarded by `turns`
   var knownModules: [LoadedModule] = []  // the last window's, for /symbol; guarded by `symbolizing`
 
-  public init(_ settings: Settings, symbolizer: CachingSymbolizer?) {
+  public init(_ settings: Settings, symbolizer: Symbolizer?) {
     self.settings = settings
     self.symbolizer = symbolizer
   }
