@@ -32,8 +32,8 @@ final class EarlySymbolizationTests: XCTestCase {
   }
 
   /// Decodes `stream` three ways: symbolized after the recording; early, the queue
-  /// drained after every record (so nothing is skipped); early, as the session runs
-  /// it (batches may be skipped when the queue is full).
+  /// drained after every record (so nothing waits); early, as the session runs it
+  /// (addresses met while the queue works may be left to the final pass).
   private func assertSameProfiles<Sink: RecordSink>(_ stream: String, _ empty: Sink, build: (Sink, Symbolizer) -> Profile,
                                                     file: StaticString = #filePath, line: UInt = #line) throws {
     let bytes = try StreamFixtures.bytes(stream)
@@ -61,25 +61,33 @@ final class EarlySymbolizationTests: XCTestCase {
     XCTAssertEqual(build(sink, running).text, afterExit.text, file: file, line: line)
   }
 
-  /// A full queue skips batches: their addresses are the final pass's, and come out the same.
-  func testBatchesSkippedWhenTheQueueIsFullAreResolvedAtTheEnd() throws {
+  /// Addresses met while the queue works wait for the next flush that finds it
+  /// idle, and go in one call per file.
+  func testAddressesMetWhileTheQueueWorksGoWithALaterFlush() throws {
     let gate = DispatchSemaphore(value: 0)
     let base = CountingSymbolizer(gate: gate)
     let early = EarlySymbolizer(base)
-    let module = LoadedModule(start: 0x1000, limit: 0x100000, fileOffset: 0, loadBias: 0x1000, buildID: [], path: "/x/prog")
-    early.observe(.module(module))
-    let batches = EarlySymbolizer.queueLimit + 3
-    for batch in 0..<batches {
-      let stack = (0..<EarlySymbolizer.batchSize).map { UInt64(0x2000 + batch * EarlySymbolizer.batchSize + $0) }
+    early.observe(.module(LoadedModule(start: 0x1000, limit: 0x100000, fileOffset: 0, loadBias: 0x1000, buildID: [], path: "/x/prog")))
+    func flush(_ stack: [UInt64]) {
       early.observe(.sample(RawSample(tid: 1, weight: 1, monotonicNanos: 0, threadCPUNanos: 0, frames: stack, truncated: false)))
+      early.observe(.stats(AgentStats()))
     }
-    early.stop()
-    for _ in 0..<batches { gate.signal() }  // the first batch waited on the gate; the queue held the limit
-    let leaf = UInt64(0x2000 + (batches - 1) * EarlySymbolizer.batchSize)
-    XCTAssertEqual(try early.symbolize(addresses: [leaf - 0x1000], inFile: "/x/prog"),
-                   try FakeSymbolizer().symbolize(addresses: [leaf - 0x1000], inFile: "/x/prog"))
+    flush([0x2000])  // taken: the queue waits on the gate
+    flush([0x3000])
+    flush([0x4000])
+    gate.signal()
     early.waitForQueue()
-    XCTAssertLessThanOrEqual(base.calls, EarlySymbolizer.queueLimit + 1, "batches beyond the limit were skipped")
+    XCTAssertEqual(base.calls, 1)
+    flush([0x5000])  // the queue is idle: takes what gathered
+    gate.signal()
+    early.waitForQueue()
+    XCTAssertEqual(base.calls, 2)
+    XCTAssertEqual(base.asked, 4)
+    early.stop()
+    let addresses: [UInt64] = [0x1000, 0x2000, 0x3000, 0x4000]
+    XCTAssertEqual(try early.symbolize(addresses: addresses, inFile: "/x/prog"),
+                   try FakeSymbolizer().symbolize(addresses: addresses, inFile: "/x/prog"))
+    XCTAssertEqual(base.calls, 2, "the final pass found them answered")
   }
 }
 

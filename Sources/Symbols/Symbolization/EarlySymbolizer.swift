@@ -4,13 +4,15 @@ import Synchronization
 
 /// Symbolizes while the program still runs, so that little is left at its exit.
 /// The thread decoding the stream hands it every record (`observe`); it notes the
-/// addresses of stacks in modules it has seen loaded and passes new ones, in
-/// batches, to a background queue that asks `base` about them. Profile builds ask
-/// it like any symbolizer: it answers from what the queue found and asks `base`
-/// about the rest, so the frames are those `base` gives either way.
+/// addresses of stacks in modules it has seen loaded and, at the agent's flushes,
+/// passes the new ones to a background queue that asks `base` about them. Profile
+/// builds ask it like any symbolizer: it answers from what the queue found and asks
+/// `base` about the rest, so the frames are those `base` gives either way.
 ///
-/// The queue is bounded: when it is full a batch is skipped (the final pass
-/// resolves it), so decoding never waits for symbolization.
+/// The queue holds one job at most: while it works, new addresses wait for a later
+/// flush (or the final pass), so decoding never waits, one llvm-symbolizer runs
+/// beside the program at a time, and each asks about as many addresses as have
+/// gathered (llvm-symbolizer reads a module's debug info again on every run).
 public final class EarlySymbolizer: Symbolizer, @unchecked Sendable {
   // @unchecked: `base` is used only under `baseLock`; `answers` only under its
   // Mutex; the decoding state only from the thread that calls `observe`.
@@ -19,13 +21,9 @@ public final class EarlySymbolizer: Symbolizer, @unchecked Sendable {
   /// Per file, what `base` answered for each file address.
   private let answers = Mutex<[String: [UInt64: [SourceFrame]]]>([:])
   private let queue = DispatchQueue(label: "prof.symbolize-early")
-  private let queuedBatches = Atomic<Int>(0)
+  /// A job is queued or running: set by the decoding thread, cleared by the queue.
+  private let busy = Atomic<Bool>(false)
   private let stopped = Atomic<Bool>(false)
-
-  /// Batches waiting or running at most; more are skipped.
-  public static let queueLimit = 8
-  /// Addresses of one file per call to `base` (one llvm-symbolizer process).
-  public static let batchSize = 512
 
   // Decoding thread only.
   private var loaded: [LoadedModule] = []
@@ -47,7 +45,7 @@ public final class EarlySymbolizer: Symbolizer, @unchecked Sendable {
       note(sample.frames)
       for chain in sample.asyncChains { note(chain.resumeFunctions, returnAddresses: false) }
     case .heap(.bucket(let bucket)), .contention(.bucket(let bucket)): note(bucket.frames)
-    case .stats, .heap(.stats), .contention(.stats), .end: submitPending()  // the agent's flush: hand over what it held
+    case .stats, .heap(.stats), .contention(.stats), .end: submitPending()  // the agent's flush
     default: break
     }
   }
@@ -61,32 +59,29 @@ public final class EarlySymbolizer: Symbolizer, @unchecked Sendable {
       let module = moduleMap.segments[segment]
       guard !StackSymbolizer.isAgent(module) else { continue }
       pending[module.path, default: []].append(address &- module.loadBias)
-      if pending[module.path]!.count >= Self.batchSize { submit(module.path) }
     }
   }
 
+  /// Hands what gathered to the queue unless it is still at work: then it waits
+  /// for a later flush.
   private func submitPending() {
-    for path in pending.keys.sorted() { submit(path) }
-  }
-
-  private func submit(_ path: String) {
-    guard let addresses = pending.removeValue(forKey: path), !addresses.isEmpty else { return }
-    guard queuedBatches.add(1, ordering: .relaxed).newValue <= Self.queueLimit else {
-      queuedBatches.subtract(1, ordering: .relaxed)
-      return  // full: the final pass resolves these
-    }
+    guard !pending.isEmpty, !busy.load(ordering: .acquiring) else { return }
+    busy.store(true, ordering: .relaxed)
+    let files = pending.sorted { $0.key < $1.key }
+    pending = [:]
     queue.async { [self] in
-      defer { queuedBatches.subtract(1, ordering: .relaxed) }
-      guard !stopped.load(ordering: .relaxed) else { return }
-      _ = try? resolve(addresses, inFile: path)  // a failure is the final pass's to report
+      defer { busy.store(false, ordering: .releasing) }
+      for (path, addresses) in files where !stopped.load(ordering: .relaxed) {
+        _ = try? resolve(addresses, inFile: path)  // a failure is the final pass's to report
+      }
     }
   }
 
-  /// Stops taking records and drops batches not yet started; the one running
-  /// finishes. Call when collection ends: what is left is the final pass's.
+  /// Stops taking records and skips the files the queue has not started; the one
+  /// it is at finishes. Call when collection ends: what is left is the final pass's.
   public func stop() { stopped.store(true, ordering: .relaxed) }
 
-  /// Waits until the batches queued so far are done (tests).
+  /// Waits until the job queued so far is done (tests).
   public func waitForQueue() { queue.sync {} }
 
   /// How many addresses have answers so far (tests, summaries).
