@@ -28,11 +28,13 @@ struct Threads: ParsableCommand {
   @Option(help: "How stacks are captured: libunwind or fp (frame pointers).")
   var unwind: Unwinder = .libunwind
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
   @OptionGroup var symbols: SymbolizerOptions
 
   func run() throws {
     var sink = ThreadDumpSink(pid: pid)
-    _ = try AttachedWindow.record(pid: pid, request: "threads unwind=\(unwind.rawValue)", duration: nil, into: &sink)
+    _ = try AttachedWindow.record(pid: pid, request: "threads unwind=\(unwind.rawValue) \(asyncStacks.request)", duration: nil, into: &sink)
     let (profile, _) = CPUProfile.build(from: sink.samples, hz: 1, durationNanos: 0, symbolizer: symbols.symbolizer(), comments: [])
     print(Self.dump(profile, states: sink.states), terminator: "")
   }

@@ -91,6 +91,11 @@ bool prof_async_possible(void) { return atomic_load_explicit(&executor_start, me
 
 static bool is_executor(uintptr_t start, uintptr_t limit, uint64_t pc) { return pc >= start && pc < limit; }
 
+bool prof_async_is_executor(uint64_t pc) {
+  uintptr_t start = atomic_load_explicit(&executor_start, memory_order_acquire);
+  return start != 0 && is_executor(start, atomic_load_explicit(&executor_limit, memory_order_relaxed), pc);
+}
+
 void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, enum prof_async_kind kind,
                           uint64_t value) {
   if (frame >= PROF_MAX_FRAMES) return;
@@ -141,3 +146,19 @@ void prof_async_begin(struct prof_async_capture *capture, struct prof_async_entr
   *capture = (struct prof_async_capture){.entries = entries, .stack_low = stack_low, .stack_high = stack_high};
 }
 
+
+// Buckets key on their candidates: a context's address differs from task to task,
+// its place among the sample's distinct values does not, and prof pairs candidates
+// by value only (the first of a value carries the chain).
+void prof_async_canonicalize(struct prof_async_capture *capture) {
+  uint64_t seen[PROF_ASYNC_MAX_TRIES];
+  uint32_t distinct = 0;
+  for (uint32_t i = 0; i < capture->count; i++) {
+    struct prof_async_entry *entry = &capture->entries[i];
+    if (entry->kind != PROF_ASYNC_REGISTER && entry->kind != PROF_ASYNC_FRAME_SLOT) continue;
+    uint32_t ordinal = 0;
+    while (ordinal < distinct && seen[ordinal] != entry->value) ordinal++;
+    if (ordinal == distinct && distinct < PROF_ASYNC_MAX_TRIES) seen[distinct++] = entry->value;
+    entry->value = ordinal + 1;
+  }
+}

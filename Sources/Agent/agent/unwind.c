@@ -26,6 +26,7 @@ static struct {
   __typeof__(&unw_init_local2) init_local2;
   __typeof__(&unw_step) step;
   __typeof__(&unw_get_reg) get_reg;
+  __typeof__(&unw_tdep_getcontext) get_context;
 } libunwind;
 int (*prof_unwind_backtrace)(void **frames, int max);
 
@@ -38,9 +39,10 @@ bool prof_unwind_init(void) {
   libunwind.init_local2 = LOOK_UP(handle, unw_init_local2);
   libunwind.step = LOOK_UP(handle, unw_step);
   libunwind.get_reg = LOOK_UP(handle, unw_get_reg);
+  libunwind.get_context = LOOK_UP(handle, unw_tdep_getcontext);
   int (*backtrace)(void **, int) = LOOK_UP(handle, unw_backtrace);
   if (!set_caching_policy || !local_space || !libunwind.init_local2 || !libunwind.step || !libunwind.get_reg ||
-      !backtrace)
+      !libunwind.get_context || !backtrace)
     return false;
   // Per-thread caches keep libunwind free of locks in the handler; one unwind here
   // runs its one-time initialisation outside signal context.
@@ -63,10 +65,10 @@ void prof_unwind_thread_started(void) {
   pthread_attr_destroy(&attributes);
 }
 
-static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t max, uint32_t *truncated,
-                                 struct prof_async_capture *async) {
+static uint32_t unwind_libunwind(ucontext_t *context, int flags, uint64_t *frames, uint32_t max,
+                                 uint32_t *truncated, struct prof_async_capture *async) {
   unw_cursor_t cursor;
-  if (libunwind.init_local2(&cursor, context, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
+  if (libunwind.init_local2(&cursor, context, flags) < 0) return 0;
   uint32_t depth = 0;
   for (;;) {
     unw_word_t ip;
@@ -137,6 +139,51 @@ uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated
   return walk_frame_pointers((uintptr_t)__builtin_frame_address(0), frames, 0, max, truncated, NULL);
 }
 
+// Whether an async partial function's frame is among these: the executor's code
+// called it. Cheap (no reads), so the hooks walk again with registers only then.
+static bool has_async_frame(const uint64_t *frames, uint32_t depth) {
+  for (uint32_t frame = 1; frame < depth; frame++)
+    if (prof_async_is_executor(frames[frame]) && !prof_async_is_executor(frames[frame - 1])) return true;
+  return false;
+}
+
+// The hooks' stack with its async candidates (heap and contention buckets). The
+// first walk is the hook's ordinary one; only a stack with an async frame is
+// walked again, with libunwind's registers (r14 restored per frame through the
+// unwind tables), or, with frame pointers, the word below each one and r14 as it
+// is here: callee-saved, it is still the async frame's unless a frame between
+// reused it, and prof accepts it only if its chain begins with an async function.
+uint32_t prof_unwind_callers_async(uint64_t *frames, uint32_t max, uint32_t *truncated,
+                                   struct prof_async_entry *async, uint32_t *async_count) {
+  *async_count = 0;
+  uint64_t r14;
+  __asm__ volatile("mov %%r14, %0" : "=r"(r14));
+  if (stack_high == 0) prof_unwind_thread_started();
+  struct prof_async_capture capture;
+  prof_async_begin(&capture, async, stack_low, stack_high);
+  uint32_t depth;
+  if (prof_config.unwinder == PROF_UNWIND_LIBUNWIND && prof_unwind_backtrace != NULL && prof_loader_enter()) {
+    int found = prof_unwind_backtrace((void **)frames, (int)max);
+    depth = found > 0 ? (uint32_t)found : 0;
+    *truncated = depth == max;
+    if (has_async_frame(frames, depth)) {
+      unw_context_t context;
+      *truncated = 0;
+      if (libunwind.get_context(&context) == 0)
+        depth = unwind_libunwind((ucontext_t *)&context, 0, frames, max, truncated, &capture);
+    }
+    prof_loader_leave();
+  } else {
+    *truncated = 0;
+    prof_async_candidate(&capture, 0, PROF_ASYNC_REGISTER, r14);
+    depth = walk_frame_pointers((uintptr_t)__builtin_frame_address(0), frames, 0, max, truncated, &capture);
+  }
+  prof_async_finish(&capture, frames, depth);
+  prof_async_canonicalize(&capture);
+  *async_count = capture.count;
+  return depth;
+}
+
 uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated,
                      struct prof_async_entry *async, uint32_t *async_count) {
   *truncated = 0;
@@ -146,7 +193,7 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
   // libunwind asks the loader; while a fork is under way (loader_guard.c), frame pointers.
   uint32_t depth;
   if (prof_config.unwinder == PROF_UNWIND_LIBUNWIND && prof_loader_enter()) {
-    depth = unwind_libunwind(ucontext, frames, max, truncated, candidates);
+    depth = unwind_libunwind(ucontext, UNW_INIT_SIGNAL_FRAME, frames, max, truncated, candidates);
     prof_loader_leave();
   } else {
     depth = unwind_frame_pointers(ucontext, frames, max, truncated, candidates);

@@ -13,11 +13,14 @@ public struct HeapBucket: Equatable, Sendable {
   /// frames[0] is a return address inside the agent's allocation hook.
   public var frames: [UInt64]
   public var truncated: Bool
+  /// The Swift async contexts at its frames (BUCKET_ASYNC), as RawSample.asyncChains.
+  public var asyncChains: [AsyncChain]
 
-  public init(id: UInt32, frames: [UInt64], truncated: Bool) {
+  public init(id: UInt32, frames: [UInt64], truncated: Bool, asyncChains: [AsyncChain] = []) {
     self.id = id
     self.frames = frames
     self.truncated = truncated
+    self.asyncChains = asyncChains
   }
 }
 

@@ -28,6 +28,7 @@ enum prof_record_type {
   PROF_REC_CONTENTION_BUCKET = 19,
   PROF_REC_CONTENTION_COUNTS = 20,
   PROF_REC_CONTENTION_STATS = 21,
+  PROF_REC_BUCKET_ASYNC = 22,
 };
 
 // Every record starts with this; size counts the header and is a multiple of 8.
@@ -174,6 +175,19 @@ struct prof_async_record {
   uint32_t tid;
   uint32_t count;
   uint64_t monotonic_ns;  // the SAMPLE's
+  struct prof_async_entry entries[PROF_ASYNC_MAX_ENTRIES];
+};
+
+// The async candidates of one bucket (heap, contention), just before its
+// definition: the entries of prof_async_record, with each context's address
+// replaced by its place among the bucket's distinct contexts (1, 2, ...), so that
+// a bucket is one stack and chain whichever task ran it.
+struct prof_bucket_async_record {
+  struct prof_record_header header;
+  uint32_t bucket_type;  // PROF_REC_HEAP_BUCKET or PROF_REC_CONTENTION_BUCKET
+  uint32_t bucket;       // the id it defines next
+  uint32_t count;
+  uint32_t reserved;
   struct prof_async_entry entries[PROF_ASYNC_MAX_ENTRIES];
 };
 
