@@ -11,11 +11,7 @@ final class AsyncHookStackEndToEndTests: OutputDirectoryTestCase {
 
   /// The share of the value of stacks through `main.allocate` whose frames after it are the chain.
   private func shareWithChain(_ file: String, sampleIndex: String) throws -> (share: Double, value: Double) {
-    let fromAllocate = try PprofTrace.of(file, ["-sample_index=\(sampleIndex)"]).compactMap { trace in
-      trace.frames.firstIndex { $0.contains("main.allocate") }.map { PprofTrace(value: trace.value, frames: Array(trace.frames[$0...])) }
-    }
-    let (share, value) = PprofTrace.shareWithCallers(fromAllocate, leaf: "main.allocate", callers: Self.chain)
-    return (share, value)
+    PprofTrace.shareWithCallers(try PprofTrace.of(file, ["-sample_index=\(sampleIndex)"]), of: "main.allocate", callers: Self.chain)
   }
 
   func testAllocationBytesInANestedAsyncFunctionCarryTheAwaitingChainInBothBuildsAndUnwinders() throws {

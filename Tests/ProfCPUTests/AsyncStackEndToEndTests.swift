@@ -83,6 +83,21 @@ final class AsyncStackEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  func testEachRouteHandlerOfAServerShapedProgramIsUnderItsRouterMiddlewareAndRequestLoop() throws {
+    let program = try ProfHarness.swiftFixture("async", "router", into: directory, flags: ["-O"])
+    let file = output("router.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--hz", "500", "-o", file, "--", program, "2"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let traces = try traces(file)
+    let callers = ["Router.respond", "LogMiddleware.handle", "serveConnection", "closure #1 in closure #3 in static main.Server.main()"]
+    // itemsHandler spills its context and reuses r14: its callers come from the running task.
+    for handler in ["computeHandler", "itemsHandler"] {
+      let (share, milliseconds) = PprofTrace.shareWithCallers(traces, of: handler, callers: callers)
+      XCTAssertGreaterThan(milliseconds, 50, "\(handler) was sampled")
+      XCTAssertGreaterThanOrEqual(share, 0.95, "\(handler) is under \(callers)")
+    }
+  }
+
   func testThousandsOfCancelledShortTasksSampledAt1000HzNeitherCrashNorHang() throws {
     let program = try ProfHarness.swiftFixture("async", "soak", into: directory, flags: ["-O"])
     for unwind in ["libunwind", "fp"] {

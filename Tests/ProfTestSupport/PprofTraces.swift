@@ -41,6 +41,17 @@ public struct PprofTrace {
     return Double(text)
   }
 
+  /// This stack from its first frame containing `function` on; nil without one.
+  public func starting(at function: String) -> PprofTrace? {
+    frames.firstIndex { $0.contains(function) }.map { PprofTrace(value: value, frames: Array(frames[$0...])) }
+  }
+
+  /// The share of `function`'s value (anywhere in the stacks) whose next frames are `callers`.
+  public static func shareWithCallers(_ traces: [PprofTrace], of function: String, callers: [String]) -> (share: Double, value: Double) {
+    let (share, value) = shareWithCallers(traces.compactMap { $0.starting(at: function) }, leaf: function, callers: callers)
+    return (share, value)
+  }
+
   /// The share of `leaf`'s value whose next frames are `callers`, in order, each
   /// frame containing its text; and the leaf's whole value.
   public static func shareWithCallers(_ traces: [PprofTrace], leaf: String, callers: [String]) -> (share: Double, leafValue: Double) {

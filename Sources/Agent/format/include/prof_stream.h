@@ -158,6 +158,8 @@ enum prof_async_kind {
   PROF_ASYNC_FRAME_SLOT = 2,  // the word below this frame's frame pointer
   PROF_ASYNC_RESUME = 3,      // the next context's resume function (its parent's resume point)
   PROF_ASYNC_END = 4,         // the chain reached a context without a parent: the task's entry
+  PROF_ASYNC_TASK = 5,        // the running task's resume context (the one its job resumed), at the frame the executor called
+  PROF_ASYNC_RESUMED = 6,     // after a TASK candidate: the function its job resumed (the task's resume function)
 };
 
 struct prof_async_entry {
