@@ -141,4 +141,18 @@ final class AsyncRecordDecoderTests: XCTestCase {
     decoder.append(streamHeader + record)
     XCTAssertThrowsError(try decoder.next())
   }
+
+  func testATaskCandidateCarriesTheFunctionItsJobResumedSharedChainOrNot() throws {
+    let stream = asyncRecord(tid: 5, nanos: 40, [
+      (1, PROF_ASYNC_REGISTER, 0x7000), (1, PROF_ASYNC_RESUME, 0xa1), (1, PROF_ASYNC_END, 0),
+      (1, PROF_ASYNC_TASK, 0x7000), (1, PROF_ASYNC_RESUMED, 0xf1),  // the register's context: its chain
+      (1, PROF_ASYNC_TASK, 0x8000), (1, PROF_ASYNC_RESUMED, 0xf2), (1, PROF_ASYNC_RESUME, 0xb1),
+      (1, PROF_ASYNC_RESUMED, 0xf3),  // not after a task candidate: ignored
+    ]) + sampleRecord(tid: 5, nanos: 40, depth: 2)
+    XCTAssertEqual(try samples(stream).first?.asyncChains, [
+      AsyncChain(frame: 1, source: .register, resumeFunctions: [0xa1], reachedEntry: true),
+      AsyncChain(frame: 1, source: .task, resumeFunctions: [0xa1], reachedEntry: true, resumedFunction: 0xf1),
+      AsyncChain(frame: 1, source: .task, resumeFunctions: [0xb1], reachedEntry: false, resumedFunction: 0xf2),
+    ])
+  }
 }

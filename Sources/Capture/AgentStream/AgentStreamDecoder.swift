@@ -236,7 +236,8 @@ public struct AgentStreamDecoder {
         chains[current].resumeFunctions.append(value)
       } else if let current, kind == UInt32(PROF_ASYNC_END.rawValue) {
         chains[current].reachedEntry = true
-      } else if kind == UInt32(PROF_ASYNC_RESUMED.rawValue), chains.last?.source == .task {
+      } else if kind == UInt32(PROF_ASYNC_RESUMED.rawValue), index > 0,
+        AsyncChain.Source(rawValue: field(\prof_async_entry.kind, of: entry - entrySize)) == .task {
         chains[chains.count - 1].resumedFunction = value  // right after its candidate, shared chain or not
       }  // an unknown kind, or a resume without its candidate: ignored
     }
