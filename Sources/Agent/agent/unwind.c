@@ -65,18 +65,34 @@ void prof_unwind_thread_started(void) {
   pthread_attr_destroy(&attributes);
 }
 
+// The word below a frame pointer on this thread's stack, read only within its bounds.
+static void stage_frame_slot(struct prof_async_capture *async, uint32_t frame, uintptr_t frame_pointer) {
+  if (stack_high == 0 || frame_pointer < stack_low + 8 || frame_pointer > stack_high - 8 || (frame_pointer & 7) != 0)
+    return;
+  prof_async_candidate(async, frame, PROF_ASYNC_FRAME_SLOT, ((const uint64_t *)frame_pointer)[-1]);
+}
+
 static uint32_t unwind_libunwind(ucontext_t *context, int flags, uint64_t *frames, uint32_t max,
                                  uint32_t *truncated, struct prof_async_capture *async) {
   unw_cursor_t cursor;
   if (libunwind.init_local2(&cursor, context, flags) < 0) return 0;
   uint32_t depth = 0;
+  unw_word_t previous_rbp = 0;
   for (;;) {
     unw_word_t ip;
     if (libunwind.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
-    // r14 as this frame saw it: libunwind restores callee-saved registers per frame.
-    unw_word_t r14;
-    if (async && libunwind.get_reg(&cursor, UNW_X86_64_R14, &r14) == 0)
-      prof_async_candidate(async, depth, PROF_ASYNC_REGISTER, r14);
+    if (async) {
+      // r14 as this frame saw it: libunwind restores callee-saved registers per frame.
+      unw_word_t r14, rbp;
+      if (libunwind.get_reg(&cursor, UNW_X86_64_R14, &r14) == 0) prof_async_candidate(async, depth, PROF_ASYNC_REGISTER, r14);
+      // A frame whose rbp differs from its caller's set up a frame pointer: with the
+      // async frame layout, the word below it is its context (a partial function
+      // that spills r14 and reuses it keeps it there too).
+      if (libunwind.get_reg(&cursor, UNW_X86_64_RBP, &rbp) == 0) {
+        if (depth > 0 && previous_rbp != rbp) stage_frame_slot(async, depth - 1, previous_rbp);
+        previous_rbp = rbp;
+      }
+    }
     frames[depth++] = ip;
     int stepped = libunwind.step(&cursor);
     if (stepped <= 0) break;
