@@ -35,7 +35,8 @@ final class AsyncStackEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(run.status, 0, run.stderr)
     let traces = try traces(file)
     XCTAssertGreaterThan(shareWithCallers(traces, leaf: "main.burn", callers: []).leafMs, 200)
-    XCTAssertFalse(traces.contains { $0.frames.contains { $0.contains("handleRequest") } })
+    // handleRequest itself may be sampled (its own partial functions); never as burn's caller.
+    XCTAssertFalse(traces.contains { $0.starting(at: "main.burn")?.frames.contains { $0.contains("handleRequest") } ?? false })
   }
 
   func testTraceTimelinesShowTheAwaitingCallersToo() throws {
