@@ -54,6 +54,18 @@ final class AsyncHookStackEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  func testThousandsOfCancelledShortTasksUnderTheHooksNeitherCrashNorHang() throws {
+    let program = try ProfHarness.swiftFixture("async", "soak", into: directory, flags: ["-O"])
+    for (mode, settings) in [("heap", ["--sample-rate", "4096", "--unwind", "libunwind"]), ("heap", ["--sample-rate", "4096", "--unwind", "fp"]),
+                             ("block", ["--rate", "1"])] {
+      let file = output("soak-\(mode)-\(settings.last!).pb.gz")
+      let run = try ProfHarness.prof([mode] + settings + ["-o", file, "--", program, "2000"])
+      XCTAssertEqual(run.status, 0, "\(mode) \(settings): \(run.stderr)")
+      XCTAssertTrue(run.stdout.hasSuffix("\n"), "the program ran to its end")
+      XCTAssertFalse(try PprofTrace.of(file).isEmpty, "\(mode) \(settings): a readable profile")
+    }
+  }
+
   func testTheThreadDumpFollowsAThreadInAnAsyncFunctionToItsAwaitingCallers() throws {
     let program = try ProfHarness.swiftFixture("async", "allocating", into: directory, flags: ["-O"])
     let agent = try ProfHarness.prof(["agent"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)

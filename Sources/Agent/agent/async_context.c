@@ -61,7 +61,8 @@ static void follow(struct prof_async_capture *capture, uint32_t frame, enum prof
   if (!plausible_context(capture, value) || atomic_load_explicit(&reads_refused, memory_order_relaxed)) return;
   for (uint32_t i = 0; i < capture->tries; i++) {
     if (capture->tried[i].value != value) continue;
-    if (capture->tried[i].led_somewhere) append_candidate(capture, frame, kind, value, resumed);  // prof reuses its chain
+    // prof reuses the chain the value led to
+    if (capture->tried[i].led_somewhere) append_candidate(capture, frame, kind, value, resumed);
     return;
   }
   if (capture->pid == 0) capture->pid = (pid_t)syscall(SYS_getpid);

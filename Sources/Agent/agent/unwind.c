@@ -84,7 +84,8 @@ static uint32_t unwind_libunwind(ucontext_t *context, int flags, uint64_t *frame
     if (async) {
       // r14 as this frame saw it: libunwind restores callee-saved registers per frame.
       unw_word_t r14, rbp;
-      if (libunwind.get_reg(&cursor, UNW_X86_64_R14, &r14) == 0) prof_async_candidate(async, depth, PROF_ASYNC_REGISTER, r14);
+      if (libunwind.get_reg(&cursor, UNW_X86_64_R14, &r14) == 0)
+        prof_async_candidate(async, depth, PROF_ASYNC_REGISTER, r14);
       // A frame whose rbp differs from its caller's set up a frame pointer: with the
       // async frame layout, the word below it is its context (a partial function
       // that spills r14 and reuses it keeps it there too).
@@ -163,7 +164,8 @@ static bool has_async_frame(const uint64_t *frames, uint32_t depth) {
   return false;
 }
 
-// The hooks' stack with its async candidates (heap and contention buckets). The
+// The hooks' stack with its async candidates (heap and contention buckets);
+// frames holds max + 1, as for prof_capture_stack. The
 // first walk is the hook's ordinary one; only a stack with an async frame is
 // walked again, with libunwind's registers (r14 restored per frame through the
 // unwind tables), or, with frame pointers, the word below each one and r14 as it
@@ -179,9 +181,9 @@ uint32_t prof_unwind_callers_async(uint64_t *frames, uint32_t max, uint32_t *tru
   prof_async_begin(&capture, async, stack_low, stack_high);
   uint32_t depth;
   if (prof_config.unwinder == PROF_UNWIND_LIBUNWIND && prof_unwind_backtrace != NULL && prof_loader_enter()) {
-    int found = prof_unwind_backtrace((void **)frames, (int)max);
-    depth = found > 0 ? (uint32_t)found : 0;
-    *truncated = depth == max;
+    int found = prof_unwind_backtrace((void **)frames, (int)max + 1);  // frames holds max + 1
+    *truncated = found > (int)max;
+    depth = *truncated ? max : (uint32_t)(found > 0 ? found : 0);
     if (has_async_frame(frames, depth)) {
       unw_context_t context;
       *truncated = 0;
