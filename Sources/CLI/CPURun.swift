@@ -25,19 +25,14 @@ extension CPU {
     var symbolization = SymbolizationWarnings()
     let (profile, warnings) = build(collector, session.durationNanos)
     symbolization.say(warnings)
-    let written = Result { try file.commit(profile.gzipped()) }
-    let status = session.finish()
-    if session.start != nil && session.endReason == nil {
-      let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
-      warn(session.program.missingFinalFlushMessage(lastProgram: collector.modules.first?.path ?? command.path,
-                                                    lost: "samples (\(missing) counted)"))
-    }
+    let missing = collector.stats.samples > collector.totals.samples ? collector.stats.samples - collector.totals.samples : 0
+    let status = try session.writeAndFinish(profile, to: file, lastProgram: collector.modules.first?.path ?? command.path,
+                                            lost: "samples (\(missing) counted)")
     collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
     if unwind == .fp {
       let stacks = collector.stacks.map { ($0.key.frames, $0.value.samples) }
       FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
     }
-    try written.get()
     printSummary(collector, program: session.program)
     try ChildProfiles(options: children).write(session.children(CPUSampleCollector.init), beside: output, parent: profile,
                                                pid: session.program.pid, build: build, symbolization: &symbolization) { child, _ in

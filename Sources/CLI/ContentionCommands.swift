@@ -23,11 +23,18 @@ struct Block: ParsableCommand {
       recorded, shorter ones with probability delay/rate and then unbiased. 1 (the \
       default, as go test -blockprofile) records every wait.
 
+      --mutex-profile also writes Go's mutex profile (prof mutex --fraction 1) from \
+      the same run, as go test -blockprofile b.out -mutexprofile m.out does.
+
+      DispatchQueue.sync (and barrier syncs) are timed from the call until the work \
+      starts, DispatchGroup.wait when it did not return at once.
+
       prof exits with the program's exit status (128+N if a signal N killed it).
 
       Examples:
         prof block -- .build/release/myserver
         prof block --rate 10000 -o block.pb.gz -- ./tool
+        prof block --mutex-profile mutex.pb.gz -- .build/release/myserver
         go tool pprof -top block.pb.gz
       """
   )
@@ -38,14 +45,23 @@ struct Block: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Waits of at least this many ns are all recorded, shorter ones sampled; 1 records every wait.", valueName: "ns"))
   var rate = 1
 
+  @Option(help: ArgumentHelp("Also write the mutex profile of the same run (every contended release) to this path.", valueName: "path"))
+  var mutexProfile: String?
+
   @OptionGroup var contention: ContentionOptions
 
   func validate() throws {
     guard (1...(1 << 40)).contains(rate) else { throw ValidationError("--rate must be between 1 ns and 2^40 ns") }
+    if mutexProfile != nil && contention.children.followChildren {
+      throw ValidationError("--mutex-profile is for the program alone: with --follow-children run prof mutex on its own")
+    }
+    if mutexProfile == output { throw ValidationError("--mutex-profile must name another file than -o") }
   }
 
   func run() throws {
-    try contention.record(.block, into: output, setting: [AgentEnvironment.blockRate.name: String(rate)])
+    var settings = [AgentEnvironment.blockRate.name: String(rate)]
+    if mutexProfile != nil { settings[AgentEnvironment.mutexFraction.name] = "1" }
+    try contention.record([(.block, output)] + (mutexProfile.map { [(.mutex, $0)] } ?? []), setting: settings)
   }
 }
 
@@ -85,6 +101,6 @@ struct Mutex: ParsableCommand {
   }
 
   func run() throws {
-    try contention.record(.mutex, into: output, setting: [AgentEnvironment.mutexFraction.name: String(fraction)])
+    try contention.record([(.mutex, output)], setting: [AgentEnvironment.mutexFraction.name: String(fraction)])
   }
 }

@@ -21,34 +21,33 @@ struct ContentionOptions: ParsableArguments {
 
   @OptionGroup var target: TargetOptions
 
-  func record(_ kind: ContentionProfile.Kind, into output: String, setting: [String: String]) throws {
-    let file = try AtomicOutputFile(path: output)
+  /// One run, a profile of each kind asked for (prof block --mutex-profile: both).
+  func record(_ profiles: [(kind: ContentionProfile.Kind, path: String)], setting: [String: String]) throws {
+    let files = try profiles.map { try AtomicOutputFile(path: $0.path) }
+    let (kind, output) = profiles[0]  // followed children: validation allows one kind
     let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }.merging(asyncStacks.settings) { $1 }
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, followChildren: children.followChildren)
     let symbolizer = symbols.symbolizer()
-    let comments = ["prof \(kind.rawValue) " + target.command.joined(separator: " ")]
-    let build = { (collector: ContentionCollector, durationNanos: Int64) in
-      ContentionProfile.build(kind, from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
+    let build = { (kind: ContentionProfile.Kind, collector: ContentionCollector, durationNanos: Int64) in
+      ContentionProfile.build(kind, from: collector, durationNanos: durationNanos, symbolizer: symbolizer,
+                              comments: ["prof \(kind.rawValue) " + target.command.joined(separator: " ")])
     }
     var collector = ContentionCollector()
     session.record(into: &collector)
     var symbolization = SymbolizationWarnings()
-    let (profile, warnings) = build(collector, session.durationNanos)
-    symbolization.say(warnings)
-    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
-    let written = Result { try file.commit(profile.gzipped()) }
-    let status = session.finish()
-    if collector.start != nil && collector.endReason == nil {
-      warn(session.program.missingFinalFlushMessage(lastProgram: command.path, lost: "waits"))
-    }
-    try written.get()
-    ContentionProfile.summary(kind, collector, profile).forEach(warn)
+    let built = profiles.map { build($0.kind, collector, session.durationNanos) }
+    built.forEach { symbolization.say($0.warnings) }
+    if let warning = collector.undefinedBucketsWarning { warn(warning) }
+    let status = try session.writeAndFinish(zip(built, files).map { ($0.profile, $1) }, lastProgram: command.path, lost: "waits")
+    zip(profiles, built).forEach { ContentionProfile.summary($0.kind, collector, $1.profile).forEach(warn) }
+    let profile = built[0].profile
     try ChildProfiles(options: children).write(session.children(ContentionCollector.init), beside: output, parent: profile,
-                                               pid: session.program.pid, build: build, symbolization: &symbolization) {
+                                               pid: session.program.pid, build: { build(kind, $0, $1) },
+                                               symbolization: &symbolization) {
       ContentionProfile.summary(kind, $0, $1)
     }
-    warn("wrote \(output); view: go tool pprof -http=: \(output)")
+    warn("wrote \(profiles.map(\.path).joined(separator: " and ")); view: go tool pprof -http=: \(output)")
     try status.passThrough()
   }
 }

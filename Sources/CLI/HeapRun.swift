@@ -25,17 +25,12 @@ extension Heap {
     var symbolization = SymbolizationWarnings()
     let (profile, warnings) = build(collector, session.durationNanos)
     symbolization.say(warnings)
-    if collector.undefinedBuckets > 0 { warn("\(collector.undefinedBuckets) counts named stacks the agent never sent") }
+    if let warning = collector.undefinedBucketsWarning { warn(warning) }
     if unwind == .fp {
       let stacks = collector.counts.compactMap { id, counts in collector.buckets[id].map { ($0.frames, counts.allocObjects) } }
       FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
     }
-    let written = Result { try file.commit(profile.gzipped()) }
-    let status = session.finish()
-    if collector.start != nil && collector.endReason == nil {
-      warn(session.program.missingFinalFlushMessage(lastProgram: command.path, lost: "allocations"))
-    }
-    try written.get()
+    let status = try session.writeAndFinish(profile, to: file, lastProgram: command.path, lost: "allocations")
     HeapSummary.lines(collector, profile).forEach(warn)
     try ChildProfiles(options: children).write(session.children(HeapCollector.init), beside: output, parent: profile,
                                                pid: session.program.pid, build: build, symbolization: &symbolization) {

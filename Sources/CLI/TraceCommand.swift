@@ -18,6 +18,10 @@ struct Trace: ParsableCommand {
       adds a state track per thread (Running / Off-CPU; Unsampled where a thread that \
       blocks the sampling signal ran), without waking idle threads.
 
+      A wait for a lock (pthread mutex or rwlock, NSLock, Swift's Mutex) of at least \
+      --lock-wait-threshold shows on the thread's spans track as a "waiting for lock" \
+      slice with the lock's address and the tid of the thread that held it.
+
       prof exits with the program's exit status (128+N if a signal N killed it).
 
       Examples:
@@ -25,6 +29,7 @@ struct Trace: ParsableCommand {
         prof trace --mode wall --hz 200 -o server.json.gz -- .build/release/myserver
         prof trace --pprof cpu.pb.gz -- ./batch-job input.csv
         prof trace --follow-children -- ./run-workers.sh
+        prof trace --lock-wait-threshold 200us -- .build/release/myserver
         prof trace --pid 4242 --duration 5   # a program started with prof run or LD_PRELOAD=$(prof agent)
       """
   )
@@ -51,6 +56,13 @@ struct Trace: ParsableCommand {
   @Option(help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: trace it for --duration (default 1 s) and leave it running. CPU mode only.",
                              valueName: "pid"))
   var pid: Int32?
+
+  @Option(help: ArgumentHelp("Show lock waits at least this long as \"waiting for lock\" slices, in Go's duration syntax (500us, 1ms, 2s); 0: none. Default 1ms. Not with --pid.",
+                             valueName: "duration"))
+  var lockWaitThreshold: GoDuration?
+
+  /// Lock waits are on unless the user says otherwise.
+  var lockWaitNanos: UInt64 { (lockWaitThreshold ?? GoDuration(nanoseconds: 1_000_000)).nanoseconds }
 
   @Flag(help: "Also track the heap, as prof heap does at its default rate, and add a heap-in-use counter.")
   var heap = false

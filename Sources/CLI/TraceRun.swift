@@ -20,6 +20,7 @@ extension Trace {
                     AgentEnvironment.trace.name: "1", AgentEnvironment.signal.name: String(signal.number)]
       .merging(asyncStacks.settings) { $1 }
     if heap { settings[AgentEnvironment.heapRate.name] = String(Heap.defaultSampleRate) }
+    if lockWaitNanos > 0 { settings[AgentEnvironment.lockWaitNanos.name] = String(lockWaitNanos) }
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
                                               followChildren: followChildren)
@@ -45,7 +46,9 @@ extension Trace {
     let (timeline, threads) = (sinks.first, sinks.first.ticks.count)
     let ticks = timeline.ticks.values.map(\.count).reduce(0, +)
     let others = processes.count > 1 ? " (and \(processes.count - 1) child processes)" : ""
-    warn("\(ticks) samples from \(threads) threads\(others), \(timeline.events.count) user events; wrote \(output)"
+    let threshold = GoDuration(nanoseconds: lockWaitNanos)
+    let waits = lockWaitNanos > 0 ? ", \(timeline.lockWaits.count) lock waits of \(threshold) or more" : ""
+    warn("\(ticks) samples from \(threads) threads\(others), \(timeline.events.count) user events\(waits); wrote \(output)"
          + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")
     try status.passThrough()
   }
@@ -68,8 +71,8 @@ extension Trace {
   /// `--pid`: a window of a running process, traced by its dormant agent.
   private func runAttached(_ pid: Int32) throws {
     try target.requireNone()
-    guard mode == .cpu, !heap, !followChildren, signal == .profiling else {
-      throw ValidationError("--pid traces in cpu mode with SIGPROF: --mode wall, --heap, --follow-children and --signal need prof trace -- COMMAND")
+    guard mode == .cpu, !heap, !followChildren, signal == .profiling, lockWaitThreshold == nil else {
+      throw ValidationError("--pid traces in cpu mode with SIGPROF: --mode wall, --heap, --follow-children, --signal and --lock-wait-threshold need prof trace -- COMMAND")
     }
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }

@@ -34,12 +34,7 @@ final class AgentStreamDecoderTests: XCTestCase {
   }
 
   func decodeAll(_ stream: [UInt8], chunk: Int) throws -> [AgentRecord] {
-    var decoder = AgentStreamDecoder()
-    var records: [AgentRecord] = []
-    for start in stride(from: 0, to: stream.count, by: chunk) {
-      decoder.append(stream[start..<min(start + chunk, stream.count)])
-      while let record = try decoder.next() { records.append(record) }
-    }
+    let (records, decoder) = try decodeInChunks(stream, chunk: chunk)
     XCTAssertEqual(decoder.pendingByteCount, 0)
     return records
   }

@@ -52,4 +52,16 @@ extension AgentStreamDecoderTests {
     decoder.append(streamHeader + bytes(of: counts, size: 56))
     XCTAssertThrowsError(try decoder.next())
   }
+
+  func testDecodesLockWaits() throws {
+    var wait = prof_lock_wait_record()
+    wait.header = prof_record_header(type: UInt32(PROF_REC_LOCK_WAIT.rawValue), size: UInt32(MemoryLayout<prof_lock_wait_record>.size))
+    wait.tid = 12
+    wait.holder_tid = 34
+    wait.lock = 0x7f00_1234_5678
+    wait.start_ns = 1_000
+    wait.end_ns = 51_000
+    let records = try decodeAll(streamHeader + bytes(of: wait), chunk: 7)
+    XCTAssertEqual(records, [.lockWait(LockWait(tid: 12, holderTID: 34, lockAddress: 0x7f00_1234_5678, startNanos: 1_000, endNanos: 51_000))])
+  }
 }

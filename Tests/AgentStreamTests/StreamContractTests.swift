@@ -90,21 +90,11 @@ final class StreamContractTests: XCTestCase {
     return bytes(of: notice)
   }
 
-  private func decode(_ stream: [UInt8], chunk: Int) throws -> (records: [AgentRecord], decoder: AgentStreamDecoder) {
-    var decoder = AgentStreamDecoder()
-    var records: [AgentRecord] = []
-    for start in stride(from: 0, to: stream.count, by: chunk) {
-      decoder.append(stream[start..<min(start + chunk, stream.count)])
-      while let record = try decoder.next() { records.append(record) }
-    }
-    return (records, decoder)
-  }
-
   func testRecordsOfUnknownTypeAreSkippedByTheirSizeAndCounted() throws {
     let stream = streamHeader + thread(1, "main") + record(type: 42, payload: [7, 8, 9])
       + record(type: 42, payload: []) + notice(code: 99) + record(type: 1000, payload: [1]) + thread(2, "worker")
     for chunk in [1, 5, 4096] {
-      let (records, decoder) = try decode(stream, chunk: chunk)
+      let (records, decoder) = try decodeInChunks(stream, chunk: chunk)
       XCTAssertEqual(records, [.thread(tid: 1, name: "main"), .thread(tid: 2, name: "worker")], "chunk \(chunk)")
       XCTAssertEqual(decoder.skipped, ["type 42": 2, "type 1000": 1, "notice code 99": 1])
       XCTAssertEqual(decoder.pendingByteCount, 0)
@@ -112,7 +102,7 @@ final class StreamContractTests: XCTestCase {
                      "skipped agent records this prof does not know (1 of notice code 99, 1 of type 1000, 2 of type 42): "
                        + "the agent is newer than prof")
     }
-    XCTAssertNil(try decode(streamHeader + thread(1, "main"), chunk: 64).decoder.skippedSummary, "nothing skipped, nothing said")
+    XCTAssertNil(try decodeInChunks(streamHeader + thread(1, "main"), chunk: 64).decoder.skippedSummary, "nothing skipped, nothing said")
   }
 
   func testUnknownRecordsStillNeedAValidSize() {
@@ -125,7 +115,7 @@ final class StreamContractTests: XCTestCase {
 
   func testAKnownRecordShorterThanItsFixedPartIsRejected() {
     for type in [PROF_REC_SAMPLE, PROF_REC_MODULE, PROF_REC_TRACE, PROF_REC_HEAP_BUCKET, PROF_REC_HEAP_COUNTS, PROF_REC_NOTICE,
-                 PROF_REC_CONTENTION_BUCKET, PROF_REC_CONTENTION_COUNTS, PROF_REC_CONTENTION_STATS] {
+                 PROF_REC_CONTENTION_BUCKET, PROF_REC_CONTENTION_COUNTS, PROF_REC_CONTENTION_STATS, PROF_REC_LOCK_WAIT] {
       var decoder = AgentStreamDecoder()
       decoder.append(streamHeader + record(type: UInt32(type.rawValue), payload: []))
       XCTAssertThrowsError(try decoder.next(), "type \(type.rawValue)")
@@ -141,7 +131,7 @@ final class StreamContractTests: XCTestCase {
     }
     let newer = bytes(of: PROF_STREAM_MAGIC) + bytes(of: UInt64(PROF_STREAM_VERSION) + 1)
       + thread(1, "main") + record(type: 77, payload: [1, 2])
-    let (records, decoder) = try decode(newer, chunk: 3)
+    let (records, decoder) = try decodeInChunks(newer, chunk: 3)
     XCTAssertEqual(records, [.thread(tid: 1, name: "main")])
     XCTAssertEqual(decoder.skipped, ["type 77": 1])
   }
@@ -156,7 +146,7 @@ final class StreamContractTests: XCTestCase {
       (stream.count, [.thread(tid: 1, name: "main"), .thread(tid: 2, name: "worker"), .thread(tid: 3, name: "io")]),
     ]
     for cut in 0...stream.count {
-      let (records, decoder) = try decode(Array(stream.prefix(cut)), chunk: 7)
+      let (records, decoder) = try decodeInChunks(Array(stream.prefix(cut)), chunk: 7)
       let expected = whole.last { $0.end <= cut }?.records ?? []
       XCTAssertEqual(records, expected, "cut at \(cut)")
       let consumedRecords = [16, 16 + pieces[0].count, 16 + pieces[0...1].joined().count, 16 + pieces[0...2].joined().count,

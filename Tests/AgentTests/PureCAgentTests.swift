@@ -19,13 +19,15 @@ final class PureCAgentTests: OutputDirectoryTestCase {
     let needed = try neededLibraries(Self.agent)
     XCTAssertTrue(needed.contains("libc.so.6"), "\(needed)")
     let glibc: Set = ["libc.so.6", "libdl.so.2", "libpthread.so.0", "libm.so.6"]
-    XCTAssertEqual(needed.filter { !glibc.contains($0) }, [], "the agent links more than glibc")
+    // ld-linux: the loader, in every process already; config.c reads its module list.
+    XCTAssertEqual(needed.filter { !glibc.contains($0) && !$0.hasPrefix("ld-linux") }, [], "the agent links more than glibc")
     XCTAssertFalse(needed.contains { $0.contains("swift") || $0.contains("unwind") || $0.contains("stdc++") })
   }
 
-  /// VmRSS (kB) and the mapped files of `sleep 30`, with the agent preloaded or not,
-  /// once it sleeps: exec and the loader are done.
-  private func sleepingProcess(preloading agent: String?) throws -> (rssKB: Int, maps: String) {
+  /// VmRSS (kB), the mapped files and the thread count of `sleep 30`, with the agent
+  /// preloaded or not, once every thread waits in a system call: exec, the loader
+  /// and the agent's start are done (the control thread in accept).
+  private func sleepingProcess(preloading agent: String?) throws -> (rssKB: Int, maps: String, threads: Int) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/sleep")
     process.arguments = ["30"]
@@ -37,29 +39,33 @@ final class PureCAgentTests: OutputDirectoryTestCase {
     let proc = "/proc/\(process.processIdentifier)"
     for _ in 0..<500 {
       let status = (try? String(contentsOfFile: "\(proc)/status", encoding: .utf8)) ?? ""
-      let syscall = (try? String(contentsOfFile: "\(proc)/syscall", encoding: .utf8)) ?? ""
-      // 230: clock_nanosleep, where sleep waits.
-      if status.contains("Name:\tsleep"), syscall.hasPrefix("230 "),
+      let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "\(proc)/task")) ?? []
+      let calls = tasks.map { (try? String(contentsOfFile: "\(proc)/task/\($0)/syscall", encoding: .utf8)) ?? "" }
+      // 230: clock_nanosleep, where sleep waits; "running": not in a system call.
+      let mainCall = (try? String(contentsOfFile: "\(proc)/syscall", encoding: .utf8)) ?? ""
+      if status.contains("Name:\tsleep"), mainCall.hasPrefix("230 "), calls.allSatisfy({ $0.first?.isNumber == true }),
          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
          let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") {
-        return (kilobytes, try String(contentsOfFile: "\(proc)/maps", encoding: .utf8))
+        return (kilobytes, try String(contentsOfFile: "\(proc)/maps", encoding: .utf8), tasks.count)
       }
       usleep(10_000)
     }
     throw HarnessError("sleep never went to sleep")
   }
 
-  func testADormantAgentAddsLessThan400KBToSleep() throws {
-    // The smallest of three of each: page cache and ASLR move a few pages either way.
-    // A preloaded dormant agent runs its control thread (docs/notes/live.md): its
-    // stack and descriptor and the socket code come to 220-330 kB here.
-    let plain = try (0..<3).map { _ in try sleepingProcess(preloading: nil).rssKB }.min()!
-    let dormant = try (0..<3).map { _ in try sleepingProcess(preloading: Self.agent) }
+  func testADormantAgentAddsLessThan250KBToSleep() throws {
+    // The smallest of five of each: the kernel maps a file's pages 64 kB around each
+    // fault, and where those windows fall moves with ASLR. Measured 2026-12-02: 120 kB
+    // apart in the median; smallest against smallest, 128 kB typically and 236 at
+    // most in 20,000 draws (docs/notes/agent-rss.md says where it goes).
+    let plain = try (0..<5).map { _ in try sleepingProcess(preloading: nil).rssKB }.min()!
+    let dormant = try (0..<5).map { _ in try sleepingProcess(preloading: Self.agent) }
     let withAgent = dormant.map(\.rssKB).min()!
     XCTAssertTrue(dormant[0].maps.contains("libProfAgent.so"), "the agent was not loaded")
+    XCTAssertEqual(dormant[0].threads, 2, "a dormant agent runs its control thread, which is measured too")
     XCTAssertFalse(dormant[0].maps.contains("libunwind"), "a dormant agent loaded libunwind")
     XCTAssertFalse(dormant[0].maps.contains("libswift"), "a dormant agent loaded the Swift runtime")
-    XCTAssertLessThan(withAgent - plain, 400, "sleep: \(plain) kB alone, \(withAgent) kB with a dormant agent")
+    XCTAssertLessThan(withAgent - plain, 250, "sleep: \(plain) kB alone, \(withAgent) kB with a dormant agent")
   }
 
   func testACProgramThatAbortsGetsNoSwiftCrashReportAndNoHandlerWarning() throws {

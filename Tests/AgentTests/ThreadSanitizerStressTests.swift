@@ -2,7 +2,7 @@ import Foundation
 import ProfTestSupport
 import XCTest
 
-/// The agent's lock-free ring and heap tables, hammered from several threads (writers
+/// The agent's lock-free ring, heap tables and contention table, hammered from several threads (writers
 /// and the reader, as in the agent) under ThreadSanitizer: harnesses in
 /// fixtures/agent/stress, compiled with the agent's own sources.
 final class ThreadSanitizerStressTests: OutputDirectoryTestCase {
@@ -40,4 +40,10 @@ final class ThreadSanitizerStressTests: OutputDirectoryTestCase {
   func testTheRingUnderThreadSanitizer() throws { try stress("ring", ["ring.c"]) }
 
   func testTheHeapTablesUnderThreadSanitizer() throws { try stress("heap_table", ["heap_table.c", "heap_estimate.c", "stack_table.c"]) }
+
+  func testTheContentionTableUnderThreadSanitizer() throws { try stress("contention_table", ["contention_table.c", "stack_table.c"]) }
+
+  func testMutexModesLockSlotsUnderThreadSanitizer() throws {
+    try stress("contention_slots", ["contention_slots.c", "contention_table.c", "stack_table.c"])
+  }
 }

@@ -26,17 +26,21 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     let file = output("\(mode).pb.gz")
     let run = try ProfHarness.prof([mode, "-o", file, "--"] + command)
     XCTAssertEqual(run.status, 0, run.stderr)
-    let waited = try waitedNanos(run)
-    XCTAssertGreaterThan(waited, 0.3e9, "the fixture's threads waited")
+    try checkProfile(file, waited: try waitedNanos(run), under: function)
+  }
 
+  /// A profile go tool pprof reads without warnings, in Go's types, whose delay
+  /// agrees with `waited` within 15%, >= 90% of it under `function`.
+  private func checkProfile(_ file: String, waited: Double, under function: String) throws {
+    XCTAssertGreaterThan(waited, 0.3e9, "the fixture's threads waited")
     let top = try ProfHarness.pprof(["-top", file])
-    XCTAssertEqual(top.stderr, "", "go tool pprof reads it without warnings")
+    XCTAssertEqual(top.stderr, "", "go tool pprof reads \(file) without warnings")
     let read = try profile(file)
     XCTAssertEqual(read.sampleTypes.map { "\($0.type)/\($0.unit)" }, ["contentions/count", "delay/nanoseconds"])
     XCTAssertEqual(read.periodType.map { "\($0.type)/\($0.unit)" }, "contentions/count")
 
     let (totalMs, rows) = try ProfHarness.top(file)
-    XCTAssertEqual(totalMs * 1e6, waited, accuracy: waited * 0.15, "the profile's delay vs the fixture's own")
+    XCTAssertEqual(totalMs * 1e6, waited, accuracy: waited * 0.15, "\(file)'s delay vs the fixture's own")
     let under = try XCTUnwrap(rows.first { $0.name == function || $0.name.hasPrefix(function + "(") }, "\(rows)")
     XCTAssertGreaterThanOrEqual(under.cum, totalMs * 0.9, "\(function) holds >= 90%: \(rows)")
   }
@@ -47,6 +51,19 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
 
   func testMutexProfileChargesTheWaitsToTheReleasingFunction() throws {
     try checkAttribution("mutex", to: "release_lock")
+  }
+
+  /// prof block --mutex-profile: both profiles from one run, each as its own command writes it.
+  func testBlockWithMutexProfileWritesBothFromOneRun() throws {
+    let (block, mutex) = (output("both.block.pb.gz"), output("both.mutex.pb.gz"))
+    let run = try ProfHarness.prof(["block", "-o", block, "--mutex-profile", mutex, "--", fixture("mutex_contention"), "4", "20", "5"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    try checkProfile(block, waited: try waitedNanos(run), under: "wait_for_lock")
+    try checkProfile(mutex, waited: try waitedNanos(run), under: "release_lock")
+    XCTAssertTrue(run.stderr.contains("the block profile:") && run.stderr.contains("the mutex profile:"), run.stderr)
+    let refused = try ProfHarness.prof(["block", "--mutex-profile", mutex, "--follow-children", "--", "/bin/true"])
+    XCTAssertNotEqual(refused.status, 0)
+    XCTAssertTrue(refused.stderr.contains("--mutex-profile"), refused.stderr)
   }
 
   /// fixtures/workloads' contention: Swift's primitives, 4 threads, 20 rounds, 5 ms holds.
@@ -65,6 +82,48 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
 
   func testDispatchSemaphoreWaits() throws {
     try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("semaphore"))
+  }
+
+  /// DispatchQueue.sync and a barrier sync: the interposed dispatch_sync and
+  /// dispatch_barrier_sync time the wait until the work starts, not the work.
+  func testDispatchQueueSyncWaits() throws {
+    try checkAttribution("block", to: "contention.waitForQueue", command: try swiftFixture("dispatch-sync"))
+    try checkAttribution("block", to: "contention.waitForQueue", command: try swiftFixture("dispatch-barrier"))
+  }
+
+  /// DispatchGroup.wait: the whole call, when it did not return at once.
+  func testDispatchGroupWaits() throws {
+    try checkAttribution("block", to: "contention.waitForGroup", command: try swiftFixture("group"))
+  }
+
+  /// The work runs outside the hook: an NSLock taken inside syncs (on a concurrent
+  /// queue, so they never wait for the queue) is recorded as usual.
+  func testLocksInsideSyncedWorkAreRecorded() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("nslock-in-sync"))
+  }
+
+  /// A DispatchWorkItem's block carries libdispatch's private data (QoS, flags):
+  /// passed through untimed, and it still runs.
+  func testDispatchWorkItemSyncPassesThroughUntimed() throws {
+    let run = try ProfHarness.prof(["block", "-o", output("workitem.pb.gz"), "--"] + swiftFixture("dispatch-workitem"))
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertGreaterThan(try waitedNanos(run), 0.3e9, "the work ran and waited for the queue")
+    XCTAssertTrue(run.stderr.contains("0 waits that blocked"), run.stderr)
+  }
+
+  /// libdispatch in a local scope (a plugin's dependency, dlopen'ed RTLD_LOCAL):
+  /// the hooks find it all the same and the work runs, in block mode and dormant.
+  func testDispatchInALocalScopeStillRuns() throws {
+    let program = try fixture("dispatch_local")
+    let resources = try ProfHarness.run("/usr/bin/env", ["clang", "-print-resource-dir"])
+    let library = URL(fileURLWithPath: resources.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+      .appendingPathComponent("../../swift/linux/libdispatch.so").standardized.path
+    let blocked = try ProfHarness.prof(["block", "-o", output("local.pb.gz"), "--", program, library])
+    XCTAssertEqual(blocked.status, 0, blocked.stderr)
+    XCTAssertEqual(blocked.stdout, "ok\n")
+    let dormant = try ProfHarness.prof(["run", "--", program, library])
+    XCTAssertEqual(dormant.status, 0, dormant.stderr)
+    XCTAssertEqual(dormant.stdout, "ok\n")
   }
 
   /// Synchronization.Mutex: its out-of-line slow paths, interposed. withLock both
@@ -105,12 +164,15 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
   func testHazardousLockingKeepsItsResultsAndNeverDeadlocks() throws {
     let program = try fixture("lock_hazards")
     for hazard in ["recursive", "errorcheck", "robust", "trylock", "signal", "fork", "condition", "rwlock", "semaphore"] {
-      for mode in ["block", "mutex"] {
-        let file = output("\(hazard).\(mode).pb.gz")
+      // trace: every lock wait, however short, goes through the ring as a LOCK_WAIT.
+      for mode in ["block", "mutex", "trace"] {
+        let file = output("\(hazard).\(mode)" + (mode == "trace" ? ".json" : ".pb.gz"))
+        let options = mode == "trace" ? ["--lock-wait-threshold", "1ns"] : []
         // timeout: a deadlock fails the test instead of hanging it.
-        let run = try ProfHarness.run("/usr/bin/env", ["timeout", "60", ProfHarness.prof, mode, "-o", file, "--", program, hazard])
+        let run = try ProfHarness.run("/usr/bin/env", ["timeout", "60", ProfHarness.prof, mode, "-o", file] + options + ["--", program, hazard])
         XCTAssertEqual(run.status, 0, "\(hazard) under prof \(mode): \(run.stderr)")
         XCTAssertEqual(run.stdout, "ok \(hazard)\n", "\(hazard) under prof \(mode)")
+        if mode == "trace" { continue }
         _ = try ProfHarness.pprof(["-top", file])
         if hazard != "trylock" {
           XCTAssertFalse(run.stderr.contains(" 0 waits that blocked"), "\(hazard) under prof \(mode) blocked: \(run.stderr)")

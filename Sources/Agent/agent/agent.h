@@ -34,6 +34,7 @@ struct prof_config {
   uint64_t heap_sample_rate;   // heap mode: mean bytes between samples; 0: not heap mode
   uint64_t block_rate_ns;      // block mode: waits this long all kept, shorter sampled; 0: off
   uint64_t mutex_fraction;     // mutex mode: 1 in this many contended releases; 0: off
+  uint64_t lock_wait_ns;       // trace mode: lock waits this long become LOCK_WAIT records; 0: off
   bool continuing;             // this image took over the stream of the image that exec'd it
   char children_directory[PATH_MAX - 32];  // --follow-children; empty otherwise
   bool async_stacks;           // record Swift async contexts with each sample
@@ -226,6 +227,13 @@ static inline __attribute__((always_inline)) void prof_capture_hook_stack(struct
   }
   stack->depth = prof_capture_stack(stack->frames, &stack->truncated);
 }
+
+// text.c: numbers and strings joined without stdio.
+#define PROF_DECIMAL_SIZE 21  // 2^64 - 1 has 20 digits
+const char *prof_decimal(uint64_t value, char digits[PROF_DECIMAL_SIZE]);  // within digits, NUL-terminated
+// Joins the strings up to a NULL into out, NUL-terminated; returns the whole length,
+// so that >= size means cut short, as snprintf's does.
+size_t prof_join(char *out, size_t size, ...) __attribute__((sentinel));
 
 // tasks.c: the process's threads under /proc, without malloc: safe on the way out.
 void prof_for_each_task(void (*visit)(pid_t));

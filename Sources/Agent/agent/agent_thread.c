@@ -1,18 +1,28 @@
-// The agent's own threads (the writer, wall mode's ticker).
+// The agent's own threads (the writer, wall mode's ticker, the control channel).
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include "agent.h"
 #include "heap.h"
 
 typedef void *(*thread_main)(void *);
 
-static void *run_agent_thread(void *main) {
+struct agent_thread {
+  thread_main main;
+  const char *name;
+};
+
+// The thread names itself: naming another thread goes through /proc and
+// sprintf, code a dormant program would otherwise never touch (its RSS).
+static void *run_agent_thread(void *argument) {
+  struct agent_thread thread = *(struct agent_thread *)argument;  // the creator's, until main stores the tid
   prof_heap_ignore_this_thread();  // its allocations are the agent's, not the program's
-  return ((thread_main)main)(NULL);  // POSIX lets function pointers pass as void *, as dlsym does
+  prctl(PR_SET_NAME, thread.name);
+  return thread.main(NULL);
 }
 
 // The agent's threads run with every signal blocked: the handler never interrupts
@@ -24,10 +34,10 @@ bool prof_start_agent_thread(thread_main main, const char *name, _Atomic pid_t *
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   pthread_t thread;
-  bool started = create && create(&thread, NULL, run_agent_thread, (void *)main) == 0;
+  struct agent_thread start = {main, name};
+  bool started = create && create(&thread, NULL, run_agent_thread, &start) == 0;
   pthread_sigmask(SIG_SETMASK, &previous, NULL);
   if (!started) return false;
-  pthread_setname_np(thread, name);
   while (atomic_load(tid) == 0) sched_yield();  // the thread stores its own tid first
   return true;
 }

@@ -24,12 +24,13 @@ struct code_range {
 struct range_table {
   struct code_range ranges[MAX_CODE_RANGES];
   _Atomic uint32_t count;  // published with release once a range is written
-  uint32_t capacity;
   _Atomic uint32_t last_hit;  // a stack's frames are mostly in a few modules: look there first
 };
 
-static struct range_table code = {.capacity = MAX_CODE_RANGES};
-static struct range_table plt = {.capacity = MAX_PLT_RANGES};
+// Zero-initialised, so in .bss: an initialiser would put 64 KB in .data, read from
+// the file into every process that loads the agent, dormant or not.
+static struct range_table code;
+static struct range_table plt;
 
 static bool contains(struct range_table *table, uintptr_t address) {
   uint32_t count = atomic_load_explicit(&table->count, memory_order_acquire);
@@ -45,11 +46,11 @@ static bool contains(struct range_table *table, uintptr_t address) {
 }
 
 // False when the range was known: modules are sent again after every dlopen.
-static bool append(struct range_table *table, uintptr_t start, uintptr_t limit) {
+static bool append(struct range_table *table, uint32_t capacity, uintptr_t start, uintptr_t limit) {
   uint32_t count = atomic_load_explicit(&table->count, memory_order_relaxed);
   for (uint32_t i = 0; i < count; i++)
     if (table->ranges[i].start == start) return false;
-  if (count == table->capacity) return false;
+  if (count == capacity) return false;
   table->ranges[count] = (struct code_range){start, limit};
   atomic_store_explicit(&table->count, count + 1, memory_order_release);
   return true;
@@ -90,7 +91,7 @@ static void add_plt_sections(const char *path, uintptr_t load_bias) {
           pread(fd, name, sizeof name - 1, (off_t)(names.sh_offset + sections[i].sh_name)) <= 0)
         continue;
       if (is_plt_section(name))
-        append(&plt, load_bias + sections[i].sh_addr, load_bias + sections[i].sh_addr + sections[i].sh_size);
+        append(&plt, MAX_PLT_RANGES, load_bias + sections[i].sh_addr, load_bias + sections[i].sh_addr + sections[i].sh_size);
     }
   }
   close(fd);
@@ -102,7 +103,7 @@ void prof_code_map_add(const struct dl_phdr_info *info, const char *path) {
     const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
     if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
     uintptr_t start = info->dlpi_addr + segment->p_vaddr;
-    new_module |= append(&code, start, start + segment->p_memsz);
+    new_module |= append(&code, MAX_CODE_RANGES, start, start + segment->p_memsz);
   }
   if (new_module && path[0] == '/') add_plt_sections(path, info->dlpi_addr);
 }

@@ -1,8 +1,8 @@
 // The agent's configuration: the environment prof set (prof_env.h), read once at
 // start; and the environment the program's own children see.
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,14 +35,36 @@ static int stream_fd(void) {
 // channel's `heap` snapshots.
 uint64_t prof_config_requested_heap_rate(void) { return env_number(PROF_ENV_HEAP_RATE, 0); }
 
-// This library's file name, as LD_PRELOAD may list it; NULL if unknown.
+extern const ElfW(Ehdr) __ehdr_start;  // this library's ELF header, from the linker: where it was loaded
+
+// This library's file name, as LD_PRELOAD may list it; NULL if unknown. From the
+// loader's list of modules rather than dladdr, whose code lies in a part of libc
+// that a program rarely runs: a dormant agent would pay for those pages (RSS).
 static const char *our_file_name(void) {
-  Dl_info self;
-  if (!dladdr((void *)our_file_name, &self) || self.dli_fname == NULL) return NULL;
-  return strrchr(self.dli_fname, '/') ? strrchr(self.dli_fname, '/') + 1 : self.dli_fname;
+  for (const struct link_map *module = _r_debug.r_map; module != NULL; module = module->l_next) {
+    if ((const void *)module->l_addr != (const void *)&__ehdr_start || module->l_name == NULL) continue;
+    return strrchr(module->l_name, '/') ? strrchr(module->l_name, '/') + 1 : module->l_name;
+  }
+  return NULL;
 }
 
-static const char *entry_base(const char *entry) { return strrchr(entry, '/') ? strrchr(entry, '/') + 1 : entry; }
+// LD_PRELOAD's entries, separated by colons or spaces, one at a time: NULL after
+// the last. Not strsep: a dormant agent stays out of code the program does not use.
+static const char *next_preload_entry(const char **cursor, size_t *length) {
+  while (**cursor == ':' || **cursor == ' ') (*cursor)++;
+  if (**cursor == 0) return NULL;
+  const char *entry = *cursor;
+  while (**cursor && **cursor != ':' && **cursor != ' ') (*cursor)++;
+  *length = (size_t)(*cursor - entry);
+  return entry;
+}
+
+// Whether an entry names this library: its file name is ours, whatever the directory.
+static bool is_our_entry(const char *entry, size_t length, const char *our_name) {
+  size_t name_length = strlen(our_name);
+  return length >= name_length && strncmp(entry + length - name_length, our_name, name_length) == 0 &&
+         (length == name_length || entry[length - name_length - 1] == '/');
+}
 
 // Whether LD_PRELOAD names this library: prof itself links it (so that SwiftPM
 // builds it beside prof), and prof must not open a control channel of its own.
@@ -50,12 +72,9 @@ static bool preloaded(void) {
   const char *preload = getenv("LD_PRELOAD");
   const char *our_name = our_file_name();
   if (preload == NULL || our_name == NULL) return false;
-  char copy[4096];
-  strncpy(copy, preload, sizeof copy - 1);
-  copy[sizeof copy - 1] = 0;
-  char *cursor = copy;
-  for (char *entry; (entry = strsep(&cursor, ": ")) != NULL;)
-    if (*entry && strcmp(entry_base(entry), our_name) == 0) return true;
+  size_t length;
+  for (const char *entry; (entry = next_preload_entry(&preload, &length)) != NULL;)
+    if (is_our_entry(entry, length, our_name)) return true;
   return false;
 }
 
@@ -78,6 +97,7 @@ bool prof_config_read(void) {
   prof_config.duration_ns = env_number(PROF_ENV_DURATION_NS, 0);
   prof_config.clock = env_is(PROF_ENV_CLOCK, "wall") ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
   prof_config.tracing = env_number(PROF_ENV_TRACE, 0) == 1;
+  prof_config.lock_wait_ns = prof_config.tracing ? env_number(PROF_ENV_LOCK_WAIT, 0) : 0;
   prof_config.signal = (int)env_number(PROF_ENV_SIGNAL, SIGPROF);
   prof_config.unwinder = env_is(PROF_ENV_UNWIND, "fp") ? PROF_UNWIND_FRAME_POINTERS : PROF_UNWIND_LIBUNWIND;
   prof_config.async_stacks = env_number(PROF_ENV_ASYNC_STACKS, 1) == 1;
@@ -103,14 +123,13 @@ void prof_config_scrub_environment(void) {
   const char *our_name = our_file_name();
   if (preload == NULL || our_name == NULL) return;
   char kept[4096] = "";
-  char copy[4096];
-  strncpy(copy, preload, sizeof copy - 1);
-  copy[sizeof copy - 1] = 0;
-  char *cursor = copy;
-  for (char *entry; (entry = strsep(&cursor, ": ")) != NULL;) {
-    if (*entry == 0 || strcmp(entry_base(entry), our_name) == 0) continue;
-    if (kept[0]) strncat(kept, ":", sizeof kept - strlen(kept) - 1);
-    strncat(kept, entry, sizeof kept - strlen(kept) - 1);
+  size_t used = 0, length;
+  for (const char *entry; (entry = next_preload_entry(&preload, &length)) != NULL;) {
+    if (is_our_entry(entry, length, our_name)) continue;
+    if (used + length + 2 > sizeof kept) break;  // what does not fit is dropped whole, never cut
+    if (used > 0) kept[used++] = ':';
+    memcpy(kept + used, entry, length);
+    kept[used += length] = 0;
   }
   if (kept[0]) setenv("LD_PRELOAD", kept, 1);
   else unsetenv("LD_PRELOAD");

@@ -16,6 +16,11 @@
 // wake-up) and its one contention to that release. 1 in PROF_MUTEX_FRACTION
 // releases is recorded, counted fraction times.
 //
+// Trace mode (PROF_LOCK_WAIT_NS): a lock wait at least that long goes into the
+// ring as a LOCK_WAIT record, with the lock's address and the tid that held it
+// when the wait began (the lock word says, for glibc's locks and Swift's Mutex),
+// for `prof trace` to draw as a "waiting for lock" slice.
+//
 // Deadlock freedom: a thread inside a hook (guard set) passes every lock it takes
 // again (from the unwinder, from a signal handler) straight to glibc; the agent's
 // own spinlocks are never held across a call into the program's locks.
@@ -75,30 +80,66 @@ struct real_functions {
   int (*sem_timedwait)(sem_t *, const struct timespec *);
   int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
   int (*sem_trywait)(sem_t *);
+  void (*dispatch_sync_f)(void *, void *, void (*)(void *));
+  void (*dispatch_barrier_sync_f)(void *, void *, void (*)(void *));
+  void (*dispatch_sync)(void *, void *);
+  void (*dispatch_barrier_sync)(void *, void *);
+  void (*const *dispatch_block_special_invoke)(void *);  // a variable: the invoke function's address
+  long (*dispatch_group_wait)(void *, uint64_t);
 };
 static struct real_functions real;
 
 // The condition variables' current version: dlsym alone would find the 2.2.5 compat one.
-static void *find_real(const char *name) {
+// libdispatch and Swift's Synchronization may be in a library's local scope (a
+// plugin dlopen'ed RTLD_LOCAL), where RTLD_NEXT does not look, while the plugin's
+// calls still reach our hooks: then the library already loaded is asked, by a
+// hook that needs it (never in the constructor: a dormant agent keeps out of the
+// loader's dlopen code).
+static void *find_real(const char *name, bool in_local_scopes) {
   void *found = strncmp(name, "pthread_cond_", 13) == 0 ? dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2") : NULL;
-  return found ? found : dlsym(RTLD_NEXT, name);
+  if (found == NULL) found = dlsym(RTLD_NEXT, name);
+  const char *library = strncmp(name, "dispatch_", 9) == 0 || strncmp(name, "_dispatch_", 10) == 0 ? "libdispatch.so"
+                        : strncmp(name, "$s15Synchronization", 19) == 0                          ? "libswiftSynchronization.so"
+                                                                                                  : NULL;
+  void *loaded = found == NULL && library && in_local_scopes ? dlopen(library, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+  return loaded ? dlsym(loaded, name) : found;
 }
 
-#define REAL(field, name) \
-  (__builtin_expect(real.field != NULL, 1) ? real.field : (real.field = (__typeof__(real.field))find_real(name)))
+#define RESOLVE(field, name, in_local_scopes)                                                      \
+  (__builtin_expect(real.field != NULL, 1) ? real.field                                            \
+                                           : (real.field = (__typeof__(real.field))find_real(name, in_local_scopes)))
+#define REAL(field, name) RESOLVE(field, name, true)
 
+// A name not found (libdispatch's in a C program) leaves glibc's dlerror state
+// allocated, freed only at the next dlerror or the thread's exit, where heap mode
+// would count frees the program never made: reading it twice frees it now.
 static void find_real_functions(void) {
-  REAL(mutex_timedlock, "pthread_mutex_timedlock");
-  REAL(mutex_clocklock, "pthread_mutex_clocklock");
-  REAL(rwlock_timedrdlock, "pthread_rwlock_timedrdlock");
-  REAL(rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
-  REAL(cond_wait, "pthread_cond_wait");
-  REAL(cond_timedwait, "pthread_cond_timedwait");
-  REAL(cond_clockwait, "pthread_cond_clockwait");
-  REAL(sem_wait, "sem_wait");
-  REAL(sem_timedwait, "sem_timedwait");
-  REAL(sem_clockwait, "sem_clockwait");
-  REAL(sem_trywait, "sem_trywait");
+  prof_heap_ignore_this_thread();  // dlsym's allocations are not the program's
+  bool missed = false;
+#define FIND(field, name) missed |= RESOLVE(field, name, false) == NULL
+  FIND(mutex_timedlock, "pthread_mutex_timedlock");
+  FIND(mutex_clocklock, "pthread_mutex_clocklock");
+  FIND(rwlock_timedrdlock, "pthread_rwlock_timedrdlock");
+  FIND(rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
+  FIND(cond_wait, "pthread_cond_wait");
+  FIND(cond_timedwait, "pthread_cond_timedwait");
+  FIND(cond_clockwait, "pthread_cond_clockwait");
+  FIND(sem_wait, "sem_wait");
+  FIND(sem_timedwait, "sem_timedwait");
+  FIND(sem_clockwait, "sem_clockwait");
+  FIND(sem_trywait, "sem_trywait");
+  FIND(dispatch_sync_f, "dispatch_sync_f");
+  FIND(dispatch_barrier_sync_f, "dispatch_barrier_sync_f");
+  FIND(dispatch_sync, "dispatch_sync");
+  FIND(dispatch_barrier_sync, "dispatch_barrier_sync");
+  FIND(dispatch_block_special_invoke, "_dispatch_block_special_invoke");
+  FIND(dispatch_group_wait, "dispatch_group_wait");
+#undef FIND
+  if (missed) {
+    dlerror();
+    dlerror();
+  }
+  prof_heap_heed_this_thread();
 }
 
 // --- state -----------------------------------------------------------------
@@ -119,6 +160,7 @@ static _Atomic bool recording;
 static struct contention_totals totals;
 static uint64_t block_rate_ns;   // 0: block mode off
 static uint64_t mutex_fraction;  // 0: mutex mode off
+static uint64_t lock_wait_ns;    // 0: no LOCK_WAIT records
 
 static inline bool is_recording(void) {
   return __builtin_expect(atomic_load_explicit(&recording, memory_order_relaxed), 0) && me.guard == 0;
@@ -143,92 +185,17 @@ static __attribute__((noinline)) uint32_t current_bucket(void) {
 
 // --- mutex mode: who made others wait --------------------------------------
 
-#define LOCK_SLOTS 4096u  // direct-mapped by the lock's address; a collision is lost
-
-struct lock_slot {
-  atomic_flag busy;
-  _Atomic uintptr_t lock;      // 0: free
-  _Atomic uint32_t waiters;
-  uint64_t owed_ns;            // waiter-ns accrued since the last charge
-  uint64_t since_ns;           // owed_ns is up to date to here
-  uint32_t release_bucket;     // the last release's stack; NO_BUCKET: not sampled
-  bool release_seen;
-};
-
-static struct lock_slot *lock_slots;
-
-static struct lock_slot *slot_of(const void *lock) {
-  uint64_t hash = (uintptr_t)lock * 0x9e3779b97f4a7c15ull;
-  return &lock_slots[(hash >> 32) & (LOCK_SLOTS - 1)];
-}
-
-static void accrue(struct lock_slot *slot, uint64_t now) {
-  if (now > slot->since_ns) slot->owed_ns += (now - slot->since_ns) * atomic_load_explicit(&slot->waiters, memory_order_relaxed);
-  slot->since_ns = now;
-}
-
-static bool waiter_arrives(const void *lock, uint64_t now) {
-  struct lock_slot *slot = slot_of(lock);
-  prof_spin_lock(&slot->busy);
-  uintptr_t owner = atomic_load_explicit(&slot->lock, memory_order_relaxed);
-  bool tracked = owner == 0 || owner == (uintptr_t)lock;
-  if (tracked) {
-    if (owner == 0) {
-      atomic_store_explicit(&slot->lock, (uintptr_t)lock, memory_order_relaxed);
-      slot->owed_ns = 0;
-      slot->release_seen = false;
-      slot->since_ns = now;
-    }
-    accrue(slot, now);
-    atomic_fetch_add_explicit(&slot->waiters, 1, memory_order_relaxed);
-  }
-  prof_spin_unlock(&slot->busy);
-  if (!tracked) atomic_fetch_add_explicit(&totals.lost, 1, memory_order_relaxed);
-  return tracked;
-}
-
-// The waiter's one contention and its last stretch go to the release it followed.
-static void waiter_leaves(const void *lock, uint64_t now) {
-  struct lock_slot *slot = slot_of(lock);
-  prof_spin_lock(&slot->busy);
-  accrue(slot, now);
-  uint32_t waiters = atomic_fetch_sub_explicit(&slot->waiters, 1, memory_order_relaxed) - 1;
-  if (slot->release_seen) {
-    if (slot->release_bucket != PROF_CONTENTION_NO_BUCKET)
-      prof_contention_add_mutex(slot->release_bucket, mutex_fraction * PROF_CONTENTION_ONE,
-                                slot->owed_ns * mutex_fraction);
-    slot->owed_ns = 0;
-  }
-  if (waiters == 0) atomic_store_explicit(&slot->lock, 0, memory_order_relaxed);
-  prof_spin_unlock(&slot->busy);
-}
-
-static inline bool has_waiters(const void *lock) {
-  const struct lock_slot *slot = slot_of(lock);
-  return atomic_load_explicit(&slot->lock, memory_order_relaxed) == (uintptr_t)lock &&
-         atomic_load_explicit(&slot->waiters, memory_order_relaxed) > 0;
-}
-
 // Before the real release, so the charge is made before a waiter can take the lock.
 static __attribute__((noinline)) void lock_released(const void *lock) {
   me.guard++;
   bool sampled = mutex_fraction == 1 || next_random() % mutex_fraction == 0;
   uint32_t bucket = sampled ? current_bucket() : PROF_CONTENTION_NO_BUCKET;
-  struct lock_slot *slot = slot_of(lock);
-  prof_spin_lock(&slot->busy);
-  if (atomic_load_explicit(&slot->lock, memory_order_relaxed) == (uintptr_t)lock) {
-    accrue(slot, prof_now_ns(CLOCK_MONOTONIC));
-    if (bucket != PROF_CONTENTION_NO_BUCKET) prof_contention_add_mutex(bucket, 0, slot->owed_ns * mutex_fraction);
-    slot->owed_ns = 0;
-    slot->release_bucket = bucket;
-    slot->release_seen = true;
-  }
-  prof_spin_unlock(&slot->busy);
+  prof_lock_slot_released(lock, bucket, mutex_fraction);
   me.guard--;
 }
 
 static inline void releasing(const void *lock) {
-  if (mutex_fraction != 0 && is_recording() && has_waiters(lock)) lock_released(lock);
+  if (mutex_fraction != 0 && is_recording() && prof_lock_slot_has_waiters(lock)) lock_released(lock);
 }
 
 // --- block mode: where threads waited --------------------------------------
@@ -248,39 +215,76 @@ static void record_block(uint64_t delay_ns) {
 
 struct wait {
   uint64_t start_ns;
-  const void *lock;    // what mutex mode tracks; NULL: not tracked
+  const void *lock;    // a lock (not a condition or semaphore); NULL: none
+  bool tracked;        // mutex mode tracks the lock
+  uint32_t holder;     // its holder's tid when the wait began; 0: unknown
 };
 
-static __attribute__((noinline)) struct wait wait_begins(const void *lock, bool mutex_like) {
+// lock: NULL for a wait that is not for a lock (no holder, nothing to charge).
+static __attribute__((noinline)) struct wait wait_begins(const void *lock, uint32_t holder) {
   me.guard++;
-  struct wait wait = {prof_now_ns(CLOCK_MONOTONIC), NULL};
-  if (mutex_like && mutex_fraction != 0 && waiter_arrives(lock, wait.start_ns)) wait.lock = lock;
+  struct wait wait = {prof_now_ns(CLOCK_MONOTONIC), lock, false, holder};
+  wait.tracked = lock && mutex_fraction != 0 && prof_lock_slot_waiter_arrives(lock, wait.start_ns);
+  if (lock && mutex_fraction != 0 && !wait.tracked) atomic_fetch_add_explicit(&totals.lost, 1, memory_order_relaxed);
   return wait;
+}
+
+// Dropped, never waited for, when the ring is full: the thread holds the lock now.
+static void record_lock_wait(const struct wait *wait, uint64_t end) {
+  uint64_t ticket;
+  struct prof_lock_wait_record *record = prof_ring_reserve(&ticket);
+  if (record == NULL) {
+    atomic_fetch_add_explicit(&prof_counters.dropped, 1, memory_order_relaxed);
+    return;
+  }
+  *record = (struct prof_lock_wait_record){
+      .header = {PROF_REC_LOCK_WAIT, sizeof *record},
+      .tid = (uint32_t)prof_current_tid(),
+      .holder_tid = wait->holder,
+      .lock = (uintptr_t)wait->lock,
+      .start_ns = wait->start_ns,
+      .end_ns = end,
+  };
+  prof_ring_publish(ticket);
+}
+
+static void count_wait(const struct wait *wait, uint64_t end) {
+  uint64_t delay = end > wait->start_ns ? end - wait->start_ns : 1;
+  atomic_fetch_add_explicit(&totals.waits, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&totals.wait_ns, delay, memory_order_relaxed);
+  if (block_rate_ns != 0) record_block(delay);
+  if (lock_wait_ns != 0 && wait->lock && delay >= lock_wait_ns) record_lock_wait(wait, end);
 }
 
 // blocked: the call really waited (not EDEADLK, EINVAL, ...).
 static __attribute__((noinline)) void wait_ends(struct wait wait, bool blocked) {
   uint64_t end = prof_now_ns(CLOCK_MONOTONIC);
-  if (wait.lock) waiter_leaves(wait.lock, end);
-  if (blocked) {
-    uint64_t delay = end > wait.start_ns ? end - wait.start_ns : 1;
-    atomic_fetch_add_explicit(&totals.waits, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&totals.wait_ns, delay, memory_order_relaxed);
-    if (block_rate_ns != 0) record_block(delay);
-  }
+  if (wait.tracked) prof_lock_slot_waiter_leaves(wait.lock, end, mutex_fraction);
+  if (blocked) count_wait(&wait, end);
   me.guard--;
 }
 
 static inline bool waited(int result) { return result == 0 || result == EOWNERDEAD || result == ETIMEDOUT; }
 
+// Who holds a lock, from its lock word (read racily: the holder may be leaving).
+// glibc records the owner's tid in a mutex and a write-locked rwlock (readers
+// leave none); Swift's Mutex on Linux keeps the owner's tid in its futex word.
+#define FUTEX_TID_MASK 0x3fffffffu
+static inline uint32_t mutex_holder(pthread_mutex_t *mutex) {
+  return (uint32_t)__atomic_load_n(&mutex->__data.__owner, __ATOMIC_RELAXED);
+}
+static inline uint32_t rwlock_holder(pthread_rwlock_t *lock) {
+  return (uint32_t)__atomic_load_n(&lock->__data.__cur_writer, __ATOMIC_RELAXED);
+}
+
 // A lock: try first, time only the blocking call.
-#define TIMED_LOCK(lock, mutex_like, try_call, call)        \
+#define TIMED_LOCK(lock, holder, try_call, call)            \
   do {                                                      \
     if (!is_recording()) return call;                       \
     int tried = try_call;                                   \
     if (tried != EBUSY) return tried;                       \
     int saved_errno = errno;                                \
-    struct wait wait = wait_begins(lock, mutex_like);       \
+    struct wait wait = wait_begins(lock, holder);           \
     int result = call;                                      \
     wait_ends(wait, waited(result));                        \
     errno = saved_errno;                                    \
@@ -290,16 +294,16 @@ static inline bool waited(int result) { return result == 0 || result == EOWNERDE
 // --- mutexes ----------------------------------------------------------------
 
 PROF_INTERPOSE int pthread_mutex_lock(pthread_mutex_t *mutex) {
-  TIMED_LOCK(mutex, true, glibc_mutex_trylock(mutex), glibc_mutex_lock(mutex));
+  TIMED_LOCK(mutex, mutex_holder(mutex), glibc_mutex_trylock(mutex), glibc_mutex_lock(mutex));
 }
 
 PROF_INTERPOSE int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *deadline) {
-  TIMED_LOCK(mutex, true, glibc_mutex_trylock(mutex),
+  TIMED_LOCK(mutex, mutex_holder(mutex), glibc_mutex_trylock(mutex),
              REAL(mutex_timedlock, "pthread_mutex_timedlock")(mutex, deadline));
 }
 
 PROF_INTERPOSE int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, const struct timespec *deadline) {
-  TIMED_LOCK(mutex, true, glibc_mutex_trylock(mutex),
+  TIMED_LOCK(mutex, mutex_holder(mutex), glibc_mutex_trylock(mutex),
              REAL(mutex_clocklock, "pthread_mutex_clocklock")(mutex, clock, deadline));
 }
 
@@ -311,20 +315,20 @@ PROF_INTERPOSE int pthread_mutex_unlock(pthread_mutex_t *mutex) {
 // --- read-write locks -------------------------------------------------------
 
 PROF_INTERPOSE int pthread_rwlock_rdlock(pthread_rwlock_t *lock) {
-  TIMED_LOCK(lock, true, glibc_rwlock_tryrdlock(lock), glibc_rwlock_rdlock(lock));
+  TIMED_LOCK(lock, rwlock_holder(lock), glibc_rwlock_tryrdlock(lock), glibc_rwlock_rdlock(lock));
 }
 
 PROF_INTERPOSE int pthread_rwlock_wrlock(pthread_rwlock_t *lock) {
-  TIMED_LOCK(lock, true, glibc_rwlock_trywrlock(lock), glibc_rwlock_wrlock(lock));
+  TIMED_LOCK(lock, rwlock_holder(lock), glibc_rwlock_trywrlock(lock), glibc_rwlock_wrlock(lock));
 }
 
 PROF_INTERPOSE int pthread_rwlock_timedrdlock(pthread_rwlock_t *lock, const struct timespec *deadline) {
-  TIMED_LOCK(lock, true, glibc_rwlock_tryrdlock(lock),
+  TIMED_LOCK(lock, rwlock_holder(lock), glibc_rwlock_tryrdlock(lock),
              REAL(rwlock_timedrdlock, "pthread_rwlock_timedrdlock")(lock, deadline));
 }
 
 PROF_INTERPOSE int pthread_rwlock_timedwrlock(pthread_rwlock_t *lock, const struct timespec *deadline) {
-  TIMED_LOCK(lock, true, glibc_rwlock_trywrlock(lock),
+  TIMED_LOCK(lock, rwlock_holder(lock), glibc_rwlock_trywrlock(lock),
              REAL(rwlock_timedwrlock, "pthread_rwlock_timedwrlock")(lock, deadline));
 }
 
@@ -339,7 +343,7 @@ PROF_INTERPOSE int pthread_rwlock_unlock(pthread_rwlock_t *lock) {
   do {                                                \
     if (!is_recording()) return call;                 \
     releasing(mutex);                                 \
-    struct wait wait = wait_begins(NULL, false);      \
+    struct wait wait = wait_begins(NULL, 0);          \
     int result = call;                                \
     wait_ends(wait, waited(result));                  \
     return result;                                    \
@@ -368,7 +372,7 @@ PROF_INTERPOSE int pthread_cond_clockwait(pthread_cond_t *condition, pthread_mut
     if (REAL(sem_trywait, "sem_trywait")(semaphore) == 0) return 0;              \
     if (errno != EAGAIN) return -1;                                              \
     errno = saved_errno;                                                         \
-    struct wait wait = wait_begins(semaphore, false);                            \
+    struct wait wait = wait_begins(NULL, 0);                                     \
     int result = call;                                                           \
     int call_errno = errno;                                                      \
     wait_ends(wait, result == 0 || call_errno == ETIMEDOUT);                     \
@@ -384,6 +388,107 @@ PROF_INTERPOSE int sem_timedwait(sem_t *semaphore, const struct timespec *deadli
 
 PROF_INTERPOSE int sem_clockwait(sem_t *semaphore, clockid_t clock, const struct timespec *deadline) {
   TIMED_SEM(semaphore, REAL(sem_clockwait, "sem_clockwait")(semaphore, clock, deadline));
+}
+
+// --- libdispatch: waiting for a queue or a group ----------------------------
+// A contended dispatch_sync waits on libdispatch's thread event (a futex) with no
+// interposable call on the way, and libdispatch has no try-variant. So the sync
+// calls themselves are interposed: the work is passed on wrapped, and the wrapper
+// notes when it starts. The wait is from the call to that start, never the work's
+// own time; the work runs outside the hook's guard, so its locks are recorded as
+// usual. Work that starts within DISPATCH_UNCONTENDED_NS took the fast path and is
+// not a wait. A block made by dispatch_block_create (QoS, flags: libdispatch tells
+// it by its invoke function, as here) passes through untimed.
+#define DISPATCH_UNCONTENDED_NS 1000
+
+struct block_layout {  // the blocks ABI: a block's invoke function takes the block
+  void *isa;
+  int flags;
+  int reserved;
+  void (*invoke)(void *block);
+};
+
+struct sync_work {
+  void *context;
+  void (*function)(void *);
+  uint64_t started_ns;
+};
+
+static void run_sync_work(void *context) {
+  struct sync_work *work = context;
+  work->started_ns = prof_now_ns(CLOCK_MONOTONIC);
+  work->function(work->context);
+}
+
+static void run_sync_block(void *block) { ((struct block_layout *)block)->invoke(block); }
+
+typedef void dispatch_sync_function(void *queue, void *context, void (*function)(void *));
+typedef void dispatch_sync_block(void *queue, void *block);
+
+static __attribute__((noinline)) void sync_waited(uint64_t start_ns, uint64_t started_ns) {
+  if (started_ns < start_ns + DISPATCH_UNCONTENDED_NS) return;
+  me.guard++;
+  struct wait wait = {start_ns, NULL, false, 0};
+  count_wait(&wait, started_ns);
+  me.guard--;
+}
+
+static void timed_sync(dispatch_sync_function *sync, void *queue, void *context, void (*function)(void *)) {
+  struct sync_work work = {context, function, 0};
+  uint64_t start = prof_now_ns(CLOCK_MONOTONIC);
+  sync(queue, &work, run_sync_work);
+  sync_waited(start, work.started_ns);
+}
+
+// Only block mode counts a queue's waits: a queue has no holder for mutex mode.
+static inline bool times_queues(void) { return block_rate_ns != 0 && is_recording(); }
+
+// libdispatch tells a dispatch_block_create block by its invoke function, which
+// its exported variable _dispatch_block_special_invoke holds. Not found: every
+// block is passed through, untimed, rather than risk its semantics.
+static bool is_dispatch_block_with_data(void *block) {
+  void (*const *special)(void *) = REAL(dispatch_block_special_invoke, "_dispatch_block_special_invoke");
+  return special == NULL || ((struct block_layout *)block)->invoke == *special;
+}
+
+PROF_INTERPOSE void dispatch_sync_f(void *queue, void *context, void (*function)(void *)) {
+  dispatch_sync_function *sync = REAL(dispatch_sync_f, "dispatch_sync_f");
+  if (!times_queues()) return sync(queue, context, function);
+  timed_sync(sync, queue, context, function);
+}
+
+PROF_INTERPOSE void dispatch_barrier_sync_f(void *queue, void *context, void (*function)(void *)) {
+  dispatch_sync_function *sync = REAL(dispatch_barrier_sync_f, "dispatch_barrier_sync_f");
+  if (!times_queues()) return sync(queue, context, function);
+  timed_sync(sync, queue, context, function);
+}
+
+// A block becomes its invoke function: what libdispatch's own dispatch_sync does.
+PROF_INTERPOSE void dispatch_sync(void *queue, void *block) {
+  if (!times_queues() || is_dispatch_block_with_data(block))
+    return REAL(dispatch_sync, "dispatch_sync")(queue, block);
+  timed_sync(REAL(dispatch_sync_f, "dispatch_sync_f"), queue, block, run_sync_block);
+}
+
+PROF_INTERPOSE void dispatch_barrier_sync(void *queue, void *block) {
+  if (!times_queues() || is_dispatch_block_with_data(block))
+    return REAL(dispatch_barrier_sync, "dispatch_barrier_sync")(queue, block);
+  timed_sync(REAL(dispatch_barrier_sync_f, "dispatch_barrier_sync_f"), queue, block, run_sync_block);
+}
+
+// A group wait returns at once when the group is empty (or the timeout is now);
+// otherwise it waits on a futex inside libdispatch. So the whole call is timed, and
+// one that returned within DISPATCH_UNCONTENDED_NS did not wait. Timed out or not,
+// it waited (as a timed lock that ran out).
+PROF_INTERPOSE long dispatch_group_wait(void *group, uint64_t timeout) {
+  long (*wait)(void *, uint64_t) = REAL(dispatch_group_wait, "dispatch_group_wait");
+  if (!times_queues()) return wait(group, timeout);
+  uint64_t start = prof_now_ns(CLOCK_MONOTONIC);
+  long result = wait(group, timeout);
+  int saved_errno = errno;
+  sync_waited(start, prof_now_ns(CLOCK_MONOTONIC));
+  errno = saved_errno;
+  return result;
 }
 
 // --- Swift's Synchronization.Mutex ---------------------------------------------
@@ -406,15 +511,15 @@ PROF_INTERPOSE SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT
 PROF_INTERPOSE SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) __asm__(MUTEX_UNLOCK_SLOW);
 
 SWIFT_CALL void swift_mutex_lock_slow(uint32_t owner, void *SWIFT_SELF handle) {
-  if (real_swift_lock_slow == NULL) real_swift_lock_slow = (swift_lock_slow *)dlsym(RTLD_NEXT, MUTEX_LOCK_SLOW);
+  if (real_swift_lock_slow == NULL) real_swift_lock_slow = (swift_lock_slow *)find_real(MUTEX_LOCK_SLOW, true);
   if (!is_recording()) return real_swift_lock_slow(owner, handle);
-  struct wait wait = wait_begins(handle, true);
+  struct wait wait = wait_begins(handle, __atomic_load_n((uint32_t *)handle, __ATOMIC_RELAXED) & FUTEX_TID_MASK);
   real_swift_lock_slow(owner, handle);
   wait_ends(wait, true);
 }
 
 SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) {
-  if (real_swift_unlock_slow == NULL) real_swift_unlock_slow = (swift_unlock_slow *)dlsym(RTLD_NEXT, MUTEX_UNLOCK_SLOW);
+  if (real_swift_unlock_slow == NULL) real_swift_unlock_slow = (swift_unlock_slow *)find_real(MUTEX_UNLOCK_SLOW, true);
   releasing(handle);
   real_swift_unlock_slow(handle);
 }
@@ -422,15 +527,16 @@ SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) {
 // --- lifecycle -------------------------------------------------------------
 
 static void start(void) {
-  if (prof_config.block_rate_ns == 0 && prof_config.mutex_fraction == 0) return;
+  if (prof_config.block_rate_ns == 0 && prof_config.mutex_fraction == 0 && prof_config.lock_wait_ns == 0) return;
   me.guard++;
   find_real_functions();
-  lock_slots = prof_map(LOCK_SLOTS * sizeof *lock_slots);
-  bool ready = lock_slots != NULL && prof_contention_table_init();
+  bool profiling = prof_config.block_rate_ns != 0 || prof_config.mutex_fraction != 0;
+  bool ready = !profiling || (prof_lock_slots_init() && prof_contention_table_init());
   me.guard--;
   if (!ready) return;
   block_rate_ns = prof_config.block_rate_ns;
   mutex_fraction = prof_config.mutex_fraction;
+  lock_wait_ns = prof_config.lock_wait_ns;
   atomic_store(&recording, true);
 }
 
@@ -480,8 +586,10 @@ static void fork_child(bool following) {
     return;
   }
   guarded_until_child_starts = true;  // the child's writer starts before its hooks record
-  prof_contention_table_reset();
-  memset(lock_slots, 0, LOCK_SLOTS * sizeof *lock_slots);
+  if (block_rate_ns != 0 || mutex_fraction != 0) {
+    prof_contention_table_reset();
+    prof_lock_slots_reset();
+  }
   atomic_store(&totals.waits, 0);
   atomic_store(&totals.wait_ns, 0);
   atomic_store(&totals.lost, 0);
@@ -498,7 +606,5 @@ __attribute__((constructor(101))) static void register_contention(void) {
       .start = start, .append_records = append_records, .stop = stop, .fork_prepare = fork_prepare,
       .fork_parent = fork_parent, .fork_child = fork_child, .child_started = child_started};
   prof_lifecycle_register(&contention);
-  prof_heap_ignore_this_thread();  // dlsym's allocations are not the program's
   find_real_functions();
-  prof_heap_heed_this_thread();
 }

@@ -1,5 +1,6 @@
-// Contention mode's parts: the lock hooks (contention.c) and the table of stacks
-// with their counts they share with the writer (contention_table.c).
+// Contention mode's parts: the lock hooks (contention.c), the table of stacks
+// with their counts they share with the writer (contention_table.c), and mutex
+// mode's lock slots (contention_slots.c).
 #ifndef PROF_AGENT_CONTENTION_H
 #define PROF_AGENT_CONTENTION_H
 
@@ -18,5 +19,17 @@ void prof_contention_emit_buckets(void);  // the writer: new stacks, then change
 void prof_contention_table_lock(void);
 void prof_contention_table_unlock(void);
 void prof_contention_table_reset(void);  // a followed child starts from empty counts
+
+// Mutex mode: each lock with waiters has a slot that integrates waiters × time.
+// Times are CLOCK_MONOTONIC ns; fraction is PROF_MUTEX_FRACTION.
+bool prof_lock_slots_init(void);
+void prof_lock_slots_reset(void);  // a followed child: other threads' waits are not its own
+// false: another lock holds the slot, so this wait is not tracked.
+bool prof_lock_slot_waiter_arrives(const void *lock, uint64_t now_ns);
+// The waiter's one contention and its last stretch go to the release it followed.
+void prof_lock_slot_waiter_leaves(const void *lock, uint64_t now_ns, uint64_t fraction);
+bool prof_lock_slot_has_waiters(const void *lock);
+// Before the real release: what accrued is charged to bucket (NO_BUCKET: not sampled).
+void prof_lock_slot_released(const void *lock, uint32_t bucket, uint64_t fraction);
 
 #endif

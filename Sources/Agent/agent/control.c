@@ -35,7 +35,8 @@ static struct sockaddr_un address;
 // /tmp/prof-<uid>, ours and 0700; anything else (another user's, a symlink, a
 // file, looser modes) means no channel.
 static bool private_directory(char *path, size_t size) {
-  snprintf(path, size, "/tmp/prof-%u", (unsigned)geteuid());
+  char uid[PROF_DECIMAL_SIZE];
+  prof_join(path, size, "/tmp/prof-", prof_decimal(geteuid(), uid), NULL);
   if (mkdir(path, 0700) != 0 && errno != EEXIST) return false;
   struct stat info;
   return lstat(path, &info) == 0 && S_ISDIR(info.st_mode) && info.st_uid == geteuid() &&
@@ -55,7 +56,8 @@ static bool open_listener(void) {
   char directory[64];
   if (!private_directory(directory, sizeof directory)) return false;
   address.sun_family = AF_UNIX;
-  snprintf(address.sun_path, sizeof address.sun_path, "%s/%d.sock", directory, (int)getpid());
+  char pid[PROF_DECIMAL_SIZE];
+  prof_join(address.sun_path, sizeof address.sun_path, directory, "/", prof_decimal((uint64_t)getpid(), pid), ".sock", NULL);
   listener = above_standard_streams(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (listener < 0) return false;
   unlink(address.sun_path);  // a stale socket of an earlier process with our pid

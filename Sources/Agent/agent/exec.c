@@ -13,7 +13,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,15 +34,16 @@ static char stream_fd[32];
 // Before the lifecycle (constructor 102) scrubs them from the program's environment.
 __attribute__((constructor(101))) static void remember_environment(void) {
   static const char *names[] = {"LD_PRELOAD",     PROF_ENV_HZ,     PROF_ENV_UNWIND,  PROF_ENV_CLOCK,
-                                PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_CHILDREN, PROF_ENV_ASYNC_STACKS};
+                                PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_CHILDREN, PROF_ENV_ASYNC_STACKS,
+                                PROF_ENV_LOCK_WAIT};
   size_t used = 0;
   for (size_t i = 0; i < sizeof names / sizeof *names && ours_count < OURS_MAX; i++) {
     const char *value = getenv(names[i]);
     if (value == NULL) continue;
-    int length = snprintf(ours_storage + used, sizeof ours_storage - used, "%s=%s", names[i], value);
-    if (length < 0 || (size_t)length >= sizeof ours_storage - used) break;
+    size_t length = prof_join(ours_storage + used, sizeof ours_storage - used, names[i], "=", value, NULL);
+    if (length >= sizeof ours_storage - used) break;
     ours[ours_count++] = ours_storage + used;
-    used += (size_t)length + 1;
+    used += length + 1;
   }
 }
 
@@ -65,12 +65,13 @@ static char *const *continued(char *const *environment, int stream, char **out) 
   for (size_t i = 0; environment && environment[i]; i++)
     if (!is_ours(environment[i])) out[n++] = environment[i];
   for (size_t i = 0; i < ours_count; i++) out[n++] = ours[i];
-  snprintf(stream_fd, sizeof stream_fd, PROF_ENV_AGENT_FD "=%d", stream);
+  char digits[PROF_DECIMAL_SIZE];
+  prof_join(stream_fd, sizeof stream_fd, PROF_ENV_AGENT_FD "=", prof_decimal((uint64_t)stream, digits), NULL);
   out[n++] = stream_fd;
   out[n++] = PROF_ENV_AGENT_CONTINUES "=1";
   uint64_t remaining = prof_remaining_duration_ns();
   if (remaining) {
-    snprintf(duration, sizeof duration, PROF_ENV_DURATION_NS "=%llu", (unsigned long long)remaining);
+    prof_join(duration, sizeof duration, PROF_ENV_DURATION_NS "=", prof_decimal(remaining, digits), NULL);
     out[n++] = duration;
   }
   out[n] = NULL;

@@ -13,14 +13,9 @@
 // Reads /proc/self/task/TID/LEAF with plain syscalls (this also runs on the way
 // out of _exit) into text, NUL-terminated; returns its length, 0 if unreadable.
 size_t prof_read_task_file(pid_t tid, const char *leaf, char *text, size_t size) {
-  char path[64] = "/proc/self/task/";
-  char digits[16];
-  int count = 0;
-  do digits[count++] = (char)('0' + tid % 10); while ((tid /= 10) > 0);
-  size_t length = strlen(path);
-  while (count > 0) path[length++] = digits[--count];
-  path[length++] = '/';
-  strncpy(path + length, leaf, sizeof path - length - 1);
+  char path[64];
+  char digits[PROF_DECIMAL_SIZE];
+  prof_join(path, sizeof path, "/proc/self/task/", prof_decimal((uint64_t)tid, digits), "/", leaf, NULL);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   ssize_t n = read(fd, text, size - 1);

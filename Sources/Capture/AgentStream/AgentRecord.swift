@@ -13,6 +13,7 @@ public enum AgentRecord: Equatable, Sendable {
   case residentSetSize(monotonicNanos: UInt64, bytes: UInt64)
   case heap(HeapRecord)
   case contention(ContentionRecord)
+  case lockWait(LockWait)
   case notice(AgentNotice)
 }
 
@@ -54,6 +55,24 @@ public struct TraceEvent: Equatable, Sendable {
   public var value: Int64
   public var id: UInt64
   public var name: String
+}
+
+/// Trace mode: a wait for a lock that lasted at least `PROF_LOCK_WAIT_NS`.
+public struct LockWait: Equatable, Sendable {
+  public var tid: UInt32
+  /// Who held the lock when the wait began; 0: unknown (a read-locked rwlock).
+  public var holderTID: UInt32
+  public var lockAddress: UInt64
+  public var startNanos: UInt64
+  public var endNanos: UInt64
+
+  public init(tid: UInt32, holderTID: UInt32, lockAddress: UInt64, startNanos: UInt64, endNanos: UInt64) {
+    self.tid = tid
+    self.holderTID = holderTID
+    self.lockAddress = lockAddress
+    self.startNanos = startNanos
+    self.endNanos = endNanos
+  }
 }
 
 public struct StreamStart: Equatable, Sendable {

@@ -175,6 +175,12 @@ public struct AgentStreamDecoder {
       return .heap(try decodeHeap(type: type, at: base, size: size))
     case UInt32(PROF_REC_CONTENTION_COUNTS.rawValue), UInt32(PROF_REC_CONTENTION_STATS.rawValue):
       return .contention(try decodeContention(type: type, at: base, size: size))
+    case UInt32(PROF_REC_LOCK_WAIT.rawValue):
+      try require(MemoryLayout<prof_lock_wait_record>.size)
+      return .lockWait(LockWait(
+        tid: field(\prof_lock_wait_record.tid, of: base), holderTID: field(\prof_lock_wait_record.holder_tid, of: base),
+        lockAddress: field(\prof_lock_wait_record.lock, of: base),
+        startNanos: field(\prof_lock_wait_record.start_ns, of: base), endNanos: field(\prof_lock_wait_record.end_ns, of: base)))
     default:
       return skip("type \(type)")
     }

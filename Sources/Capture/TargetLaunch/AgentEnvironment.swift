@@ -13,6 +13,7 @@ public enum AgentEnvironment: String, CaseIterable, Sendable {
   case children = "PROF_CHILDREN"
   case blockRate = "PROF_BLOCK_RATE"
   case mutexFraction = "PROF_MUTEX_FRACTION"
+  case lockWaitNanos = "PROF_LOCK_WAIT_NS"
   case asyncStacks = "PROF_ASYNC_STACKS"
 
   /// The variable's name, a key of the program's environment.

@@ -5,9 +5,10 @@ import AgentStream
 /// tracks, kept apart so that every track nests properly:
 ///   - its samples as a flame chart (consecutive stacks diffed: a frame that stays
 ///     on the stack extends its slice),
-///   - its ProfTrace spans, instants and flows ("<thread> spans"): user spans have
-///     exact begin and end times that straddle sampled slices, so sharing a track
-///     with them would break nesting,
+///   - its ProfTrace spans, instants and flows and its "waiting for lock" slices
+///     ("<thread> spans"): these have exact begin and end times that straddle
+///     sampled slices, so sharing a track with them would break nesting (a thread
+///     blocked on a lock records no span, so its waits nest with its spans),
 ///   - in wall-clock mode, its state ("<thread> state"): Running, Off-CPU, or
 ///     Unsampled where it ran but blocked the sampling signal.
 /// Times count from the first process's start: every process reads the same
@@ -177,7 +178,8 @@ private struct ProcessTracks {
     // Wall mode: a thread that blocks the sampling signal has a state track even
     // when the agent never recorded a tick of it.
     let blocking = options.mode == .wall ? Array(process.timeline.blockingThreads.keys) : []
-    tids = Set(process.timeline.ticks.keys).union(process.timeline.events.map(\.tid)).union(blocking).sorted()
+    tids = Set(process.timeline.ticks.keys).union(process.timeline.events.map(\.tid))
+      .union(process.timeline.lockWaits.map(\.tid)).union(blocking).sorted()
   }
 
   /// "blocker (pid 12, tid 34) blocks SIGPROF: 0.60 s of CPU time unsampled", per thread.
@@ -367,11 +369,28 @@ private struct ProcessTracks {
         continue  // process-wide: see counterTrack
       }
     }
-    let end = max(endNanos, events.last?.nanos ?? 0)
+    events += lockWaitSlices(tid)
+    let end = max(endNanos, events.map { $0.nanos ?? 0 }.max() ?? 0)
     for name in openNames.reversed() {
       events.append(ChromeEvent(phase: .end, name: name, category: "span", tid: track, nanos: end))
     }
     return events
+  }
+
+  /// Each wait with the lock's address and its holder, as a thread blocked on a
+  /// lock shows in Perfetto: the holder's name when the trace has it.
+  private func lockWaitSlices(_ tid: UInt32) -> [ChromeEvent] {
+    process.timeline.lockWaits.filter { $0.tid == tid }.map { wait in
+      let start = relative(wait.startNanos)
+      var arguments: [(String, ChromeEvent.Argument)] = [("lock", .string("0x" + String(wait.lockAddress, radix: 16)))]
+      if wait.holderTID != 0 {
+        arguments.append(("holder tid", .integer(Int64(wait.holderTID))))
+        arguments.append(("holder", .string(threadName(wait.holderTID))))
+      }
+      return ChromeEvent(phase: .complete, name: "waiting for lock", category: "lock",
+                         tid: Int(tid) + ChromeTraceBuilder.spansTrackOffset, nanos: start,
+                         durationNanos: max(relative(wait.endNanos), start) - start, arguments: arguments)
+    }
   }
 
   // MARK: counters

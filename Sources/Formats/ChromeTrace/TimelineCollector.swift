@@ -19,6 +19,8 @@ public struct TimelineCollector {
   /// The async context chains of stacks[index] (RawSample.asyncChains).
   public private(set) var asyncChains: [[AsyncChain]] = []
   public private(set) var events: [TraceEvent] = []
+  /// Lock waits of at least `prof trace --lock-wait-threshold`.
+  public private(set) var lockWaits: [LockWait] = []
   public private(set) var residentSetSizes: [(nanos: UInt64, bytes: UInt64)] = []
   /// Heap bytes in use (with `prof trace --heap`), at the agent's flushes.
   public private(set) var heapInUse: [(nanos: UInt64, bytes: Int64)] = []
@@ -43,6 +45,7 @@ public struct TimelineCollector {
     case .idle(let idle):
       ticks[idle.tid, default: []].append(Tick(nanos: idle.monotonicNanos, threadCPUNanos: idle.threadCPUNanos, stack: nil))
     case .trace(let event): events.append(event)
+    case .lockWait(let wait): lockWaits.append(wait)
     case .residentSetSize(let nanos, let bytes): residentSetSizes.append((nanos, bytes))
     case .heap(.stats(let stats)):
       // The agent writes a flush's RSS record just before its heap totals, so

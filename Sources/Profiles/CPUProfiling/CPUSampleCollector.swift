@@ -57,7 +57,7 @@ public struct CPUSampleCollector {
     case .idle(let tick):
       // Wall-clock mode: a thread that did not run is still blocked where it was.
       if let key = lastStack[tick.tid] { count(key, periods: 1) }
-    case .trace, .residentSetSize, .heap, .contention:
+    case .trace, .residentSetSize, .heap, .contention, .lockWait:
       break  // timeline records: the trace builder reads them; heap records: prof heap's
     case .thread(let tid, let name): threadNames[tid] = name
     case .module(let module):

@@ -38,6 +38,11 @@ public struct StackCountsCollector<Mode: AggregatingMode>: RecordSink {
 
   public init() {}
 
+  /// What to tell the user about undefinedBuckets; nil when there were none.
+  public var undefinedBucketsWarning: String? {
+    undefinedBuckets > 0 ? "\(undefinedBuckets) counts named stacks the agent never sent" : nil
+  }
+
   public mutating func consume(_ record: AgentRecord) {
     switch record {
     case .start(let start): self.start = start

@@ -19,13 +19,8 @@ struct ModuleMap {
   }
 
   func index(containing address: UInt64) -> Int? {
-    var low = 0, high = byStart.count
-    while low < high {
-      let middle = (low + high) / 2
-      if segments[byStart[middle]].start <= address { low = middle + 1 } else { high = middle }
-    }
-    guard low > 0 else { return nil }
-    let candidate = byStart[low - 1]
+    guard let index = byStart.lastIndex(startingAtOrBelow: address, start: { segments[$0].start }) else { return nil }
+    let candidate = byStart[index]
     return segments[candidate].contains(address) ? candidate : nil
   }
 

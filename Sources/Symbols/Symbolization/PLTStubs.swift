@@ -37,13 +37,8 @@ struct PLTStubs {
 
   /// The stub's name if `address` (a file address) is inside a PLT section.
   func name(at address: UInt64) -> String? {
-    var low = 0, high = stubs.count
-    while low < high {
-      let middle = (low + high) / 2
-      if stubs[middle].start <= address { low = middle + 1 } else { high = middle }
-    }
-    guard low > 0, address < stubs[low - 1].end else { return nil }
-    return stubs[low - 1].name
+    guard let index = stubs.lastIndex(startingAtOrBelow: address, start: \.start), address < stubs[index].end else { return nil }
+    return stubs[index].name
   }
 
   private enum Target {

@@ -17,6 +17,7 @@
 #define PROF_ENV_CHILDREN "PROF_CHILDREN"                // --follow-children: the directory for children's streams
 #define PROF_ENV_BLOCK_RATE "PROF_BLOCK_RATE"            // block mode: waits of at least this many ns all kept, shorter ones sampled
 #define PROF_ENV_MUTEX_FRACTION "PROF_MUTEX_FRACTION"    // mutex mode: 1 in this many contended releases recorded
+#define PROF_ENV_LOCK_WAIT "PROF_LOCK_WAIT_NS"           // trace mode: lock waits at least this long become LOCK_WAIT records
 #define PROF_ENV_ASYNC_STACKS "PROF_ASYNC_STACKS"        // 0: no Swift async contexts; otherwise ASYNC records
 
 // Every variable above: a program's children that are not followed lose them all.
@@ -24,7 +25,7 @@
   {                                                                                                 \
     PROF_ENV_AGENT_FD, PROF_ENV_AGENT_CONTINUES, PROF_ENV_HZ, PROF_ENV_DURATION_NS, PROF_ENV_UNWIND, \
         PROF_ENV_CLOCK, PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_HEAP_RATE, PROF_ENV_CHILDREN,       \
-        PROF_ENV_BLOCK_RATE, PROF_ENV_MUTEX_FRACTION, PROF_ENV_ASYNC_STACKS                         \
+        PROF_ENV_BLOCK_RATE, PROF_ENV_MUTEX_FRACTION, PROF_ENV_LOCK_WAIT, PROF_ENV_ASYNC_STACKS     \
   }
 
 #endif

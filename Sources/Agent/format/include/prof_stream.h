@@ -28,7 +28,8 @@ enum prof_record_type {
   PROF_REC_CONTENTION_BUCKET = 19,
   PROF_REC_CONTENTION_COUNTS = 20,
   PROF_REC_CONTENTION_STATS = 21,
-  PROF_REC_BUCKET_ASYNC = 22,
+  PROF_REC_LOCK_WAIT = 22,
+  PROF_REC_BUCKET_ASYNC = 23,
 };
 
 // Every record starts with this; size counts the header and is a multiple of 8.
@@ -286,6 +287,17 @@ struct prof_contention_stats_record {
   uint64_t waits;            // acquisitions that blocked
   uint64_t wait_ns;          // their total delay
   uint64_t lost;             // sampled waits left out: stack or lock table full
+};
+
+// Trace mode (PROF_LOCK_WAIT_NS): one wait for a lock that lasted at least that long,
+// written when the waiter got the lock (or gave up).
+struct prof_lock_wait_record {
+  struct prof_record_header header;
+  uint32_t tid;           // the waiter
+  uint32_t holder_tid;    // who held the lock when the wait began; 0: unknown
+  uint64_t lock;          // the lock's address
+  uint64_t start_ns;      // CLOCK_MONOTONIC
+  uint64_t end_ns;
 };
 
 enum prof_end_reason {
