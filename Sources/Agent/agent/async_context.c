@@ -169,10 +169,16 @@ void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frame
     bool async_frame = !is_executor(start, limit, frames[frame]) && frame + 1 < depth &&
                        is_executor(start, limit, frames[frame + 1]);
     if (!async_frame) continue;
+    uint32_t before = capture->count;
     if (capture->known[frame] & (1u << PROF_ASYNC_FRAME_SLOT))
       follow(capture, frame, PROF_ASYNC_FRAME_SLOT, capture->slots[frame], 0);
     if (have_r14) follow(capture, frame, PROF_ASYNC_REGISTER, r14, 0);
-    follow_current_task(capture, frame);
+    // The task's context costs a read per context again; it is for frames whose
+    // slot and r14 lead nowhere, so a chain that already reached a task's entry
+    // (two callers at least) is taken as the frame's.
+    bool reached_entry = capture->count > before && capture->entries[capture->count - 1].kind == PROF_ASYNC_END &&
+                         capture->count >= before + 4;
+    if (!reached_entry) follow_current_task(capture, frame);
   }
 }
 
