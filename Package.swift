@@ -14,6 +14,8 @@ let package = Package(
     // Stage 1, what runs in the target: the C agent and its stream format, a package of
     // its own so that SwiftPM builds the .so.
     .package(path: "Sources/Agent"),
+    // Stage 7's HTTP server (`prof run --http`): NIO's HTTP/1 codec, no framework.
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
   ],
   // Targets in the order of the data's path; each stage's folder under Sources says it.
   targets: [
@@ -72,6 +74,18 @@ let package = Package(
       path: "Sources/Formats/ProfileConversion"
     ),
 
+    // Stage 7, serving: Go's /debug/pprof endpoints over HTTP for `prof run --http`,
+    // each a window of the running program's dormant agent.
+    .target(
+      name: "DebugPprof",
+      dependencies: [
+        "AgentStream", "Recording", "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ContentionProfiling",
+        "ChromeTrace", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      path: "Sources/Serve/DebugPprof"
+    ),
+
     // Benchmarks: ProfBench and CAllocCounter (which interposes malloc) are linked into
     // the user's benchmark executable; `prof bench compare` needs only the format and statistics.
     .target(
@@ -101,7 +115,7 @@ let package = Package(
         "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ContentionProfiling", "ChromeTrace",
         "ProfileReports", "FlameGraph", "ProfileConversion",
         "BenchFormat", "BenchCompare",
-        "RaceReport", "RaceRunner",
+        "RaceReport", "RaceRunner", "DebugPprof",
       ],
       path: "Sources/CLI"
     ),
@@ -120,6 +134,7 @@ let package = Package(
       exclude: ["golden"]
     ),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
+    .testTarget(name: "DebugPprofTests", dependencies: ["DebugPprof", "Pprof"]),
     .testTarget(name: "ProfContentionTests", dependencies: ["prof", "ProfTestSupport", "Pprof"]),
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),

@@ -64,6 +64,7 @@ struct CPU: ParsableCommand {
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
+    try checkpoint.refuse(pid: pid, children: children)
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
     if let duration, duration.value == 0 { throw ValidationError("--duration must be a positive number of seconds") }
   }

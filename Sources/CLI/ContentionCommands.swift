@@ -35,6 +35,7 @@ struct Block: ParsableCommand {
         prof block -- .build/release/myserver
         prof block --rate 10000 -o block.pb.gz -- ./tool
         prof block --mutex-profile mutex.pb.gz -- .build/release/myserver
+        prof block --pid 4242   # a program started with prof run --block: its waits so far
         go tool pprof -top block.pb.gz
       """
   )
@@ -84,6 +85,7 @@ struct Mutex: ParsableCommand {
       Examples:
         prof mutex -- .build/release/myserver
         prof mutex --fraction 10 -o mutex.pb.gz -- ./tool
+        prof mutex --pid 4242   # a program started with prof run --mutex: its contention so far
         go tool pprof -top mutex.pb.gz
       """
   )

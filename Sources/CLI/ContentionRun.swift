@@ -19,10 +19,19 @@ struct ContentionOptions: ParsableArguments {
 
   @OptionGroup var symbols: SymbolizerOptions
 
+  @Option(help: ArgumentHelp("Take the profile of a running process started with `prof run --block` (or --mutex): its waits since it started. No COMMAND then.",
+                             valueName: "pid"))
+  var pid: Int32?
+
   @OptionGroup var target: TargetOptions
+
+  func validate() throws {
+    if pid != nil && children.followChildren { throw ValidationError("--follow-children cannot be used with --pid: an attached agent records only its own process") }
+  }
 
   /// One run, a profile of each kind asked for (prof block --mutex-profile: both).
   func record(_ profiles: [(kind: ContentionProfile.Kind, path: String)], setting: [String: String]) throws {
+    if let pid { return try profiles.forEach { try snapshot($0.kind, of: pid, into: $0.path) } }
     let files = try profiles.map { try AtomicOutputFile(path: $0.path) }
     let (kind, output) = profiles[0]  // followed children: validation allows one kind
     let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }.merging(asyncStacks.settings) { $1 }
@@ -49,5 +58,20 @@ struct ContentionOptions: ParsableArguments {
     }
     warn("wrote \(profiles.map(\.path).joined(separator: " and ")); view: go tool pprof -http=: \(output)")
     try status.passThrough()
+  }
+
+  /// `--pid`: what the running program's agent has counted since it started.
+  private func snapshot(_ kind: ContentionProfile.Kind, of pid: Int32, into output: String) throws {
+    try target.requireNone()
+    let file = try AtomicOutputFile(path: output)
+    var collector = ContentionCollector()
+    _ = try AttachedWindow.record(pid: pid, request: kind.rawValue, duration: nil, into: &collector)
+    let (profile, warnings) = ContentionProfile.build(kind, from: collector, durationNanos: 0, symbolizer: symbols.symbolizer(),
+                                                      comments: ["prof \(kind.rawValue) --pid \(pid)"])
+    var symbolization = SymbolizationWarnings()
+    symbolization.say(warnings)
+    try file.commit(profile.gzipped())
+    ContentionProfile.summary(kind, collector, profile).forEach(warn)
+    warn("wrote \(output); view: go tool pprof -http=: \(output)")
   }
 }

@@ -66,6 +66,7 @@ struct Heap: ParsableCommand {
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
+    try checkpoint.refuse(pid: pid, children: children)
     guard (1...(1 << 40)).contains(sampleRate) else { throw ValidationError("--sample-rate must be between 1 byte and 1 TiB") }
     if let snapshotEvery, snapshotEvery.value == 0 {
       throw ValidationError("--snapshot-every must be a positive number of seconds")

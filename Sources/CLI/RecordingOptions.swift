@@ -4,15 +4,23 @@ import Recording
 
 /// --checkpoint-every, for prof cpu and prof heap.
 struct CheckpointOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Rewrite the output with what was collected so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile.",
+  @Option(help: ArgumentHelp("Rewrite the output with what was collected so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile (default: 10).",
                              valueName: "seconds"))
-  var checkpointEvery = Seconds(10)
+  var checkpointEvery: Seconds?
+
+  /// A window of `--pid` is written once, at its end: rewriting it meanwhile is a launch's.
+  func refuse(pid: Int32?, children: ChildOptions) throws {
+    guard pid != nil else { return }
+    if checkpointEvery != nil { throw ValidationError("--checkpoint-every cannot be used with --pid: an attached window is written once, when it ends") }
+    if children.followChildren { throw ValidationError("--follow-children cannot be used with --pid: an attached agent records only its own process") }
+  }
 
   /// Rewrites of `output` made by `render`, on `queue`; none when they are off.
   func checkpoints<Sink>(of output: String, queue: DispatchQueue,
                          render: @escaping Checkpoints<Sink>.Render) -> [Checkpoints<Sink>] {
-    guard checkpointEvery.value > 0 else { return [] }
-    return [Checkpoints(every: checkpointEvery.nanoseconds, what: "checkpoint", queue: queue, path: { _ in output }, render: render)]
+    let every = checkpointEvery ?? Seconds(10)
+    guard every.value > 0 else { return [] }
+    return [Checkpoints(every: every.nanoseconds, what: "checkpoint", queue: queue, path: { _ in output }, render: render)]
   }
 }
 

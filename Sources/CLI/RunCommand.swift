@@ -38,32 +38,39 @@ struct Run: ParsableCommand {
       again. prof stays in front: SIGINT and SIGTERM reach the program, and prof \
       exits with its status (128+N if a signal N killed it).
 
+      With --http, prof also serves Go's /debug/pprof endpoints for the program on \
+      that address (profile, heap, allocs, goroutine, threadcreate, block, mutex, \
+      trace, cmdline, symbol), so that go tool pprof, Parca or Grafana Alloy can fetch them. Port 0 \
+      picks a free port; the address is printed on stderr. Each `seconds` is at most 600.
+
       Examples:
         prof run -- .build/release/myserver --port 8080 &
         prof cpu --pid $(pgrep myserver) --duration 30
         prof threads --pid $(pgrep myserver)
         prof run --heap -- .build/release/myserver &   # then: prof heap --pid PID
+        prof run --block --mutex --http :6060 -- .build/release/myserver &
+        prof run --heap --http 127.0.0.1:6060 -- .build/release/myserver &
+        go tool pprof -top http://127.0.0.1:6060/debug/pprof/profile?seconds=10
       """
   )
 
-  @Flag(help: "Track the heap from the program's start, so that `prof heap --pid` can take its profile at any time (costs what prof heap costs).")
-  var heap = false
+  @OptionGroup var tracking: RunTracking
 
-  @Option(help: ArgumentHelp("With --heap: mean bytes allocated between samples (Go's default, 512 KiB); 1 records every allocation.",
-                             valueName: "bytes"))
-  var heapRate = Heap.defaultSampleRate
+  @Option(help: ArgumentHelp("Serve Go's /debug/pprof endpoints on this address while the program runs (a loopback address unless you mean otherwise; port 0: any free port).",
+                             valueName: "host:port"))
+  var http: HTTPAddress?
+
+  @OptionGroup var symbols: SymbolizerOptions
 
   @OptionGroup var target: TargetOptions
 
-  func validate() throws {
-    guard (1...(1 << 40)).contains(heapRate) else { throw ValidationError("--heap-rate must be between 1 byte and 1 TiB") }
-  }
-
   func run() throws {
-    let settings = heap ? [AgentEnvironment.heapRate.name: String(heapRate)] : [:]
+    let settings = tracking.settings
+    let server = try http.map(listening(on:))
     // No stream pipe: the agent stays dormant, attachable by pid.
     let process = try TargetProcess(command: target.resolve(), environment: AgentLibrary.environment(settings: settings), pipe: .none)
     warn("running \(target.command.joined(separator: " ")) as pid \(process.pid): attach with prof cpu --pid \(process.pid)")
+    if let (server, endpoints) = server { return try serving(server, endpoints, process).passThrough() }
     try process.waitForExit(reading: { _ in }).passThrough()
   }
 }

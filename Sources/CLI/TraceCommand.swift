@@ -86,6 +86,7 @@ struct Trace: ParsableCommand {
   }
 
   func validate() throws {
+    if pid != nil && followChildren { throw ValidationError("--follow-children cannot be used with --pid: an attached agent records only its own process") }
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
     if let duration, duration.value == 0 { throw ValidationError("--duration must be a positive number of seconds") }
     if let maxSize, maxSize < 1024 { throw ValidationError("--max-size must be at least 1024 bytes") }

@@ -106,6 +106,7 @@ bool prof_config_read(void);              // false: dormant
 static inline bool prof_config_aggregates(void) {
   return prof_config.heap_sample_rate > 0 || prof_config.block_rate_ns > 0 || prof_config.mutex_fraction > 0;
 }
+void prof_contention_start_dormant(void);  // contention.c: `prof run --block/--mutex`
 bool prof_config_is_dormant(void);        // loaded without prof's stream: the control channel may start
 uint64_t prof_config_requested_heap_rate(void);  // heap mode's rate from the environment, before it is read
 void prof_config_scrub_environment(void);  // the program's children do not inherit the agent

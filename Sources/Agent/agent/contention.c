@@ -528,6 +528,9 @@ SWIFT_CALL void swift_mutex_unlock_slow(void *SWIFT_SELF handle) {
 
 static void start(void) {
   if (prof_config.block_rate_ns == 0 && prof_config.mutex_fraction == 0 && prof_config.lock_wait_ns == 0) return;
+  // A dormant agent's window: recording runs since the process started; the new
+  // stream gets every stack and every (cumulative) count again.
+  if (atomic_load(&recording)) return prof_contention_table_resend();
   me.guard++;
   find_real_functions();
   bool profiling = prof_config.block_rate_ns != 0 || prof_config.mutex_fraction != 0;
@@ -541,6 +544,17 @@ static void start(void) {
 }
 
 static void stop(void) { atomic_store(&recording, false); }
+
+// A dormant agent started with PROF_BLOCK_RATE or PROF_MUTEX_FRACTION (`prof run
+// --block/--mutex`) records from the start, without a stream, for the control
+// channel's `block` and `mutex` snapshots, as `prof run --heap` tracks the heap.
+void prof_contention_start_dormant(void) {
+  if (prof_config.block_rate_ns == 0 && prof_config.mutex_fraction == 0) return;
+  me.guard++;
+  prof_unwind_init();  // else stacks come from frame pointers, as before any window
+  me.guard--;
+  start();
+}
 
 static void append_records(void) {
   if (block_rate_ns == 0 && mutex_fraction == 0) return;

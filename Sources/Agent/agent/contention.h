@@ -19,6 +19,7 @@ void prof_contention_emit_buckets(void);  // the writer: new stacks, then change
 void prof_contention_table_lock(void);
 void prof_contention_table_unlock(void);
 void prof_contention_table_reset(void);  // a followed child starts from empty counts
+void prof_contention_table_resend(void);  // a control-channel window: every stack and count again
 
 // Mutex mode: each lock with waiters has a slot that integrates waiters × time.
 // Times are CLOCK_MONOTONIC ns; fraction is PROF_MUTEX_FRACTION.

@@ -82,3 +82,10 @@ void prof_contention_table_reset(void) {
   memset(buckets, 0, atomic_load_explicit(&stacks.count, memory_order_relaxed) * sizeof *buckets);
   prof_stack_table_resend(&stacks);
 }
+
+// A new stream (a control-channel window): every stack, and every bucket's counts, again.
+void prof_contention_table_resend(void) {
+  uint32_t count = atomic_load_explicit(&stacks.count, memory_order_relaxed);
+  for (uint32_t id = 0; id < count; id++) atomic_store_explicit(&buckets[id].dirty, true, memory_order_release);
+  prof_stack_table_resend(&stacks);
+}

@@ -103,13 +103,13 @@ static bool read_line(int client, char *line, size_t size, struct timeval timeou
 // --- requests ----------------------------------------------------------------
 
 struct request {
-  enum { REQUEST_CPU, REQUEST_TRACE, REQUEST_HEAP, REQUEST_THREADS } kind;
+  enum { REQUEST_CPU, REQUEST_TRACE, REQUEST_HEAP, REQUEST_THREADS, REQUEST_BLOCK, REQUEST_MUTEX } kind;
   unsigned hz;
   enum prof_unwinder unwinder;
   bool async_stacks;
 };
 
-// `cpu|trace|heap|threads [hz=N] [unwind=fp|libunwind] [async=on|off]`; NULL on success, else the reason.
+// `cpu|trace|heap|threads|block|mutex [hz=N] [unwind=fp|libunwind] [async=on|off]`; NULL on success, else the reason.
 static const char *parse_request(char *line, struct request *request) {
   *request = (struct request){REQUEST_CPU, 100, PROF_UNWIND_LIBUNWIND, true};
   char *cursor = line;
@@ -118,7 +118,9 @@ static const char *parse_request(char *line, struct request *request) {
   else if (strcmp(word, "trace") == 0) request->kind = REQUEST_TRACE;
   else if (strcmp(word, "heap") == 0) request->kind = REQUEST_HEAP;
   else if (strcmp(word, "threads") == 0) request->kind = REQUEST_THREADS;
-  else return "unknown request (cpu, trace, heap, threads)";
+  else if (strcmp(word, "block") == 0) request->kind = REQUEST_BLOCK;
+  else if (strcmp(word, "mutex") == 0) request->kind = REQUEST_MUTEX;
+  else return "unknown request (cpu, trace, heap, threads, block, mutex)";
   while ((word = strsep(&cursor, " ")) != NULL) {
     if (*word == 0) continue;
     char *end;
@@ -208,8 +210,14 @@ static void serve(int client) {
   bool heap = request.kind == REQUEST_HEAP;
   if (heap && prof_config.heap_sample_rate == 0)
     return reply_error(client, "heap tracking is off: start the program with `prof run --heap`");
+  if (request.kind == REQUEST_BLOCK && prof_config.block_rate_ns == 0)
+    return reply_error(client, "block profiling is off: start the program with `prof run --block`");
+  if (request.kind == REQUEST_MUTEX && prof_config.mutex_fraction == 0)
+    return reply_error(client, "mutex profiling is off: start the program with `prof run --mutex`");
+  // heap, block, mutex: a snapshot of what the agent has counted since the start
+  bool snapshot = heap || request.kind == REQUEST_BLOCK || request.kind == REQUEST_MUTEX;
   prof_config.fd = client;
-  prof_config.hz = heap ? 0 : request.kind == REQUEST_THREADS ? 1 : request.hz;
+  prof_config.hz = snapshot ? 0 : request.kind == REQUEST_THREADS ? 1 : request.hz;
   prof_config.unwinder = request.unwinder;
   prof_config.async_stacks = request.async_stacks;
   if (request.async_stacks && !prof_async_possible() && prof_loader_enter_waiting()) {
@@ -224,8 +232,8 @@ static void serve(int client) {
   bool threads = request.kind == REQUEST_THREADS;
   if (prof_window_begin(!threads)) {
     if (threads) dump_threads();
-    else if (!heap) run_window(client);
-  }  // heap: a snapshot, the counts so far, in the window's one flush at its end
+    else if (!snapshot) run_window(client);
+  }  // a snapshot: the counts so far, in the window's one flush at its end
   prof_window_end();
   prof_config.fd = -1;  // closed below: a forked child must not close a number the program reuses
 }

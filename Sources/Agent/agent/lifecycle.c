@@ -233,6 +233,7 @@ static void start_agent(void) {
     // A child stops heap tracking (no thread of the parent holds a table lock in
     // it) and closes a window's socket, as a child of a streaming agent does.
     pthread_atfork(prepare_fork, after_fork_in_parent, restart_in_child);
+    prof_contention_start_dormant();
     prof_control_start();
     return;
   }

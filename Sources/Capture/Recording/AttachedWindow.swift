@@ -22,8 +22,6 @@ public struct AttachedWindow {
   /// SIGTERM, says `stop` and reads to the end.
   public static func record<Sink: RecordSink>(pid: Int32, request: String, durationNanos: UInt64?,
                                               into sink: inout Sink) throws(Failure) -> AttachedWindow {
-    let connection: AgentConnection
-    do { connection = try AgentConnection(pid: pid, request: request) } catch { throw Failure(description: error.description) }
     var interrupts = sigset_t()
     sigemptyset(&interrupts)
     sigaddset(&interrupts, SIGINT)
@@ -31,14 +29,23 @@ public struct AttachedWindow {
     var previousMask = sigset_t()
     pthread_sigmask(SIG_BLOCK, &interrupts, &previousMask)
     defer { pthread_sigmask(SIG_SETMASK, &previousMask, nil) }
+    return try record(pid: pid, request: request, durationNanos: durationNanos, into: &sink,
+                      stopEarly: { interrupted(&interrupts) })
+  }
 
+  /// The same, ended early when `stopEarly` says so (checked every 100 ms): an HTTP
+  /// client that went away, in a process whose signals are someone else's to read.
+  public static func record<Sink: RecordSink>(pid: Int32, request: String, durationNanos: UInt64?,
+                                              into sink: inout Sink, stopEarly: () -> Bool) throws(Failure) -> AttachedWindow {
+    let connection: AgentConnection
+    do { connection = try AgentConnection(pid: pid, request: request) } catch { throw Failure(description: error.description) }
     var stream = RecordStream(source: "")
     var first = true
     let deadline = durationNanos.map { MonotonicClock.now() + $0 }
     var giveUp: UInt64?  // after `stop`: an agent that never answers is not waited for
     reading: while stream.endReason == nil && !stream.failed {
       let now = MonotonicClock.now()
-      if giveUp == nil, let deadline, now >= deadline || interrupted(&interrupts) {
+      if giveUp == nil, (deadline.map { now >= $0 } ?? false) || stopEarly() {
         connection.stop()
         giveUp = now + 5_000_000_000
       }
@@ -54,9 +61,8 @@ public struct AttachedWindow {
     }
     stream.finish()
     guard stream.start != nil else { throw Failure(description: "process \(pid)'s agent sent nothing: it may have exited") }
-    if stream.endReason == nil || stream.endReason == .exit {
-      warn("process \(pid) exited during the window: keeping what was recorded until then")
-    }
+    let exited = stream.endReason == nil || stream.endReason == .exit
+    if exited { warn("process \(pid) exited during the window: keeping what was recorded until then") }
     return AttachedWindow(start: stream.start, endReason: stream.endReason, finishedNanos: MonotonicClock.now())
   }
 

@@ -1,0 +1,196 @@
+import Foundation
+import Glibc
+import ProfTestSupport
+import XCTest
+
+/// `prof run --http`: Go's /debug/pprof endpoints over real HTTP on loopback, read
+/// by go tool pprof and curl, for fixtures/live/service.c (a "spinner" thread in
+/// hot_loop, 100 × 64 KiB leaked from leak_memory, exit status 7).
+final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
+  override func setUpWithError() throws {
+    try super.setUpWithError()
+    setenv("PPROF_TMPDIR", directory.path, 1)  // where go tool pprof keeps what it fetched
+  }
+
+  /// `prof run [options] --http 127.0.0.1:0 -- service TENTHS`, once it serves.
+  private final class Served {
+    let process = Process()
+    let stdout: URL
+    let stderr: URL
+    private(set) var base = ""
+    private(set) var pid: Int32 = 0
+
+    convenience init(_ options: [String], tenths: Int, in directory: URL) throws {
+      try self.init(options, command: [try ProfHarness.cFixture("live", "service", into: directory), String(tenths)], ready: "ready", in: directory)
+    }
+
+    /// `ready`: what the program prints once it runs (nil: serving is enough).
+    init(_ options: [String], command: [String], ready: String?, in directory: URL) throws {
+      stdout = directory.appendingPathComponent("run.out")
+      stderr = directory.appendingPathComponent("run.err")
+      for file in [stdout, stderr] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
+      process.executableURL = URL(fileURLWithPath: ProfHarness.prof)
+      process.arguments = ["run"] + options + ["--http", "127.0.0.1:0", "--"] + command
+      process.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": ProfHarness.cacheHome.path]) { $1 }
+      process.standardOutput = try FileHandle(forWritingTo: stdout)
+      process.standardError = try FileHandle(forWritingTo: stderr)
+      try process.run()
+      for _ in 0..<500 where base.isEmpty || pid == 0 || !(ready.map { output.contains($0) } ?? true) {
+        let said = errors
+        if let start = said.range(of: "serving http://")?.upperBound, let end = said[start...].firstIndex(of: "/") {
+          base = "http://" + said[start..<end]
+        }
+        if let at = said.range(of: " as pid ")?.upperBound { pid = Int32(said[at...].prefix { $0.isNumber }) ?? 0 }
+        usleep(20_000)
+      }
+      guard !base.isEmpty, pid > 0 else { throw HarnessError("prof run --http did not start: \(errors)") }
+      usleep(100_000)  // main printed ready after the agent's constructor bound its socket
+    }
+
+    var output: String { (try? String(contentsOf: stdout, encoding: .utf8)) ?? "" }
+    var errors: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
+    func url(_ path: String) -> String { base + "/debug/pprof/" + path }
+
+    /// Waits for prof run; its status as a shell reports it.
+    func finish() -> Int32 {
+      process.waitUntilExit()
+      return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+  }
+
+  /// (HTTP status, body) of a GET, or of a POST of `data`.
+  private func fetch(_ url: String, post data: String? = nil, timeout: Int? = nil) throws -> (status: Int, body: String) {
+    var arguments = ["-s", "-w", "\n%{http_code}"] + (timeout.map { ["--max-time", String($0)] } ?? [])
+    if let data { arguments += ["--data-binary", data] }
+    let run = try ProfHarness.run("/usr/bin/env", ["curl"] + arguments + [url])
+    let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+  }
+
+  func testGoToolPprofReadsEveryEndpointAndTheProgramRunsAsAlone() throws {
+    let served = try Served(["--heap", "--heap-rate", "4096"], tenths: 120, in: directory)
+    let cpu = try ProfHarness.top(served.url("profile?seconds=2"))
+    XCTAssertEqual(cpu.rows.max { $0.flat < $1.flat }?.name, "hot_loop", "\(cpu.rows)")
+    let heap = try ProfHarness.pprof(["-top", "-sample_index=inuse_space", served.url("heap")]).stdout
+    XCTAssertTrue(heap.split(separator: "\n").contains { $0.hasSuffix(" leak_memory") }, heap)
+    let allocs = try ProfHarness.pprof(["-raw", served.url("allocs")]).stdout
+    XCTAssertTrue(allocs.contains("alloc_space"), allocs)
+    let dump = try fetch(served.url("goroutine?debug=2"))
+    XCTAssertEqual(dump.status, 200)
+    let headers = dump.body.split(separator: "\n").filter { $0.hasPrefix("thread ") }
+    XCTAssertEqual(headers.count, 2, dump.body)
+    XCTAssertTrue(headers.contains { $0.contains("\"spinner\" [running]") }, dump.body)
+    XCTAssertTrue(dump.body.contains("hot_loop\n\t") && dump.body.contains("service.c:"), dump.body)
+    let grouped = try fetch(served.url("goroutine?debug=1")).body
+    XCTAssertTrue(grouped.hasPrefix("goroutine profile: total 2\n"), grouped)
+    // /symbol names an address as Go's does, from a POST of 0xADDR+0xADDR.
+    let hot = try XCTUnwrap(grouped.split(separator: "\n").first { $0.contains("\thot_loop\t") })
+    let address = String(hot.split(separator: "\t")[1])
+    XCTAssertEqual(try fetch(served.url("symbol"), post: address + "+0x1").body, "num_symbols: 1\n\(address) hot_loop\n")
+    XCTAssertNotNil(try ProfHarness.top(served.url("goroutine")).rows.first { $0.name == "hot_loop" })
+    let created = try ProfHarness.top(served.url("threadcreate")).rows
+    XCTAssertNotNil(created.first { $0.name == "spin" }, "\(created)")
+    XCTAssertTrue(try fetch(served.url("heap?debug=1")).body.hasPrefix("heap profile: "))
+    let delta = try ProfHarness.pprof(["-raw", served.url("heap?seconds=1")]).stdout
+    XCTAssertTrue(delta.contains("inuse_space"), delta)
+    let trace = try fetch(served.url("trace?seconds=1"))
+    XCTAssertTrue(trace.body.contains("\"traceEvents\"") && trace.body.contains("hot_loop"), String(trace.body.prefix(300)))
+    let commandLine = try fetch(served.url("cmdline")).body
+    XCTAssertTrue(commandLine.hasSuffix("/service\u{0}120"), commandLine)
+    XCTAssertTrue(try fetch(served.url("")).body.contains("Perfetto"))
+    XCTAssertEqual(try fetch(served.url("symbol")).body, "num_symbols: 1\n")
+    XCTAssertEqual(served.finish(), 7, served.errors)
+    XCTAssertEqual(served.output, "ready\ndone\n")
+  }
+
+  func testBadRequestsGetGosStatusesWithAReason() throws {
+    let served = try Served([], tenths: 60, in: directory)
+    defer { served.process.terminate() }
+    let cases: [(path: String, status: Int, says: String)] = [
+      ("nonsense", 404, "Unknown profile"),
+      ("heap", 404, "prof run --heap"),
+      ("block", 404, "prof run --block"),
+      ("mutex?seconds=1", 404, "prof run --mutex"),
+      ("profile?seconds=abc", 400, "seconds"),
+      ("profile?seconds=100000", 400, "maximum"),
+      ("goroutine?debug=x", 400, "debug"),
+      ("allocs?seconds=1&debug=1", 404, "prof run --heap"),
+    ]
+    for (path, status, says) in cases {
+      let answer = try fetch(served.url(path))
+      XCTAssertEqual(answer.status, status, path)
+      XCTAssertTrue(answer.body.contains(says), "\(path): \(answer.body)")
+    }
+    XCTAssertEqual(try fetch(served.base + "/elsewhere").status, 404)
+    // A second CPU profile while one runs is refused as Go refuses it; a thread dump waits its turn.
+    var second: (status: Int, body: String)?
+    var dump: (status: Int, body: String)?
+    let first = try ProfHarness.run("/usr/bin/env", ["curl", "-s", "-o", output("first.pb.gz"), "-w", "%{http_code}",
+                                                     served.url("profile?seconds=2")]) { _ in
+      usleep(700_000)
+      second = try? self.fetch(served.url("profile?seconds=1"))
+      dump = try? self.fetch(served.url("goroutine?debug=1"))
+    }
+    XCTAssertEqual(first.stdout, "200")
+    XCTAssertEqual(dump?.status, 200, "\(String(describing: dump))")
+    XCTAssertEqual(second?.status, 500)
+    XCTAssertTrue(second?.body.contains("cpu profiling already in use") ?? false, "\(String(describing: second))")
+  }
+
+  func testAClientThatLeavesStopsTheWindowAndAnExitMidWindowKeepsTheSamples() throws {
+    let served = try Served([], tenths: 50, in: directory)
+    XCTAssertEqual(try fetch(served.url("profile?seconds=30"), timeout: 1).status, 0, "curl gave up")
+    // The abandoned window ends within a poll or two; the next one is then served.
+    var next = try fetch(served.url("goroutine?debug=1"))
+    for _ in 0..<50 where next.status == 500 {
+      usleep(100_000)
+      next = try fetch(served.url("goroutine?debug=1"))
+    }
+    XCTAssertEqual(next.status, 200, next.body)
+    // The program exits after 5 s, well inside this window: what was sampled comes back.
+    let cut = try ProfHarness.top(served.url("profile?seconds=60"))
+    XCTAssertNotNil(cut.rows.first { $0.name == "hot_loop" }, "\(cut.rows)")
+    XCTAssertEqual(served.finish(), 7, served.errors)
+    XCTAssertEqual(served.output, "ready\ndone\n")
+  }
+
+  func testBlockAndMutexShowTheWaiterAndTheHolder() throws {
+    let program = try ProfHarness.cFixture("contention", "mutex_contention", into: directory)
+    let served = try Served(["--block", "--mutex"], command: [program, "4", "200", "5"], ready: nil, in: directory)
+    usleep(300_000)  // block and mutex count from the program's start: a few waits first
+    let block = try ProfHarness.pprof(["-top", "-sample_index=delay", served.url("block")]).stdout
+    XCTAssertTrue(block.split(separator: "\n").contains { $0.hasSuffix(" wait_for_lock") }, block)
+    let mutex = try ProfHarness.pprof(["-top", "-sample_index=delay", served.url("mutex?seconds=1")]).stdout
+    XCTAssertTrue(mutex.split(separator: "\n").contains { $0.hasSuffix(" release_lock") }, mutex)
+    XCTAssertTrue(try fetch(served.url("mutex?debug=1")).body.hasPrefix("--- mutex:\ncycles/second=1000000000\n"))
+    let attached = try ProfHarness.prof(["block", "--pid", String(served.pid), "-o", output("block.pb.gz")])
+    XCTAssertEqual(attached.status, 0, attached.stderr)
+    let rows = try ProfHarness.pprof(["-top", "-sample_index=delay", output("block.pb.gz")]).stdout
+    XCTAssertTrue(rows.split(separator: "\n").contains { $0.hasSuffix(" wait_for_lock") }, rows)
+    XCTAssertEqual(served.finish(), 0, served.errors)
+    XCTAssertTrue(served.output.contains("waited_ns"), served.output)
+  }
+
+  func testAKilledProgramGivesProfRun137AndCtrlCReachesTheProgram() throws {
+    let killed = try Served([], tenths: 300, in: directory)
+    // A port in use: one line, and the program is not started.
+    let taken = try ProfHarness.prof(["run", "--http", String(killed.base.dropFirst("http://".count)), "--",
+                                      try ProfHarness.cFixture("live", "service", into: directory), "10"])
+    XCTAssertEqual(taken.status, 1)
+    XCTAssertTrue(taken.stderr.hasPrefix("Error: cannot serve on 127.0.0.1:") && !taken.stdout.contains("ready"), taken.stderr + taken.stdout)
+    kill(killed.pid, SIGKILL)
+    XCTAssertEqual(killed.finish(), 128 + 9)
+    let interrupted = try Served([], tenths: 300, in: directory)
+    kill(interrupted.process.processIdentifier, SIGINT)  // to prof: forwarded to the program, not taken by a server thread
+    XCTAssertEqual(interrupted.finish(), 128 + 2, interrupted.errors)
+  }
+
+  func testPidRefusesCheckpointsAndChildrenAndHTTPNeedsAnAddress() throws {
+    for arguments in [["cpu", "--pid", "1", "--checkpoint-every", "5"], ["heap", "--pid", "1", "--follow-children"],
+                      ["trace", "--pid", "1", "--follow-children"], ["run", "--http", "6060", "--", "true"]] {
+      let run = try ProfHarness.prof(arguments)
+      XCTAssertNotEqual(run.status, 0, "\(arguments)")
+      XCTAssertEqual(run.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }.count, 1, run.stderr)
+    }
+  }
+}
