@@ -176,10 +176,9 @@ static uint64_t next_random(void) {
 
 // The calling thread's stack: it starts with this function's frame and the hook's.
 static __attribute__((noinline)) uint32_t current_bucket(void) {
-  uint64_t frames[PROF_MAX_FRAMES + 1];
-  bool truncated;
-  uint32_t depth = prof_capture_stack(frames, &truncated);
-  uint32_t bucket = prof_contention_bucket_for(frames, depth, truncated);
+  struct prof_hook_stack stack;
+  prof_capture_hook_stack(&stack);
+  uint32_t bucket = prof_contention_bucket_for(&stack);
   if (bucket == PROF_CONTENTION_NO_BUCKET) atomic_fetch_add_explicit(&totals.lost, 1, memory_order_relaxed);
   return bucket;
 }

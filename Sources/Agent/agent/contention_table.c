@@ -24,8 +24,8 @@ bool prof_contention_table_init(void) {
   return buckets && prof_stack_table_init(&stacks, MAX_BUCKETS);
 }
 
-uint32_t prof_contention_bucket_for(const uint64_t *frames, uint32_t depth, bool truncated) {
-  uint32_t id = prof_stack_id(&stacks, frames, depth, truncated);
+uint32_t prof_contention_bucket_for(const struct prof_hook_stack *stack) {
+  uint32_t id = prof_stack_id(&stacks, stack->frames, stack->depth, stack->truncated, stack->async, stack->async_count);
   return id == PROF_NO_STACK ? PROF_CONTENTION_NO_BUCKET : id;
 }
 

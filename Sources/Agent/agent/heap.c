@@ -148,10 +148,9 @@ static bool draw_first_gap(struct heap_thread *t, size_t size) {
 static inline __attribute__((always_inline)) void record_sample(struct heap_thread *t, void *block, size_t size) {
   t->guard++;
   if (t->random != 0 || draw_first_gap(t, size)) {
-    uint64_t frames[PROF_MAX_FRAMES + 1];
-    bool truncated;
-    uint32_t depth = prof_capture_stack(frames, &truncated);
-    uint32_t bucket = prof_heap_bucket_for(frames, depth, truncated);
+    struct prof_hook_stack stack;
+    prof_capture_hook_stack(&stack);
+    uint32_t bucket = prof_heap_bucket_for(&stack);
     if (bucket != PROF_HEAP_NO_BUCKET && prof_heap_live_insert(block, (struct prof_live_block){bucket, size}))
       prof_heap_bucket_allocated(bucket, size);
     else

@@ -24,9 +24,12 @@ struct prof_stack_table {
 };
 
 bool prof_stack_table_init(struct prof_stack_table *table, uint32_t capacity);
-uint32_t prof_stack_id(struct prof_stack_table *table, const uint64_t *frames, uint32_t depth, bool truncated);
+// async: the stack's canonical async entries (prof_async_canonicalize), part of its key.
+uint32_t prof_stack_id(struct prof_stack_table *table, const uint64_t *frames, uint32_t depth, bool truncated,
+                       const struct prof_async_entry *async, uint32_t async_count);
 // Writes the definitions of stacks added since the last call, as records of `type`
-// (the layout of prof_heap_bucket_record); returns the number of ids defined.
+// (the layout of prof_heap_bucket_record), each after its BUCKET_ASYNC if it has
+// async entries; returns the number of ids defined.
 uint32_t prof_stack_table_emit_new(struct prof_stack_table *table, uint32_t type);
 void prof_stack_table_lock(struct prof_stack_table *table);
 void prof_stack_table_unlock(struct prof_stack_table *table);
