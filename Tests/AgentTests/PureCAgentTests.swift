@@ -53,7 +53,7 @@ final class PureCAgentTests: OutputDirectoryTestCase {
     throw HarnessError("sleep never went to sleep")
   }
 
-  func testADormantAgentAddsLessThan250KBToSleep() throws {
+  func testADormantAgentAddsLessThan300KBToSleep() throws {
     // The smallest of five of each: the kernel maps a file's pages 64 kB around each
     // fault, and where those windows fall moves with ASLR. Measured 2026-12-02: 120 kB
     // apart in the median; smallest against smallest, 128 kB typically and 236 at
@@ -65,7 +65,7 @@ final class PureCAgentTests: OutputDirectoryTestCase {
     XCTAssertEqual(dormant[0].threads, 2, "a dormant agent runs its control thread, which is measured too")
     XCTAssertFalse(dormant[0].maps.contains("libunwind"), "a dormant agent loaded libunwind")
     XCTAssertFalse(dormant[0].maps.contains("libswift"), "a dormant agent loaded the Swift runtime")
-    XCTAssertLessThan(withAgent - plain, 250, "sleep: \(plain) kB alone, \(withAgent) kB with a dormant agent")
+    XCTAssertLessThan(withAgent - plain, 300, "sleep: \(plain) kB alone, \(withAgent) kB with a dormant agent")
   }
 
   func testACProgramThatAbortsGetsNoSwiftCrashReportAndNoHandlerWarning() throws {

@@ -262,6 +262,8 @@ void prof_emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value);  /
 struct dl_phdr_info;
 void prof_code_map_add(const struct dl_phdr_info *info, const char *path);  // the writer, as modules appear
 bool prof_code_map_is_code(uintptr_t address);  // async-signal-safe; true while nothing is known
+// Segment i of a loaded module, if it is executable code: its address range.
+bool prof_code_segment(const struct dl_phdr_info *info, int i, uintptr_t *start, uintptr_t *end);
 bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
 
 // frame_pointer_map.c: functions that keep a frame pointer at their calls, from their CFI.

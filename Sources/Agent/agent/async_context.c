@@ -140,10 +140,9 @@ static int note_loaded_module(struct dl_phdr_info *info, size_t size, void *cont
   (void)context;
   if (info->dlpi_name == NULL) return 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
-    if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
-    uintptr_t start = info->dlpi_addr + segment->p_vaddr;
-    prof_async_note_module(info->dlpi_name, strlen(info->dlpi_name), start, start + segment->p_memsz);
+    uintptr_t start, end;
+    if (prof_code_segment(info, i, &start, &end))
+      prof_async_note_module(info->dlpi_name, strlen(info->dlpi_name), start, end);
   }
   return 0;
 }

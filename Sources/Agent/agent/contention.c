@@ -576,24 +576,17 @@ static void append_records(void) {
 static __thread bool holds_table_for_fork __attribute__((tls_model("initial-exec")));
 static __thread bool guarded_until_child_starts __attribute__((tls_model("initial-exec")));
 
+static const struct prof_fork_hold table_hold = {prof_contention_table_lock, prof_contention_table_unlock};
+
 static void fork_prepare(void) {
   if (!atomic_load(&recording) || !prof_children_followed()) return;
-  me.guard++;
-  prof_contention_table_lock();
-  holds_table_for_fork = true;
+  prof_fork_hold_prepare(&table_hold, &holds_table_for_fork, &me.guard);
 }
 
-static void fork_parent(void) {
-  if (!holds_table_for_fork) return;
-  holds_table_for_fork = false;
-  prof_contention_table_unlock();
-  me.guard--;
-}
+static void fork_parent(void) { prof_fork_hold_parent(&table_hold, &holds_table_for_fork, &me.guard); }
 
 static void fork_child(bool following) {
-  bool held = holds_table_for_fork;
-  holds_table_for_fork = false;
-  if (held) prof_contention_table_unlock();
+  bool held = prof_fork_hold_child(&table_hold, &holds_table_for_fork);
   if (!following || !held) {
     stop();
     if (held) me.guard--;

@@ -45,11 +45,8 @@ void prof_contention_add_mutex(uint32_t id, uint64_t contentions, uint64_t delay
 }
 
 static void emit_counts(struct prof_contention_counts_record *batch) {
-  batch->header = (struct prof_record_header){
-      PROF_REC_CONTENTION_COUNTS, (uint32_t)(offsetof(struct prof_contention_counts_record, counts) +
-                                             batch->count * sizeof(struct prof_contention_count))};
-  prof_output_append(batch, batch->header.size);
-  batch->count = 0;
+  prof_send_counts(batch, PROF_REC_CONTENTION_COUNTS, offsetof(struct prof_contention_counts_record, counts),
+                   &batch->count, sizeof batch->counts[0]);
 }
 
 // New stacks first, then the counts of every bucket that changed.
@@ -58,9 +55,7 @@ void prof_contention_emit_buckets(void) {
   uint32_t count = prof_stack_table_emit_new(&stacks, PROF_REC_CONTENTION_BUCKET);
   for (uint32_t id = 0; id < count; id++) {
     struct bucket *bucket = &buckets[id];
-    if (!atomic_load_explicit(&bucket->dirty, memory_order_relaxed) ||
-        !atomic_exchange_explicit(&bucket->dirty, false, memory_order_acq_rel))
-      continue;
+    if (!prof_bucket_take_dirty(&bucket->dirty)) continue;
     batch.counts[batch.count++] = (struct prof_contention_count){
         .bucket = id,
         .block_contentions = atomic_load_explicit(&bucket->block_contentions, memory_order_relaxed),

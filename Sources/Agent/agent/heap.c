@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "heap.h"
+#include "stack_table.h"
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
@@ -392,19 +393,14 @@ static void append_records(void) {
 // all, must not re-enter the hooks (other libraries' atfork handlers allocate).
 static __thread bool holds_tables_for_fork __attribute__((tls_model("initial-exec")));
 
+static const struct prof_fork_hold tables_hold = {prof_heap_tables_lock, prof_heap_tables_unlock};
+
 static void fork_prepare(void) {
   if (!is_tracking() || !prof_children_followed()) return;
-  me.guard++;
-  prof_heap_tables_lock();
-  holds_tables_for_fork = true;
+  prof_fork_hold_prepare(&tables_hold, &holds_tables_for_fork, &me.guard);
 }
 
-static void fork_parent(void) {
-  if (!holds_tables_for_fork) return;
-  holds_tables_for_fork = false;
-  prof_heap_tables_unlock();
-  me.guard--;
-}
+static void fork_parent(void) { prof_fork_hold_parent(&tables_hold, &holds_tables_for_fork, &me.guard); }
 
 static void reset_totals(void) {
   struct heap_thread *t = &me;
@@ -423,9 +419,7 @@ static void reset_totals(void) {
 // A followed child counts from zero on its own stream; any other child stops tracking.
 // The guard stays up until child_started, once the child's writer runs.
 static void fork_child(bool following) {
-  bool held = holds_tables_for_fork;
-  holds_tables_for_fork = false;
-  if (held) prof_heap_tables_unlock();
+  bool held = prof_fork_hold_child(&tables_hold, &holds_tables_for_fork);
   if (!following || !held) {
     stop();
     if (held) me.guard--;

@@ -153,3 +153,30 @@ void prof_stack_table_lock(struct prof_stack_table *table) { prof_spin_lock(&tab
 void prof_stack_table_unlock(struct prof_stack_table *table) { prof_spin_unlock(&table->lock); }
 
 void prof_stack_table_resend(struct prof_stack_table *table) { table->sent = 0; }
+
+void prof_send_counts(void *record, uint32_t type, size_t entries_offset, uint32_t *count, size_t entry_size) {
+  struct prof_record_header *header = record;
+  *header = (struct prof_record_header){type, (uint32_t)(entries_offset + *count * entry_size)};
+  prof_output_append(record, header->size);
+  *count = 0;
+}
+
+void prof_fork_hold_prepare(const struct prof_fork_hold *hold, bool *held, unsigned *guard) {
+  (*guard)++;
+  hold->lock();
+  *held = true;
+}
+
+void prof_fork_hold_parent(const struct prof_fork_hold *hold, bool *held, unsigned *guard) {
+  if (!*held) return;
+  *held = false;
+  hold->unlock();
+  (*guard)--;
+}
+
+bool prof_fork_hold_child(const struct prof_fork_hold *hold, bool *held) {
+  bool was_held = *held;
+  *held = false;
+  if (was_held) hold->unlock();
+  return was_held;
+}
