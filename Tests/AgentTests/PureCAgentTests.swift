@@ -55,9 +55,9 @@ final class PureCAgentTests: OutputDirectoryTestCase {
 
   func testADormantAgentAddsLessThan300KBToSleep() throws {
     // The smallest of five of each: the kernel maps a file's pages 64 kB around each
-    // fault, and where those windows fall moves with ASLR. Measured 2026-12-02: 120 kB
-    // apart in the median; smallest against smallest, 128 kB typically and 236 at
-    // most in 20,000 draws (docs/notes/agent-rss.md says where it goes).
+    // fault, and where those windows fall moves with ASLR. Measured 2026-12-02 after
+    // the day's merges: 208 kB apart in the median, 256 smallest against smallest
+    // (docs/performance.md, "A dormant agent's memory", says where it goes).
     let plain = try (0..<5).map { _ in try sleepingProcess(preloading: nil).rssKB }.min()!
     let dormant = try (0..<5).map { _ in try sleepingProcess(preloading: Self.agent) }
     let withAgent = dormant.map(\.rssKB).min()!
