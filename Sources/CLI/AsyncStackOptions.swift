@@ -13,4 +13,7 @@ struct AsyncStackOptions: ParsableArguments {
   var asyncStacks: Switch = .on
 
   var settings: [String: String] { [AgentEnvironment.asyncStacks.name: asyncStacks == .on ? "1" : "0"] }
+
+  /// The setting in a control-channel request (a running process's dormant agent).
+  var request: String { "async=\(asyncStacks.rawValue)" }
 }

@@ -48,7 +48,7 @@ extension CPU {
     guard signal == .profiling else { throw ValidationError("--signal cannot be used with --pid: an attached agent samples with SIGPROF") }
     let file = try AtomicOutputFile(path: output)
     var collector = CPUSampleCollector()
-    let window = try AttachedWindow.record(pid: pid, request: "cpu hz=\(hz) unwind=\(unwind.rawValue)",
+    let window = try AttachedWindow.record(pid: pid, request: "cpu hz=\(hz) unwind=\(unwind.rawValue) \(asyncStacks.request)",
                                            duration: duration ?? Seconds(30), into: &collector)
     let (profile, warnings) = profileBuilder(symbolizer: symbols.symbolizer(), comment: "prof cpu --pid \(pid)")(collector, window.durationNanos)
     var symbolization = SymbolizationWarnings()

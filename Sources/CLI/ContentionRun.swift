@@ -13,6 +13,8 @@ struct ContentionOptions: ParsableArguments {
   @Option(help: "How a wait's stack is captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: faster, sound for Swift code, not for C libraries built without them).")
   var unwind: Unwinder = .libunwind
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
   @OptionGroup var children: ChildOptions
 
   @OptionGroup var symbols: SymbolizerOptions
@@ -32,7 +34,7 @@ struct ContentionOptions: ParsableArguments {
     if let pid { return try profiles.forEach { try snapshot($0.kind, of: pid, into: $0.path) } }
     let files = try profiles.map { try AtomicOutputFile(path: $0.path) }
     let (kind, output) = profiles[0]  // followed children: validation allows one kind
-    let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }
+    let settings = setting.merging([AgentEnvironment.unwind.name: unwind.rawValue]) { $1 }.merging(asyncStacks.settings) { $1 }
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, followChildren: children.followChildren)
     let symbolizer = symbols.symbolizer()

@@ -55,6 +55,8 @@ struct Heap: ParsableCommand {
                              valueName: "pid"))
   var pid: Int32?
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
   @OptionGroup var checkpoint: CheckpointOptions
 
   @OptionGroup var children: ChildOptions

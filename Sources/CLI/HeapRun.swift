@@ -11,6 +11,7 @@ extension Heap {
     if let pid { return try runAttached(pid) }
     let file = try AtomicOutputFile(path: output)
     let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue]
+      .merging(asyncStacks.settings) { $1 }
     let command = try target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, followChildren: children.followChildren)
     let symbolizer = symbols.symbolizer()

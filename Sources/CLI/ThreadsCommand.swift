@@ -23,11 +23,13 @@ struct Threads: ParsableCommand {
   @Option(help: "How stacks are captured: libunwind, hybrid (frame pointers where the code keeps them, libunwind elsewhere) or fp (frame pointers).")
   var unwind: Unwinder = .libunwind
 
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
   @OptionGroup var symbols: SymbolizerOptions
 
   func run() throws {
     var sink = ThreadDump.Sink(pid: pid)
-    _ = try AttachedWindow.record(pid: pid, request: "threads unwind=\(unwind.rawValue)", duration: nil, into: &sink)
+    _ = try AttachedWindow.record(pid: pid, request: "threads unwind=\(unwind.rawValue) \(asyncStacks.request)", duration: nil, into: &sink)
     print(ThreadDump(sink, symbolizer: symbols.symbolizer()).text, terminator: "")
   }
 }

@@ -77,7 +77,7 @@ extension Trace {
     let traceFile = try AtomicOutputFile(path: output)
     let profileFile = try pprof.map { try AtomicOutputFile(path: $0) }
     var sinks = Sinks(TimelineCollector(), CPUSampleCollector())
-    let window = try AttachedWindow.record(pid: pid, request: "trace hz=\(hz)", duration: duration ?? Seconds(1), into: &sinks)
+    let window = try AttachedWindow.record(pid: pid, request: "trace hz=\(hz) \(asyncStacks.request)", duration: duration ?? Seconds(1), into: &sinks)
     let symbolizer = symbols.symbolizer()
     let (frames, warnings) = SymbolizedStacks.resolve(sinks.first.stacks, modules: sinks.second.modules, symbolizer: symbolizer)
     var symbolization = SymbolizationWarnings()

@@ -5,43 +5,11 @@ import XCTest
 /// Swift async call stacks (--async-stacks): fixtures/async, read back with
 /// `go tool pprof -traces`. The expected chains are the fixtures' own structure.
 final class AsyncStackEndToEndTests: OutputDirectoryTestCase {
-  /// One stack of `go tool pprof -traces`: its milliseconds and frames, leaf first.
-  private struct Trace {
-    var milliseconds: Double
-    var frames: [String]
-  }
+  private func traces(_ file: String) throws -> [PprofTrace] { try PprofTrace.of(file) }
 
-  private func traces(_ file: String) throws -> [Trace] {
-    let text = try ProfHarness.pprof(["-traces", file]).stdout
-    return text.components(separatedBy: "-----------+").compactMap { block in
-      var trace = Trace(milliseconds: 0, frames: [])
-      for untrimmed in block.split(separator: "\n") where !untrimmed.contains(":  ") {
-        let line = untrimmed.trimmingCharacters(in: .whitespaces)
-        let fields = line.split(separator: " ", maxSplits: 1)
-        if trace.frames.isEmpty, let first = fields.first, first.hasSuffix("ms") || first.hasSuffix("s"),
-           fields.count == 2 {
-          let number = first.hasSuffix("ms") ? Double(first.dropLast(2)) : Double(first.dropLast()).map { $0 * 1000 }
-          guard let number else { continue }
-          trace.milliseconds = number
-          trace.frames.append(fields[1].trimmingCharacters(in: .whitespaces))
-        } else if !trace.frames.isEmpty, !line.isEmpty {
-          trace.frames.append(line)
-        }
-      }
-      return trace.frames.isEmpty ? nil : trace
-    }
-  }
-
-  /// The share of `leaf`'s time whose next frames are `callers`, in order, each frame
-  /// containing its text.
-  private func shareWithCallers(_ traces: [Trace], leaf: String, callers: [String]) -> (share: Double, leafMs: Double) {
-    let leafTraces = traces.filter { $0.frames.first?.contains(leaf) ?? false }
-    let total = leafTraces.reduce(0) { $0 + $1.milliseconds }
-    let carrying = leafTraces.filter { trace in
-      trace.frames.count > callers.count
-        && zip(trace.frames.dropFirst(), callers).allSatisfy { $0.contains($1) }
-    }.reduce(0) { $0 + $1.milliseconds }
-    return (total > 0 ? carrying / total : 0, total)
+  private func shareWithCallers(_ traces: [PprofTrace], leaf: String, callers: [String]) -> (share: Double, leafMs: Double) {
+    let (share, leafValue) = PprofTrace.shareWithCallers(traces, leaf: leaf, callers: callers)
+    return (share, leafValue)
   }
 
   private static let nestedChain = ["leafWork", "middle", "handleRequest", "closure #1 in closure #1 in static main.Nested.main()"]
@@ -67,7 +35,8 @@ final class AsyncStackEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(run.status, 0, run.stderr)
     let traces = try traces(file)
     XCTAssertGreaterThan(shareWithCallers(traces, leaf: "main.burn", callers: []).leafMs, 200)
-    XCTAssertFalse(traces.contains { $0.frames.contains { $0.contains("handleRequest") } })
+    // handleRequest itself may be sampled (its own partial functions); never as burn's caller.
+    XCTAssertFalse(traces.contains { $0.starting(at: "main.burn")?.frames.contains { $0.contains("handleRequest") } ?? false })
   }
 
   func testTraceTimelinesShowTheAwaitingCallersToo() throws {
@@ -107,11 +76,26 @@ final class AsyncStackEndToEndTests: OutputDirectoryTestCase {
     for (function, callers) in expected {
       let spinning = traces.filter { $0.frames.first?.contains("main.spin") ?? false }
       let under = spinning.filter { $0.frames.count > 1 && $0.frames[1].contains(function) }
-      let total = under.reduce(0) { $0 + $1.milliseconds }
-      let (share, _) = shareWithCallers(under.map { Trace(milliseconds: $0.milliseconds, frames: Array($0.frames.dropFirst())) },
+      let total = under.reduce(0) { $0 + $1.value }
+      let (share, _) = shareWithCallers(under.map { PprofTrace(value: $0.value, frames: Array($0.frames.dropFirst())) },
                                         leaf: function, callers: callers)
       XCTAssertGreaterThan(total, 50, "\(function) was sampled")
       XCTAssertGreaterThanOrEqual(share, 0.9, "\(function) is followed by \(callers)")
+    }
+  }
+
+  func testEachRouteHandlerOfAServerShapedProgramIsUnderItsRouterMiddlewareAndRequestLoop() throws {
+    let program = try ProfHarness.swiftFixture("async", "router", into: directory, flags: ["-O"])
+    let file = output("router.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--hz", "500", "-o", file, "--", program, "2"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let traces = try traces(file)
+    let callers = ["Router.respond", "LogMiddleware.handle", "serveConnection", "closure #1 in closure #3 in static main.Server.main()"]
+    // itemsHandler spills its context and reuses r14: its callers come from the running task.
+    for handler in ["computeHandler", "itemsHandler"] {
+      let (share, milliseconds) = PprofTrace.shareWithCallers(traces, of: handler, callers: callers)
+      XCTAssertGreaterThan(milliseconds, 50, "\(handler) was sampled")
+      XCTAssertGreaterThanOrEqual(share, 0.95, "\(handler) is under \(callers)")
     }
   }
 

@@ -29,6 +29,9 @@ final class AsyncStackAssemblyTests: XCTestCase {
     0x330: "$s4main6NestedVAAyyYaFZSiScGySiGzYaXEfU_SiyYacfU_TQ0_",
     0x340: "completeTaskWithClosure",
     0x400: "$s4main4spinyS2iF",  // a sync function: its "chain" is not a context's
+    0x500: "$s4main8leafWorkyS2iYaF",  // leafWork's entry: the same function as its partials
+    0x510: "$sScTss5NeverORszABRs_rlE5yieldyyYaFZTQ1_",  // Task.yield's resume partial
+    0x520: "$s4main8leafWorkyS2iYaFTY1_",
   ])
 
   private var symbolizerOverride: TableSymbolizer?
@@ -87,5 +90,23 @@ final class AsyncStackAssemblyTests: XCTestCase {
     XCTAssertFalse(AsyncStacks.isAsyncFunction("$s4main4burnyS2iF"))
     XCTAssertFalse(AsyncStacks.isAsyncFunction("$s4main6NestedVAAyyYaFZSiyXEfU_"), "a sync closure in an async function")
     XCTAssertFalse(AsyncStacks.isAsyncFunction("swift_job_run"))
+  }
+
+  func testTheTasksResumeContextGoesOnFromTheFrameWhoseFunctionItResumedOrReturnedTo() throws {
+    let callers = ["$s4main6middleyS2iYaFTQ1_", "$s4main13handleRequestyS2iYaFTQ1_",
+                   "$s4main6NestedVAAyyYaFZSiScGySiGzYaXEfU_SiyYacfU_TQ0_"]
+    let physical = ["$s4main4burnyS2iF", "$s4main8leafWorkyS2iYaFTY1_"]
+    // The job resumed leafWork itself (another of its partial functions).
+    let resumedHere = AsyncChain(frame: 1, source: .task, resumeFunctions: chain, reachedEntry: true, resumedFunction: 0x10500)
+    XCTAssertEqual(try functions(of: [resumedHere]), physical + callers + ["$ss13_runJobOnExecutoryyF"])
+    // The job resumed Task.yield, which returned to leafWork without suspending.
+    let returned = AsyncChain(frame: 1, source: .task, resumeFunctions: [0x10520] + chain, reachedEntry: true, resumedFunction: 0x10510)
+    XCTAssertEqual(try functions(of: [returned]), physical + callers + ["$ss13_runJobOnExecutoryyF"])
+    // The job resumed middle, which called leafWork without suspending: leafWork is not on that chain.
+    let deeper = AsyncChain(frame: 1, source: .task, resumeFunctions: Array(chain.dropFirst()), reachedEntry: true, resumedFunction: 0x10300)
+    XCTAssertEqual(try functions(of: [deeper]), physical + ["$ss13_runJobOnExecutoryyF"])
+    // A frame slot or r14 that leads somewhere comes first.
+    let register = AsyncChain(frame: 0, source: .register, resumeFunctions: chain, reachedEntry: true)
+    XCTAssertEqual(try functions(of: [deeper, register]), physical + callers + ["$ss13_runJobOnExecutoryyF"])
   }
 }

@@ -171,6 +171,8 @@ void prof_async_candidate(struct prof_async_capture *capture, uint32_t frame, en
 void prof_async_finish(struct prof_async_capture *capture, const uint64_t *frames, uint32_t depth);  // reads; never faults
 void prof_async_init(void);  // finds libswift_Concurrency; not in a handler
 bool prof_async_possible(void);  // async-signal-safe: libswift_Concurrency is loaded
+bool prof_async_is_executor(uint64_t pc);  // async-signal-safe: pc is in libswift_Concurrency
+void prof_async_canonicalize(struct prof_async_capture *capture);  // context addresses -> 1, 2, ... (bucket keys)
 void prof_async_note_module(const char *path, size_t path_len, uintptr_t start, uintptr_t limit);  // the writer
 
 // loader_guard.c: the agent's dl_iterate_phdr callers (libunwind, modules) versus fork.
@@ -189,6 +191,9 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
                      struct prof_async_entry *async, uint32_t *async_count);
 void prof_unwind_thread_started(void);  // learns this thread's stack bounds
 uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated);  // frame pointers, from here
+// The hooks' stack and its async candidates, canonicalized; not in a signal handler.
+uint32_t prof_unwind_callers_async(uint64_t *frames, uint32_t max, uint32_t *truncated,
+                                   struct prof_async_entry *async, uint32_t *async_count);
 
 // The calling thread's stack, leaf first, from libunwind or (--unwind fp) frame
 // pointers; frames holds PROF_MAX_FRAMES + 1. Always inlined into the hook that
@@ -206,6 +211,27 @@ static inline __attribute__((always_inline)) uint32_t prof_capture_stack(uint64_
   prof_loader_leave();
   *truncated = depth > PROF_MAX_FRAMES;
   return *truncated ? PROF_MAX_FRAMES : (uint32_t)(depth > 0 ? depth : 0);
+}
+
+// A hook's stack (heap, contention) and, with PROF_ASYNC_STACKS in a Swift
+// program, its canonical async candidates: part of the bucket's identity.
+struct prof_hook_stack {
+  uint64_t frames[PROF_MAX_FRAMES + 1];
+  uint32_t depth;
+  bool truncated;
+  uint32_t async_count;
+  struct prof_async_entry async[PROF_ASYNC_MAX_ENTRIES];
+};
+
+static inline __attribute__((always_inline)) void prof_capture_hook_stack(struct prof_hook_stack *stack) {
+  stack->async_count = 0;
+  if (prof_config.async_stacks && prof_async_possible()) {
+    uint32_t cut;
+    stack->depth = prof_unwind_callers_async(stack->frames, PROF_MAX_FRAMES, &cut, stack->async, &stack->async_count);
+    stack->truncated = cut;
+    return;
+  }
+  stack->depth = prof_capture_stack(stack->frames, &stack->truncated);
 }
 
 // text.c: numbers and strings joined without stdio.
@@ -236,6 +262,8 @@ void prof_emit_notice(enum prof_notice_code code, pid_t tid, uint64_t value);  /
 struct dl_phdr_info;
 void prof_code_map_add(const struct dl_phdr_info *info, const char *path);  // the writer, as modules appear
 bool prof_code_map_is_code(uintptr_t address);  // async-signal-safe; true while nothing is known
+// Segment i of a loaded module, if it is executable code: its address range.
+bool prof_code_segment(const struct dl_phdr_info *info, int i, uintptr_t *start, uintptr_t *end);
 bool prof_code_map_is_plt(uintptr_t address);   // async-signal-safe
 
 // frame_pointer_map.c: functions that keep a frame pointer at their calls, from their CFI.

@@ -97,13 +97,19 @@ static void add_plt_sections(const char *path, uintptr_t load_bias) {
   close(fd);
 }
 
+bool prof_code_segment(const struct dl_phdr_info *info, int i, uintptr_t *start, uintptr_t *end) {
+  const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+  if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) return false;
+  *start = info->dlpi_addr + segment->p_vaddr;
+  *end = *start + segment->p_memsz;
+  return true;
+}
+
 void prof_code_map_add(const struct dl_phdr_info *info, const char *path) {
   bool new_module = false;
   for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
-    if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
-    uintptr_t start = info->dlpi_addr + segment->p_vaddr;
-    new_module |= append(&code, MAX_CODE_RANGES, start, start + segment->p_memsz);
+    uintptr_t start, end;
+    if (prof_code_segment(info, i, &start, &end)) new_module |= append(&code, MAX_CODE_RANGES, start, end);
   }
   if (new_module && path[0] == '/') add_plt_sections(path, info->dlpi_addr);
   if (new_module) prof_frame_pointer_map_note_new_module();

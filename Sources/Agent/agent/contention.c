@@ -176,10 +176,9 @@ static uint64_t next_random(void) {
 
 // The calling thread's stack: it starts with this function's frame and the hook's.
 static __attribute__((noinline)) uint32_t current_bucket(void) {
-  uint64_t frames[PROF_MAX_FRAMES + 1];
-  bool truncated;
-  uint32_t depth = prof_capture_stack(frames, &truncated);
-  uint32_t bucket = prof_contention_bucket_for(frames, depth, truncated);
+  struct prof_hook_stack stack;
+  prof_capture_hook_stack(&stack);
+  uint32_t bucket = prof_contention_bucket_for(&stack);
   if (bucket == PROF_CONTENTION_NO_BUCKET) atomic_fetch_add_explicit(&totals.lost, 1, memory_order_relaxed);
   return bucket;
 }
@@ -577,24 +576,17 @@ static void append_records(void) {
 static __thread bool holds_table_for_fork __attribute__((tls_model("initial-exec")));
 static __thread bool guarded_until_child_starts __attribute__((tls_model("initial-exec")));
 
+static const struct prof_fork_hold table_hold = {prof_contention_table_lock, prof_contention_table_unlock};
+
 static void fork_prepare(void) {
   if (!atomic_load(&recording) || !prof_children_followed()) return;
-  me.guard++;
-  prof_contention_table_lock();
-  holds_table_for_fork = true;
+  prof_fork_hold_prepare(&table_hold, &holds_table_for_fork, &me.guard);
 }
 
-static void fork_parent(void) {
-  if (!holds_table_for_fork) return;
-  holds_table_for_fork = false;
-  prof_contention_table_unlock();
-  me.guard--;
-}
+static void fork_parent(void) { prof_fork_hold_parent(&table_hold, &holds_table_for_fork, &me.guard); }
 
 static void fork_child(bool following) {
-  bool held = holds_table_for_fork;
-  holds_table_for_fork = false;
-  if (held) prof_contention_table_unlock();
+  bool held = prof_fork_hold_child(&table_hold, &holds_table_for_fork);
   if (!following || !held) {
     stop();
     if (held) me.guard--;

@@ -10,7 +10,8 @@
 #define PROF_CONTENTION_NO_BUCKET UINT32_MAX
 
 bool prof_contention_table_init(void);
-uint32_t prof_contention_bucket_for(const uint64_t *frames, uint32_t depth, bool truncated);
+struct prof_hook_stack;
+uint32_t prof_contention_bucket_for(const struct prof_hook_stack *stack);
 // Adds to a bucket's cumulative counts; contentions in PROF_CONTENTION_ONE units.
 void prof_contention_add_block(uint32_t bucket, uint64_t contentions, uint64_t delay_ns);
 void prof_contention_add_mutex(uint32_t bucket, uint64_t contentions, uint64_t delay_ns);

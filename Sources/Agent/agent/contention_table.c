@@ -24,8 +24,8 @@ bool prof_contention_table_init(void) {
   return buckets && prof_stack_table_init(&stacks, MAX_BUCKETS);
 }
 
-uint32_t prof_contention_bucket_for(const uint64_t *frames, uint32_t depth, bool truncated) {
-  uint32_t id = prof_stack_id(&stacks, frames, depth, truncated);
+uint32_t prof_contention_bucket_for(const struct prof_hook_stack *stack) {
+  uint32_t id = prof_stack_id(&stacks, stack->frames, stack->depth, stack->truncated, stack->async, stack->async_count);
   return id == PROF_NO_STACK ? PROF_CONTENTION_NO_BUCKET : id;
 }
 
@@ -45,11 +45,8 @@ void prof_contention_add_mutex(uint32_t id, uint64_t contentions, uint64_t delay
 }
 
 static void emit_counts(struct prof_contention_counts_record *batch) {
-  batch->header = (struct prof_record_header){
-      PROF_REC_CONTENTION_COUNTS, (uint32_t)(offsetof(struct prof_contention_counts_record, counts) +
-                                             batch->count * sizeof(struct prof_contention_count))};
-  prof_output_append(batch, batch->header.size);
-  batch->count = 0;
+  prof_send_counts(batch, PROF_REC_CONTENTION_COUNTS, offsetof(struct prof_contention_counts_record, counts),
+                   &batch->count, sizeof batch->counts[0]);
 }
 
 // New stacks first, then the counts of every bucket that changed.
@@ -58,9 +55,7 @@ void prof_contention_emit_buckets(void) {
   uint32_t count = prof_stack_table_emit_new(&stacks, PROF_REC_CONTENTION_BUCKET);
   for (uint32_t id = 0; id < count; id++) {
     struct bucket *bucket = &buckets[id];
-    if (!atomic_load_explicit(&bucket->dirty, memory_order_relaxed) ||
-        !atomic_exchange_explicit(&bucket->dirty, false, memory_order_acq_rel))
-      continue;
+    if (!prof_bucket_take_dirty(&bucket->dirty)) continue;
     batch.counts[batch.count++] = (struct prof_contention_count){
         .bucket = id,
         .block_contentions = atomic_load_explicit(&bucket->block_contentions, memory_order_relaxed),

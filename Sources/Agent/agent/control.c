@@ -106,11 +106,12 @@ struct request {
   enum { REQUEST_CPU, REQUEST_TRACE, REQUEST_HEAP, REQUEST_THREADS, REQUEST_BLOCK, REQUEST_MUTEX } kind;
   unsigned hz;
   enum prof_unwinder unwinder;
+  bool async_stacks;
 };
 
-// `cpu|trace|heap|threads|block|mutex [hz=N] [unwind=fp|libunwind|hybrid]`; NULL on success, else the reason.
+// `cpu|trace|heap|threads|block|mutex [hz=N] [unwind=fp|libunwind|hybrid] [async=on|off]`; NULL on success, else the reason.
 static const char *parse_request(char *line, struct request *request) {
-  *request = (struct request){REQUEST_CPU, 100, PROF_UNWIND_LIBUNWIND};
+  *request = (struct request){REQUEST_CPU, 100, PROF_UNWIND_LIBUNWIND, true};
   char *cursor = line;
   char *word = strsep(&cursor, " ");
   if (strcmp(word, "cpu") == 0) request->kind = REQUEST_CPU;
@@ -133,8 +134,10 @@ static const char *parse_request(char *line, struct request *request) {
       request->unwinder = PROF_UNWIND_LIBUNWIND;
     } else if (strcmp(word, "unwind=hybrid") == 0) {
       request->unwinder = PROF_UNWIND_HYBRID;
+    } else if (strcmp(word, "async=on") == 0 || strcmp(word, "async=off") == 0) {
+      request->async_stacks = word[7] == 'n';
     } else {
-      return "unknown setting (hz=N, unwind=fp|libunwind|hybrid)";
+      return "unknown setting (hz=N, unwind=fp|libunwind|hybrid, async=on|off)";
     }
   }
   return NULL;
@@ -218,6 +221,11 @@ static void serve(int client) {
   prof_config.fd = client;
   prof_config.hz = snapshot ? 0 : request.kind == REQUEST_THREADS ? 1 : request.hz;
   prof_config.unwinder = request.unwinder;
+  prof_config.async_stacks = request.async_stacks;
+  if (request.async_stacks && !prof_async_possible() && prof_loader_enter_waiting()) {
+    prof_async_init();  // before the first sample: the module records come with the first flush
+    prof_loader_leave();
+  }
   prof_config.clock = request.kind == REQUEST_THREADS ? PROF_CLOCK_WALL : PROF_CLOCK_CPU;
   prof_config.tracing = request.kind == REQUEST_TRACE;
   prof_config.signal = SIGPROF;

@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "heap.h"
+#include "stack_table.h"
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
@@ -148,10 +149,9 @@ static bool draw_first_gap(struct heap_thread *t, size_t size) {
 static inline __attribute__((always_inline)) void record_sample(struct heap_thread *t, void *block, size_t size) {
   t->guard++;
   if (t->random != 0 || draw_first_gap(t, size)) {
-    uint64_t frames[PROF_MAX_FRAMES + 1];
-    bool truncated;
-    uint32_t depth = prof_capture_stack(frames, &truncated);
-    uint32_t bucket = prof_heap_bucket_for(frames, depth, truncated);
+    struct prof_hook_stack stack;
+    prof_capture_hook_stack(&stack);
+    uint32_t bucket = prof_heap_bucket_for(&stack);
     if (bucket != PROF_HEAP_NO_BUCKET && prof_heap_live_insert(block, (struct prof_live_block){bucket, size}))
       prof_heap_bucket_allocated(bucket, size);
     else
@@ -393,19 +393,14 @@ static void append_records(void) {
 // all, must not re-enter the hooks (other libraries' atfork handlers allocate).
 static __thread bool holds_tables_for_fork __attribute__((tls_model("initial-exec")));
 
+static const struct prof_fork_hold tables_hold = {prof_heap_tables_lock, prof_heap_tables_unlock};
+
 static void fork_prepare(void) {
   if (!is_tracking() || !prof_children_followed()) return;
-  me.guard++;
-  prof_heap_tables_lock();
-  holds_tables_for_fork = true;
+  prof_fork_hold_prepare(&tables_hold, &holds_tables_for_fork, &me.guard);
 }
 
-static void fork_parent(void) {
-  if (!holds_tables_for_fork) return;
-  holds_tables_for_fork = false;
-  prof_heap_tables_unlock();
-  me.guard--;
-}
+static void fork_parent(void) { prof_fork_hold_parent(&tables_hold, &holds_tables_for_fork, &me.guard); }
 
 static void reset_totals(void) {
   struct heap_thread *t = &me;
@@ -424,9 +419,7 @@ static void reset_totals(void) {
 // A followed child counts from zero on its own stream; any other child stops tracking.
 // The guard stays up until child_started, once the child's writer runs.
 static void fork_child(bool following) {
-  bool held = holds_tables_for_fork;
-  holds_tables_for_fork = false;
-  if (held) prof_heap_tables_unlock();
+  bool held = prof_fork_hold_child(&tables_hold, &holds_tables_for_fork);
   if (!following || !held) {
     stop();
     if (held) me.guard--;

@@ -49,7 +49,8 @@ static inline bool prof_heap_live_may_hold(const void *address) {
 }
 
 bool prof_heap_tables_init(void);
-uint32_t prof_heap_bucket_for(const uint64_t *frames, uint32_t depth, bool truncated);
+struct prof_hook_stack;
+uint32_t prof_heap_bucket_for(const struct prof_hook_stack *stack);
 void prof_heap_bucket_allocated(uint32_t bucket, uint64_t size);
 void prof_heap_bucket_freed(uint32_t bucket, uint64_t size);
 bool prof_heap_live_insert(void *address, struct prof_live_block block);  // false: out of memory

@@ -55,8 +55,8 @@ bool prof_heap_tables_init(void) {
 
 // --- buckets ---------------------------------------------------------------
 
-uint32_t prof_heap_bucket_for(const uint64_t *frames, uint32_t depth, bool truncated) {
-  uint32_t id = prof_stack_id(&stacks, frames, depth, truncated);
+uint32_t prof_heap_bucket_for(const struct prof_hook_stack *stack) {
+  uint32_t id = prof_stack_id(&stacks, stack->frames, stack->depth, stack->truncated, stack->async, stack->async_count);
   return id == PROF_NO_STACK ? PROF_HEAP_NO_BUCKET : id;
 }
 
@@ -174,11 +174,8 @@ bool prof_heap_live_remove(void *address, struct prof_live_block *removed) {
 // --- the writer's side -----------------------------------------------------
 
 static void emit_counts(struct prof_heap_counts_record *batch) {
-  batch->header = (struct prof_record_header){
-      PROF_REC_HEAP_COUNTS,
-      (uint32_t)(offsetof(struct prof_heap_counts_record, counts) + batch->count * sizeof(struct prof_heap_count))};
-  prof_output_append(batch, batch->header.size);
-  batch->count = 0;
+  prof_send_counts(batch, PROF_REC_HEAP_COUNTS, offsetof(struct prof_heap_counts_record, counts), &batch->count,
+                   sizeof batch->counts[0]);
 }
 
 // New stacks first, then the counts of every bucket that changed.
@@ -187,9 +184,7 @@ void prof_heap_emit_buckets(void) {
   uint32_t count = prof_stack_table_emit_new(&stacks, PROF_REC_HEAP_BUCKET);
   for (uint32_t id = 0; id < count; id++) {
     struct bucket *bucket = &buckets[id];
-    if (!atomic_load_explicit(&bucket->dirty, memory_order_relaxed) ||
-        !atomic_exchange_explicit(&bucket->dirty, false, memory_order_acq_rel))
-      continue;
+    if (!prof_bucket_take_dirty(&bucket->dirty)) continue;
     batch.counts[batch.count++] = (struct prof_heap_count){
         .bucket = id,
         .alloc_objects = atomic_load_explicit(&bucket->alloc_objects, memory_order_relaxed),

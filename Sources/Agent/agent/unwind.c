@@ -28,6 +28,7 @@ static struct {
   __typeof__(&unw_step) step;
   __typeof__(&unw_get_reg) get_reg;
   __typeof__(&unw_is_signal_frame) is_signal_frame;
+  __typeof__(&unw_tdep_getcontext) get_context;
 } libunwind;
 int (*prof_unwind_backtrace)(void **frames, int max);
 
@@ -41,9 +42,10 @@ bool prof_unwind_init(void) {
   libunwind.step = LOOK_UP(handle, unw_step);
   libunwind.get_reg = LOOK_UP(handle, unw_get_reg);
   libunwind.is_signal_frame = LOOK_UP(handle, unw_is_signal_frame);
+  libunwind.get_context = LOOK_UP(handle, unw_tdep_getcontext);
   int (*backtrace)(void **, int) = LOOK_UP(handle, unw_backtrace);
   if (!set_caching_policy || !local_space || !libunwind.init_local2 || !libunwind.step || !libunwind.get_reg ||
-      !libunwind.is_signal_frame || !backtrace)
+      !libunwind.is_signal_frame || !libunwind.get_context || !backtrace)
     return false;
   // Per-thread caches keep libunwind free of locks in the handler; one unwind here
   // runs its one-time initialisation outside signal context.
@@ -66,18 +68,35 @@ void prof_unwind_thread_started(void) {
   pthread_attr_destroy(&attributes);
 }
 
-static uint32_t unwind_libunwind(ucontext_t *context, uint64_t *frames, uint32_t max, uint32_t *truncated,
-                                 struct prof_async_capture *async) {
+// The word below a frame pointer on this thread's stack, read only within its bounds.
+static void stage_frame_slot(struct prof_async_capture *async, uint32_t frame, uintptr_t frame_pointer) {
+  if (stack_high == 0 || frame_pointer < stack_low + 8 || frame_pointer > stack_high - 8 || (frame_pointer & 7) != 0)
+    return;
+  prof_async_candidate(async, frame, PROF_ASYNC_FRAME_SLOT, ((const uint64_t *)frame_pointer)[-1]);
+}
+
+static uint32_t unwind_libunwind(ucontext_t *context, int flags, uint64_t *frames, uint32_t max,
+                                 uint32_t *truncated, struct prof_async_capture *async) {
   unw_cursor_t cursor;
-  if (libunwind.init_local2(&cursor, context, UNW_INIT_SIGNAL_FRAME) < 0) return 0;
+  if (libunwind.init_local2(&cursor, context, flags) < 0) return 0;
   uint32_t depth = 0;
+  unw_word_t previous_rbp = 0;
   for (;;) {
     unw_word_t ip;
     if (libunwind.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
-    // r14 as this frame saw it: libunwind restores callee-saved registers per frame.
-    unw_word_t r14;
-    if (async && libunwind.get_reg(&cursor, UNW_X86_64_R14, &r14) == 0)
-      prof_async_candidate(async, depth, PROF_ASYNC_REGISTER, r14);
+    if (async) {
+      // r14 as this frame saw it: libunwind restores callee-saved registers per frame.
+      unw_word_t r14, rbp;
+      if (libunwind.get_reg(&cursor, UNW_X86_64_R14, &r14) == 0)
+        prof_async_candidate(async, depth, PROF_ASYNC_REGISTER, r14);
+      // A frame whose rbp differs from its caller's set up a frame pointer: with the
+      // async frame layout, the word below it is its context (a partial function
+      // that spills r14 and reuses it keeps it there too).
+      if (libunwind.get_reg(&cursor, UNW_X86_64_RBP, &rbp) == 0) {
+        if (depth > 0 && previous_rbp != rbp) stage_frame_slot(async, depth - 1, previous_rbp);
+        previous_rbp = rbp;
+      }
+    }
     frames[depth++] = ip;
     int stepped = libunwind.step(&cursor);
     if (stepped <= 0) break;
@@ -211,7 +230,8 @@ static uint32_t unwind_hybrid(ucontext_t *context, uint64_t *frames, uint32_t ma
 static void check_against_libunwind(ucontext_t *context, const uint64_t *frames, uint32_t depth, uint32_t truncated) {
   uint64_t expected[PROF_MAX_FRAMES];
   uint32_t expected_truncated = 0;
-  uint32_t expected_depth = unwind_libunwind(context, expected, PROF_MAX_FRAMES, &expected_truncated, NULL);
+  uint32_t expected_depth =
+      unwind_libunwind(context, UNW_INIT_SIGNAL_FRAME, expected, PROF_MAX_FRAMES, &expected_truncated, NULL);
   bool same = expected_depth == depth && expected_truncated == truncated &&
               memcmp(expected, frames, sizeof *frames * depth) == 0;
   atomic_fetch_add_explicit(&prof_counters.unwind_checked, 1, memory_order_relaxed);
@@ -224,6 +244,52 @@ uint32_t prof_unwind_callers(uint64_t *frames, uint32_t max, uint32_t *truncated
   *truncated = 0;
   if (stack_high == 0) prof_unwind_thread_started();
   return walk_frame_pointers((uintptr_t)__builtin_frame_address(0), frames, 0, max, truncated, NULL);
+}
+
+// Whether an async partial function's frame is among these: the executor's code
+// called it. Cheap (no reads), so the hooks walk again with registers only then.
+static bool has_async_frame(const uint64_t *frames, uint32_t depth) {
+  for (uint32_t frame = 1; frame < depth; frame++)
+    if (prof_async_is_executor(frames[frame]) && !prof_async_is_executor(frames[frame - 1])) return true;
+  return false;
+}
+
+// The hooks' stack with its async candidates (heap and contention buckets);
+// frames holds max + 1, as for prof_capture_stack. The
+// first walk is the hook's ordinary one; only a stack with an async frame is
+// walked again, with libunwind's registers (r14 restored per frame through the
+// unwind tables), or, with frame pointers, the word below each one and r14 as it
+// is here: callee-saved, it is still the async frame's unless a frame between
+// reused it, and prof accepts it only if its chain begins with an async function.
+uint32_t prof_unwind_callers_async(uint64_t *frames, uint32_t max, uint32_t *truncated,
+                                   struct prof_async_entry *async, uint32_t *async_count) {
+  *async_count = 0;
+  uint64_t r14;
+  __asm__ volatile("mov %%r14, %0" : "=r"(r14));
+  if (stack_high == 0) prof_unwind_thread_started();
+  struct prof_async_capture capture;
+  prof_async_begin(&capture, async, stack_low, stack_high);
+  uint32_t depth;
+  if (prof_config.unwinder != PROF_UNWIND_FRAME_POINTERS && prof_unwind_backtrace != NULL && prof_loader_enter()) {
+    int found = prof_unwind_backtrace((void **)frames, (int)max + 1);  // frames holds max + 1
+    *truncated = found > (int)max;
+    depth = *truncated ? max : (uint32_t)(found > 0 ? found : 0);
+    if (has_async_frame(frames, depth)) {
+      unw_context_t context;
+      *truncated = 0;
+      if (libunwind.get_context(&context) == 0)
+        depth = unwind_libunwind((ucontext_t *)&context, 0, frames, max, truncated, &capture);
+    }
+    prof_loader_leave();
+  } else {
+    *truncated = 0;
+    prof_async_candidate(&capture, 0, PROF_ASYNC_REGISTER, r14);
+    depth = walk_frame_pointers((uintptr_t)__builtin_frame_address(0), frames, 0, max, truncated, &capture);
+  }
+  prof_async_finish(&capture, frames, depth);
+  prof_async_canonicalize(&capture);
+  *async_count = capture.count;
+  return depth;
 }
 
 uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *truncated,
@@ -239,7 +305,7 @@ uint32_t prof_unwind(void *ucontext, uint64_t *frames, uint32_t max, uint32_t *t
       depth = unwind_hybrid(ucontext, frames, max, truncated, candidates);
       if (prof_config.unwind_check) check_against_libunwind(ucontext, frames, depth, *truncated);
     } else {
-      depth = unwind_libunwind(ucontext, frames, max, truncated, candidates);
+      depth = unwind_libunwind(ucontext, UNW_INIT_SIGNAL_FRAME, frames, max, truncated, candidates);
     }
     prof_loader_leave();
   } else {

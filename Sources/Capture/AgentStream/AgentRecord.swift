@@ -109,6 +109,9 @@ public struct AsyncChain: Equatable, Hashable, Sendable {
     case register = 1
     /// The word below `frame`'s frame pointer (the async frame layout).
     case frameSlot = 2
+    /// The running task's resume context: the one its job resumed, at `frame` or
+    /// a callee that returned to it without suspending (see `resumedFunction`).
+    case task = 5
   }
 
   public var frame: Int
@@ -117,12 +120,15 @@ public struct AsyncChain: Equatable, Hashable, Sendable {
   public var resumeFunctions: [UInt64]
   /// The chain ended at a context without a parent (the task's entry), not at a limit.
   public var reachedEntry: Bool
+  /// `.task`: the function the task's job resumed (the context's own resume point).
+  public var resumedFunction: UInt64?
 
-  public init(frame: Int, source: Source, resumeFunctions: [UInt64], reachedEntry: Bool) {
+  public init(frame: Int, source: Source, resumeFunctions: [UInt64], reachedEntry: Bool, resumedFunction: UInt64? = nil) {
     self.frame = frame
     self.source = source
     self.resumeFunctions = resumeFunctions
     self.reachedEntry = reachedEntry
+    self.resumedFunction = resumedFunction
   }
 }
 

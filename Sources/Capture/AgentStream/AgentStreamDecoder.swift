@@ -33,6 +33,8 @@ public struct AgentStreamDecoder {
   /// An ASYNC record comes just before its SAMPLE (same tid and time); other
   /// threads' records may come between them.
   private var pendingAsync: [UInt32: (monotonicNanos: UInt64, chains: [AsyncChain])] = [:]
+  /// A BUCKET_ASYNC record comes just before the bucket it belongs to.
+  private var pendingBucketAsync: (type: UInt32, bucket: UInt32, chains: [AsyncChain])?
   /// Records skipped because this prof does not know them, by what they are ("type 42").
   public private(set) var skipped: [String: Int] = [:]
 
@@ -110,7 +112,17 @@ public struct AgentStreamDecoder {
     case UInt32(PROF_REC_ASYNC.rawValue):
       try require(MemoryLayout.offset(of: \prof_async_record.entries)!)
       let tid = field(\prof_async_record.tid, of: base)
-      pendingAsync[tid] = (field(\prof_async_record.monotonic_ns, of: base), try decodeAsyncChains(at: base, size: size))
+      let chains = try decodeAsyncChains(at: base, size: size, entriesOffset: MemoryLayout.offset(of: \prof_async_record.entries)!,
+                                         count: Int(field(\prof_async_record.count, of: base)))
+      pendingAsync[tid] = (field(\prof_async_record.monotonic_ns, of: base), chains)
+      return nil
+    case UInt32(PROF_REC_BUCKET_ASYNC.rawValue):
+      try require(MemoryLayout.offset(of: \prof_bucket_async_record.entries)!)
+      let chains = try decodeAsyncChains(
+        at: base, size: size, entriesOffset: MemoryLayout.offset(of: \prof_bucket_async_record.entries)!,
+        count: Int(field(\prof_bucket_async_record.count, of: base)))
+      pendingBucketAsync = (field(\prof_bucket_async_record.bucket_type, of: base),
+                            field(\prof_bucket_async_record.bucket, of: base), chains)
       return nil
     case UInt32(PROF_REC_THREAD.rawValue):
       try require(MemoryLayout<prof_thread_record>.size)
@@ -155,10 +167,13 @@ public struct AgentStreamDecoder {
         return skip("trace kind \(field(\prof_trace_record.kind, of: base))")
       }
       return .trace(event)
-    case UInt32(PROF_REC_HEAP_BUCKET.rawValue), UInt32(PROF_REC_HEAP_COUNTS.rawValue), UInt32(PROF_REC_HEAP_STATS.rawValue):
+    case UInt32(PROF_REC_HEAP_BUCKET.rawValue):
+      return .heap(.bucket(withPendingAsync(try decodeBucket(at: base, size: size, what: "heap bucket"), type: type)))
+    case UInt32(PROF_REC_CONTENTION_BUCKET.rawValue):
+      return .contention(.bucket(withPendingAsync(try decodeBucket(at: base, size: size, what: "contention bucket"), type: type)))
+    case UInt32(PROF_REC_HEAP_COUNTS.rawValue), UInt32(PROF_REC_HEAP_STATS.rawValue):
       return .heap(try decodeHeap(type: type, at: base, size: size))
-    case UInt32(PROF_REC_CONTENTION_BUCKET.rawValue), UInt32(PROF_REC_CONTENTION_COUNTS.rawValue),
-      UInt32(PROF_REC_CONTENTION_STATS.rawValue):
+    case UInt32(PROF_REC_CONTENTION_COUNTS.rawValue), UInt32(PROF_REC_CONTENTION_STATS.rawValue):
       return .contention(try decodeContention(type: type, at: base, size: size))
     case UInt32(PROF_REC_LOCK_WAIT.rawValue):
       try require(MemoryLayout<prof_lock_wait_record>.size)
@@ -187,12 +202,20 @@ public struct AgentStreamDecoder {
       truncated: field(\prof_sample_record.truncated, of: base) != 0)
   }
 
-  /// Entries are candidates, each followed by its chain when it is the first with
-  /// its value; a later one with the same value shares that (by then complete) chain.
-  private func decodeAsyncChains(at base: Int, size: Int) throws(Failure) -> [AsyncChain] {
-    let entriesOffset = MemoryLayout.offset(of: \prof_async_record.entries)!
+  /// The bucket with the BUCKET_ASYNC record just before it, if that one was its.
+  private mutating func withPendingAsync(_ bucket: HeapBucket, type: UInt32) -> HeapBucket {
+    defer { pendingBucketAsync = nil }
+    guard let pending = pendingBucketAsync, pending.type == type, pending.bucket == bucket.id else { return bucket }
+    var bucket = bucket
+    bucket.asyncChains = pending.chains.filter { $0.frame < bucket.frames.count }
+    return bucket
+  }
+
+  /// Entries (ASYNC, BUCKET_ASYNC) are candidates, each followed by its chain when
+  /// it is the first with its value; a later one with the same value shares that
+  /// (by then complete) chain.
+  private func decodeAsyncChains(at base: Int, size: Int, entriesOffset: Int, count: Int) throws(Failure) -> [AsyncChain] {
     let entrySize = MemoryLayout<prof_async_entry>.size
-    let count = Int(field(\prof_async_record.count, of: base))
     guard count <= Int(PROF_ASYNC_MAX_ENTRIES), entriesOffset + entrySize * count <= size else {
       throw .corruptRecord(offset: consumed + base, detail: "async record of \(count) entries in \(size) bytes")
     }
@@ -219,6 +242,9 @@ public struct AgentStreamDecoder {
         chains[current].resumeFunctions.append(value)
       } else if let current, kind == UInt32(PROF_ASYNC_END.rawValue) {
         chains[current].reachedEntry = true
+      } else if kind == UInt32(PROF_ASYNC_RESUMED.rawValue), index > 0,
+        AsyncChain.Source(rawValue: field(\prof_async_entry.kind, of: entry - entrySize)) == .task {
+        chains[chains.count - 1].resumedFunction = value  // right after its candidate, shared chain or not
       }  // an unknown kind, or a resume without its candidate: ignored
     }
     return chains

@@ -39,11 +39,10 @@ public struct ContentionStats: Equatable, Sendable {
 }
 
 extension AgentStreamDecoder {
+  /// CONTENTION_COUNTS and CONTENTION_STATS (a bucket takes its BUCKET_ASYNC: decodeRecord).
   func decodeContention(type: UInt32, at base: Int, size: Int) throws(Failure) -> ContentionRecord {
     func corrupt(_ what: String) -> Failure { .corruptRecord(offset: consumed + base, detail: what) }
     switch type {
-    case UInt32(PROF_REC_CONTENTION_BUCKET.rawValue):
-      return .bucket(try decodeBucket(at: base, size: size, what: "contention bucket"))
     case UInt32(PROF_REC_CONTENTION_COUNTS.rawValue):
       return .counts(try decodeEntries(
         at: base, size: size, entriesOffset: MemoryLayout.offset(of: \prof_contention_counts_record.counts)!,

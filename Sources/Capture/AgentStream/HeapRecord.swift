@@ -13,11 +13,14 @@ public struct HeapBucket: Equatable, Sendable {
   /// frames[0] is a return address inside the agent's allocation hook.
   public var frames: [UInt64]
   public var truncated: Bool
+  /// The Swift async contexts at its frames (BUCKET_ASYNC), as RawSample.asyncChains.
+  public var asyncChains: [AsyncChain]
 
-  public init(id: UInt32, frames: [UInt64], truncated: Bool) {
+  public init(id: UInt32, frames: [UInt64], truncated: Bool, asyncChains: [AsyncChain] = []) {
     self.id = id
     self.frames = frames
     self.truncated = truncated
+    self.asyncChains = asyncChains
   }
 }
 
@@ -75,11 +78,10 @@ public struct HeapStats: Equatable, Sendable {
 }
 
 extension AgentStreamDecoder {
+  /// HEAP_COUNTS and HEAP_STATS (a bucket takes its BUCKET_ASYNC: decodeRecord).
   func decodeHeap(type: UInt32, at base: Int, size: Int) throws(Failure) -> HeapRecord {
     func corrupt(_ what: String) -> Failure { .corruptRecord(offset: consumed + base, detail: what) }
     switch type {
-    case UInt32(PROF_REC_HEAP_BUCKET.rawValue):
-      return .bucket(try decodeBucket(at: base, size: size, what: "heap bucket"))
     case UInt32(PROF_REC_HEAP_COUNTS.rawValue):
       return .counts(try decodeEntries(
         at: base, size: size, entriesOffset: MemoryLayout.offset(of: \prof_heap_counts_record.counts)!,

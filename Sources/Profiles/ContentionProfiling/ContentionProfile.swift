@@ -56,7 +56,7 @@ public enum ContentionProfile {
       let values = Self.values(kind, counts)
       guard values[1] > 0 || values[0] > 0, let bucket = collector.buckets[id] else { continue }
       builder.add(stack: bucket.frames, values: values, labels: [],
-                  syntheticRoot: bucket.truncated ? StackProfileBuilder.truncatedFrame : nil)
+                  syntheticRoot: bucket.truncated ? StackProfileBuilder.truncatedFrame : nil, asyncChains: bucket.asyncChains)
     }
     let warnings = builder.build(into: &profile, symbolizer: symbolizer)
     return (profile, warnings)

@@ -38,7 +38,7 @@ public enum HeapProfile {
       guard let bucket = collector.buckets[id] else { continue }
       builder.add(stack: bucket.frames, values: values(counts.estimate),
                   labels: [Label(key: "bytes", value: .number(averageBlockSize(counts.estimate), unit: ""))],
-                  syntheticRoot: bucket.truncated ? StackProfileBuilder.truncatedFrame : nil)
+                  syntheticRoot: bucket.truncated ? StackProfileBuilder.truncatedFrame : nil, asyncChains: bucket.asyncChains)
     }
     let warnings = builder.build(into: &profile, symbolizer: symbolizer)
     return (profile, warnings)

@@ -21,7 +21,8 @@ extension StackSymbolizer {
     let (indices, positions) = addKeepingPositions(stack)
     guard !asyncChains.isEmpty else { return (indices, nil) }
     var resumeLocations: [UInt64: Int] = [:]
-    for address in asyncChains.flatMap(\.resumeFunctions) where resumeLocations[address] == nil {
+    for address in asyncChains.flatMap({ $0.resumeFunctions + ($0.resumedFunction.map { [$0] } ?? []) })
+    where resumeLocations[address] == nil {
       if let index = addFunctionEntry(address) { resumeLocations[address] = index }
     }
     return (indices, PendingAsyncCallers(positions: positions, chains: asyncChains, resumeLocations: resumeLocations))
@@ -52,11 +53,23 @@ public enum AsyncStacks {
                         isAsyncCaller: { kind(pending.resumeLocations[$0]).isAsync })
     else { return indices }
     let resumes = chain.resumeFunctions.compactMap { pending.resumeLocations[$0] }
-    // On entry to an await-resume partial, r14 is still the returning callee's
-    // context, whose resume function is this very frame: not a caller.
-    let own = resumes.first.map { symbol($0) == symbol(indices[position]) } ?? false
-    let callers = resumes.dropFirst(own ? 1 : 0).prefix { kind($0).isAsync }.filter { !kind($0).isThunk }
-    return Array(indices[...position]) + callers + indices[(position + 1)...]
+    let callers: ArraySlice<Int>
+    if chain.source == .task {
+      // The job resumed this frame's function or a callee that returned to it without
+      // suspending: its callers follow the first function on the chain that is it.
+      let resumed = chain.resumedFunction.flatMap { pending.resumeLocations[$0] }
+      let own = functionIdentity(symbol(indices[position]))
+      guard let resumed, let found = ([resumed] + resumes).firstIndex(where: { functionIdentity(symbol($0)) == own })
+      else { return indices }
+      callers = ([resumed] + resumes)[(found + 1)...]
+    } else {
+      // On entry to an await-resume partial, r14 is still the returning callee's
+      // context, whose resume function is this very frame: not a caller.
+      let own = resumes.first.map { symbol($0) == symbol(indices[position]) } ?? false
+      callers = resumes.dropFirst(own ? 1 : 0)[...]
+    }
+    let shown = callers.prefix { kind($0).isAsync }.filter { !kind($0).isThunk }
+    return Array(indices[...position]) + shown + indices[(position + 1)...]
   }
 
   /// What a symbol is, for async stacks.
@@ -98,12 +111,24 @@ public enum AsyncStacks {
   }
 
   /// The chain of the context at async frame `frame`: the word below its frame
-  /// pointer when that leads to an async caller, else the r14 in effect there.
+  /// pointer when that leads to an async caller, else the r14 in effect there, else
+  /// the running task's resume context when the frame is the one the executor called.
   static func chain(at frame: Int, among chains: [AsyncChain], isAsyncCaller: (UInt64) -> Bool) -> AsyncChain? {
     let slot = chains.first { $0.source == .frameSlot && $0.frame == frame }
     let register = chains.last { $0.source == .register && $0.frame <= frame }
-    return [slot, register].compactMap { $0 }.first { chain in
-      chain.resumeFunctions.first.map(isAsyncCaller) ?? false
+    let task = chains.first { $0.source == .task && $0.frame == frame }
+    return [slot, register, task].compactMap { $0 }.first { chain in
+      (chain.source == .task ? chain.resumedFunction : chain.resumeFunctions.first).map(isAsyncCaller) ?? false
     }
+  }
+
+  /// An async function's symbol without the suffix of one of its partial functions
+  /// (TQ<n>_, TY<n>_): its partial functions and its entry have one identity.
+  static func functionIdentity(_ symbol: String?) -> Substring? {
+    guard let symbol else { return nil }
+    guard isPartialFunctionSuffix(symbol) else { return symbol[...] }
+    var body = symbol.dropLast()  // "_"
+    while body.last?.isNumber == true { body = body.dropLast() }
+    return body.dropLast(2)  // "TQ" or "TY"
   }
 }

@@ -29,6 +29,7 @@ enum prof_record_type {
   PROF_REC_CONTENTION_COUNTS = 20,
   PROF_REC_CONTENTION_STATS = 21,
   PROF_REC_LOCK_WAIT = 22,
+  PROF_REC_BUCKET_ASYNC = 23,
 };
 
 // Every record starts with this; size counts the header and is a multiple of 8.
@@ -164,6 +165,8 @@ enum prof_async_kind {
   PROF_ASYNC_FRAME_SLOT = 2,  // the word below this frame's frame pointer
   PROF_ASYNC_RESUME = 3,      // the next context's resume function (its parent's resume point)
   PROF_ASYNC_END = 4,         // the chain reached a context without a parent: the task's entry
+  PROF_ASYNC_TASK = 5,        // the running task's resume context (the one its job resumed), at the frame the executor called
+  PROF_ASYNC_RESUMED = 6,     // after a TASK candidate: the function its job resumed (the task's resume function)
 };
 
 struct prof_async_entry {
@@ -181,6 +184,19 @@ struct prof_async_record {
   uint32_t tid;
   uint32_t count;
   uint64_t monotonic_ns;  // the SAMPLE's
+  struct prof_async_entry entries[PROF_ASYNC_MAX_ENTRIES];
+};
+
+// The async candidates of one bucket (heap, contention), just before its
+// definition: the entries of prof_async_record, with each context's address
+// replaced by its place among the bucket's distinct contexts (1, 2, ...), so that
+// a bucket is one stack and chain whichever task ran it.
+struct prof_bucket_async_record {
+  struct prof_record_header header;
+  uint32_t bucket_type;  // PROF_REC_HEAP_BUCKET or PROF_REC_CONTENTION_BUCKET
+  uint32_t bucket;       // the id it defines next
+  uint32_t count;
+  uint32_t reserved;
   struct prof_async_entry entries[PROF_ASYNC_MAX_ENTRIES];
 };
 
