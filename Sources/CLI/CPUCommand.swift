@@ -54,18 +54,10 @@ struct CPU: ParsableCommand {
                              valueName: "pid"))
   var pid: Int32?
 
-  @OptionGroup var asyncStacks: AsyncStackOptions
-
-  @OptionGroup var checkpoint: CheckpointOptions
-
-  @OptionGroup var children: ChildOptions
-
-  @OptionGroup var symbols: SymbolizerOptions
-
-  @OptionGroup var target: TargetOptions
+  @OptionGroup var recording: ProfileRecordingOptions
 
   func validate() throws {
-    try checkpoint.refuse(pid: pid, children: children)
+    try recording.refuse(pid: pid)
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
     if let duration, duration.value == 0 { throw ValidationError("--duration must be a positive number of seconds") }
   }

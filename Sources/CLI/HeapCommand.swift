@@ -55,18 +55,10 @@ struct Heap: ParsableCommand {
                              valueName: "pid"))
   var pid: Int32?
 
-  @OptionGroup var asyncStacks: AsyncStackOptions
-
-  @OptionGroup var checkpoint: CheckpointOptions
-
-  @OptionGroup var children: ChildOptions
-
-  @OptionGroup var symbols: SymbolizerOptions
-
-  @OptionGroup var target: TargetOptions
+  @OptionGroup var recording: ProfileRecordingOptions
 
   func validate() throws {
-    try checkpoint.refuse(pid: pid, children: children)
+    try recording.refuse(pid: pid)
     guard (1...(1 << 40)).contains(sampleRate) else { throw ValidationError("--sample-rate must be between 1 byte and 1 TiB") }
     if let snapshotEvery, snapshotEvery.value == 0 {
       throw ValidationError("--snapshot-every must be a positive number of seconds")

@@ -24,6 +24,22 @@ struct CheckpointOptions: ParsableArguments {
   }
 }
 
+/// What prof cpu and prof heap share: how stacks and names are taken, checkpoints,
+/// children, and the program to run (or `--pid`, declared by each command).
+struct ProfileRecordingOptions: ParsableArguments {
+  @OptionGroup var asyncStacks: AsyncStackOptions
+
+  @OptionGroup var checkpoint: CheckpointOptions
+
+  @OptionGroup var children: ChildOptions
+
+  @OptionGroup var symbols: SymbolizerOptions
+
+  @OptionGroup var target: TargetOptions
+
+  func refuse(pid: Int32?) throws { try checkpoint.refuse(pid: pid, children: children) }
+}
+
 /// --follow-children and --merge: what prof cpu and prof heap do with the processes
 /// the program starts.
 struct ChildOptions: ParsableArguments {
