@@ -13,14 +13,14 @@ extension CPU {
     if let pid { return try runAttached(pid) }
     let file = try AtomicOutputFile(path: output)
     let settings = [AgentEnvironment.hz.name: String(hz), AgentEnvironment.unwind.name: unwind.rawValue,
-                    AgentEnvironment.signal.name: String(signal.number)].merging(asyncStacks.settings) { $1 }
-    let command = try target.resolve()
+                    AgentEnvironment.signal.name: String(signal.number)].merging(recording.asyncStacks.settings) { $1 }
+    let command = try recording.target.resolve()
     let session = try RecordingSession.launch(command, settings: settings, timeLimitNanos: duration?.nanoseconds,
-                                              followChildren: children.followChildren)
-    let symbolizer = symbols.symbolizer()
+                                              followChildren: recording.children.followChildren)
+    let symbolizer = recording.symbols.symbolizer()
     let build = profileBuilder(symbolizer: symbolizer)
     var collector = CPUSampleCollector()
-    session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: DispatchQueue(label: "prof.checkpoints")) {
+    session.record(into: &collector, checkpoints: recording.checkpoint.checkpoints(of: output, queue: DispatchQueue(label: "prof.checkpoints")) {
       try build($0, $1).profile.gzipped()
     }, symbolizingEarly: symbolizer)
     var symbolization = SymbolizationWarnings()
@@ -35,7 +35,7 @@ extension CPU {
       FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
     }
     printSummary(collector, program: session.program)
-    try ChildProfiles(options: children).write(session.children(CPUSampleCollector.init), beside: output, parent: profile,
+    try ChildProfiles(options: recording.children).write(session.children(CPUSampleCollector.init), beside: output, parent: profile,
                                                pid: session.program.pid, build: build, symbolization: &symbolization) { child, _ in
       [sampled(child)] + child.signalWarnings(hz: hz, signal: signal)
     }
@@ -44,13 +44,13 @@ extension CPU {
 
   /// `--pid`: a window of a running process; its control channel takes only SIGPROF.
   private func runAttached(_ pid: Int32) throws {
-    try target.requireNone()
+    try recording.target.requireNone()
     guard signal == .profiling else { throw ValidationError("--signal cannot be used with --pid: an attached agent samples with SIGPROF") }
     let file = try AtomicOutputFile(path: output)
     var collector = CPUSampleCollector()
-    let window = try AttachedWindow.record(pid: pid, request: "cpu hz=\(hz) unwind=\(unwind.rawValue) \(asyncStacks.request)",
+    let window = try AttachedWindow.record(pid: pid, request: "cpu hz=\(hz) unwind=\(unwind.rawValue) \(recording.asyncStacks.request)",
                                            duration: duration ?? Seconds(30), into: &collector)
-    let (profile, warnings) = profileBuilder(symbolizer: symbols.symbolizer(), comment: "prof cpu --pid \(pid)")(collector, window.durationNanos)
+    let (profile, warnings) = profileBuilder(symbolizer: recording.symbols.symbolizer(), comment: "prof cpu --pid \(pid)")(collector, window.durationNanos)
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     try file.commit(profile.gzipped())
@@ -61,7 +61,7 @@ extension CPU {
   /// Builds a profile from a collector and its duration, with what could not be
   /// symbolized; checkpoints and the final write share it, one at a time.
   private func profileBuilder(symbolizer: Symbolizer?, comment: String? = nil) -> (CPUSampleCollector, Int64) -> (profile: Profile, warnings: [String]) {
-    let comments = [comment ?? "prof cpu " + target.command.joined(separator: " ")]
+    let comments = [comment ?? "prof cpu " + recording.target.command.joined(separator: " ")]
     return { [hz] collector, durationNanos in
       CPUProfile.build(from: collector, hz: hz, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
     }
@@ -72,7 +72,7 @@ extension CPU {
     let totals = collector.totals
     let used = program?.cpuNanos.map { String(format: " of %.2f s used", Double($0) / 1e9) } ?? ""
     // Shown when it is at least a tick of the kernel's accounting (10 ms).
-    let childrenWhere = self.children.followChildren ? "in their own profiles" : "not profiled: --follow-children profiles them"
+    let childrenWhere = recording.children.followChildren ? "in their own profiles" : "not profiled: --follow-children profiles them"
     let children = program?.childrenCPUNanos.flatMap {
       $0 < 10_000_000 ? nil : String(format: " (its child processes used %.2f s more, ", Double($0) / 1e9) + childrenWhere + ")"
     } ?? ""

@@ -11,10 +11,10 @@ extension Heap {
     if let pid { return try runAttached(pid) }
     let file = try AtomicOutputFile(path: output)
     let settings = [AgentEnvironment.heapRate.name: String(sampleRate), AgentEnvironment.unwind.name: unwind.rawValue]
-      .merging(asyncStacks.settings) { $1 }
-    let command = try target.resolve()
-    let session = try RecordingSession.launch(command, settings: settings, followChildren: children.followChildren)
-    let symbolizer = symbols.symbolizer()
+      .merging(recording.asyncStacks.settings) { $1 }
+    let command = try recording.target.resolve()
+    let session = try RecordingSession.launch(command, settings: settings, followChildren: recording.children.followChildren)
+    let symbolizer = recording.symbols.symbolizer()
     let build = profileBuilder(symbolizer: symbolizer)
     let render: Checkpoints<HeapCollector>.Render = { try build($0, $1).profile.gzipped() }
     let writes = DispatchQueue(label: "prof.heap.writes")  // one at a time: they share the symbolizer
@@ -22,7 +22,7 @@ extension Heap {
       Checkpoints(every: $0.nanoseconds, what: "snapshot", queue: writes, path: { [output] in numbered(output, $0) }, render: render)
     }
     var collector = HeapCollector()
-    session.record(into: &collector, checkpoints: checkpoint.checkpoints(of: output, queue: writes, render: render) + (snapshots.map { [$0] } ?? []),
+    session.record(into: &collector, checkpoints: recording.checkpoint.checkpoints(of: output, queue: writes, render: render) + (snapshots.map { [$0] } ?? []),
                    symbolizingEarly: symbolizer)
     var symbolization = SymbolizationWarnings()
     let (profile, warnings) = build(collector, session.durationNanos)
@@ -34,7 +34,7 @@ extension Heap {
     }
     let status = try session.writeAndFinish(profile, to: file, lastProgram: command.path, lost: "allocations")
     HeapSummary.lines(collector, profile).forEach(warn)
-    try ChildProfiles(options: children).write(session.children(HeapCollector.init), beside: output, parent: profile,
+    try ChildProfiles(options: recording.children).write(session.children(HeapCollector.init), beside: output, parent: profile,
                                                pid: session.program.pid, build: build, symbolization: &symbolization) {
       HeapSummary.lines($0, $1, topLeaks: 0)
     }
@@ -46,11 +46,11 @@ extension Heap {
   /// `--pid`: the running program's heap, from its agent's tables; its rate is the
   /// one `prof run --heap-rate` gave it.
   private func runAttached(_ pid: Int32) throws {
-    try target.requireNone()
+    try recording.target.requireNone()
     let file = try AtomicOutputFile(path: output)
     var collector = HeapCollector()
     _ = try AttachedWindow.record(pid: pid, request: "heap", duration: nil, into: &collector)
-    let (profile, warnings) = profileBuilder(symbolizer: symbols.symbolizer(), comment: "prof heap --pid \(pid)")(collector, 0)
+    let (profile, warnings) = profileBuilder(symbolizer: recording.symbols.symbolizer(), comment: "prof heap --pid \(pid)")(collector, 0)
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     try file.commit(profile.gzipped())
@@ -61,7 +61,7 @@ extension Heap {
   /// Builds a profile from a collector and its duration, with what could not be
   /// symbolized; checkpoints, snapshots and the final write share it, one at a time.
   private func profileBuilder(symbolizer: Symbolizer?, comment: String? = nil) -> (HeapCollector, Int64) -> (profile: Profile, warnings: [String]) {
-    let comments = [comment ?? "prof heap " + target.command.joined(separator: " ")]
+    let comments = [comment ?? "prof heap " + recording.target.command.joined(separator: " ")]
     return { collector, durationNanos in
       HeapProfile.build(from: collector, durationNanos: durationNanos, symbolizer: symbolizer, comments: comments)
     }
