@@ -84,6 +84,33 @@ final class LiveAttachEndToEndTests: OutputDirectoryTestCase {
     XCTAssertFalse(try catches(service.processIdentifier, SIGPROF))
   }
 
+  /// A window starts on the agent's control thread, which blocks every signal: a CPU
+  /// timer aimed at it would leave a SIGPROF pending there for good, and with it the
+  /// agent's handler after the window. Every timer of a window aims at a program thread.
+  func testNoTimerOfAWindowAimsAtTheAgentsControlThread() throws {
+    let (service, _) = try startService()
+    defer { service.terminate() }
+    let pid = service.processIdentifier
+    let control = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").first {
+      (try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8))?.hasPrefix("prof-control") == true
+    })
+    let window = Process()
+    window.executableURL = URL(fileURLWithPath: ProfHarness.prof)
+    window.arguments = ["trace", "--pid", String(pid), "--duration", "2", "-o", output("timers.json")]
+    window.standardError = FileHandle.nullDevice
+    try window.run()
+    var timers = ""
+    for _ in 0..<100 where !timers.contains("notify:") {  // until the window armed its timers
+      usleep(20_000)
+      timers = (try? String(contentsOfFile: "/proc/\(pid)/timers", encoding: .utf8)) ?? ""
+    }
+    window.waitUntilExit()
+    XCTAssertTrue(timers.contains("notify:"), "the window armed no timer")
+    let targets = timers.split(separator: "\n").filter { $0.hasPrefix("notify:") }.map { $0.split(separator: "/").last.map(String.init) }
+    XCTAssertFalse(targets.contains(control), "a timer aims at prof-control (\(control)):\n\(timers)")
+    XCTAssertFalse(try catches(pid, SIGPROF))
+  }
+
   func testAProcessThatExitsDuringTheWindowKeepsItsSamples() throws {
     let (service, stdout) = try startService(tenths: 10)
     let file = output("cut.pb.gz")

@@ -203,7 +203,9 @@ __attribute__((constructor(101))) static void resolve_real_functions(void) {
 
 static bool sample_every_thread(void) {
   atomic_store(&prof_sampling, true);
-  start_sampling_current_thread();
+  // A window starts on the control thread, which blocks every signal: a timer of
+  // its own would leave a SIGPROF pending there for good, and the handler with it.
+  if (!prof_is_agent_thread(prof_current_tid())) start_sampling_current_thread();
   prof_for_each_task(adopt_existing_task);
   return prof_config.clock == PROF_CLOCK_CPU || prof_sampler_start_wall_ticker();
 }
