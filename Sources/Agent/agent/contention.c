@@ -586,12 +586,7 @@ static void fork_prepare(void) {
 static void fork_parent(void) { prof_fork_hold_parent(&table_hold, &holds_table_for_fork, &me.guard); }
 
 static void fork_child(bool following) {
-  bool held = prof_fork_hold_child(&table_hold, &holds_table_for_fork);
-  if (!following || !held) {
-    stop();
-    if (held) me.guard--;
-    return;
-  }
+  if (!prof_fork_hold_child(&table_hold, &holds_table_for_fork, following, &me.guard, stop)) return;
   guarded_until_child_starts = true;  // the child's writer starts before its hooks record
   if (block_rate_ns != 0 || mutex_fraction != 0) {
     prof_contention_table_reset();

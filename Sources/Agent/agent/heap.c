@@ -419,12 +419,7 @@ static void reset_totals(void) {
 // A followed child counts from zero on its own stream; any other child stops tracking.
 // The guard stays up until child_started, once the child's writer runs.
 static void fork_child(bool following) {
-  bool held = prof_fork_hold_child(&tables_hold, &holds_tables_for_fork);
-  if (!following || !held) {
-    stop();
-    if (held) me.guard--;
-    return;
-  }
+  if (!prof_fork_hold_child(&tables_hold, &holds_tables_for_fork, following, &me.guard, stop)) return;
   prof_heap_tables_reset();
   reset_totals();
 }

@@ -170,10 +170,7 @@ static void *writer_main(void *unused) {
       finish(PROF_END_DURATION);
       break;
     }
-    lock_drain();
-    if (!atomic_load(&finished)) drain_and_flush();
-    unlock_drain();
-    if (atomic_load(&prof_sampling)) prof_frame_pointer_map_scan();
+    prof_window_flush();
   }
   return NULL;
 }
@@ -289,6 +286,7 @@ bool prof_window_begin(bool with_subsystems) {
   return can_unwind;
 }
 
+// The writer's flush, and a window's on the control thread (which has no writer).
 void prof_window_flush(void) {
   lock_drain();
   if (!atomic_load(&finished)) drain_and_flush();

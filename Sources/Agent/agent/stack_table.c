@@ -174,9 +174,13 @@ void prof_fork_hold_parent(const struct prof_fork_hold *hold, bool *held, unsign
   (*guard)--;
 }
 
-bool prof_fork_hold_child(const struct prof_fork_hold *hold, bool *held) {
+bool prof_fork_hold_child(const struct prof_fork_hold *hold, bool *held, bool following, unsigned *guard,
+                          void (*stop)(void)) {
   bool was_held = *held;
   *held = false;
   if (was_held) hold->unlock();
-  return was_held;
+  if (following && was_held) return true;
+  stop();
+  if (was_held) (*guard)--;
+  return false;
 }

@@ -55,9 +55,11 @@ struct prof_fork_hold {
 };
 void prof_fork_hold_prepare(const struct prof_fork_hold *hold, bool *held, unsigned *guard);
 void prof_fork_hold_parent(const struct prof_fork_hold *hold, bool *held, unsigned *guard);
-// The child's side: unlocks what prepare locked and says whether it did; the guard
-// stays raised for the caller to drop.
-bool prof_fork_hold_child(const struct prof_fork_hold *hold, bool *held);
+// The child's side: unlocks what prepare locked. Returns whether the child records
+// on (it is followed and the tables were held: the guard stays raised until it
+// starts); otherwise `stop` has run and the guard is down again.
+bool prof_fork_hold_child(const struct prof_fork_hold *hold, bool *held, bool following, unsigned *guard,
+                          void (*stop)(void));
 
 #include <stddef.h>
 void *prof_map(size_t bytes);  // zeroed, reserved lazily; NULL when it fails
