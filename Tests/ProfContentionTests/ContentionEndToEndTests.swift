@@ -76,6 +76,12 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     try checkAttribution("mutex", to: "contention.releaseLock", command: try swiftFixture("nslock"))
   }
 
+  /// SwiftNIO's NIOLock is a pthread mutex underneath, its lock() inlined into the caller.
+  func testNIOLockWaitsAndReleases() throws {
+    try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("niolock"))
+    try checkAttribution("mutex", to: "contention.releaseLock", command: try swiftFixture("niolock"))
+  }
+
   func testConditionVariableWaits() throws {
     try checkAttribution("block", to: "contention.waitForLock", command: try swiftFixture("condition"))
   }
