@@ -43,7 +43,9 @@ public final class EarlySymbolizer: Symbolizer, @unchecked Sendable {
       moduleMap = ModuleMap(loaded)
     case .sample(let sample):
       note(sample.frames)
-      for chain in sample.asyncChains { note(chain.resumeFunctions, returnAddresses: false) }
+      for chain in sample.asyncChains {
+        note(chain.resumeFunctions + (chain.resumedFunction.map { [$0] } ?? []), returnAddresses: false)
+      }
     case .heap(.bucket(let bucket)), .contention(.bucket(let bucket)): note(bucket.frames)
     case .stats, .heap(.stats), .contention(.stats), .end: submitPending()  // the agent's flush
     default: break
@@ -54,7 +56,7 @@ public final class EarlySymbolizer: Symbolizer, @unchecked Sendable {
   /// are, a return address stepped back into its call.
   private func note(_ stack: [UInt64], returnAddresses: Bool = true) {
     for (position, pc) in stack.enumerated() {
-      let address = position == 0 || !returnAddresses ? pc : pc &- 1
+      let address = returnAddresses ? StackSymbolizer.lookupAddress(pc, at: position) : pc
       guard seen.insert(address).inserted, let segment = moduleMap.index(containing: address) else { continue }
       let module = moduleMap.segments[segment]
       guard !StackSymbolizer.isAgent(module) else { continue }

@@ -85,6 +85,10 @@ public struct StackSymbolizer {
     self.hiddenModule = hiddenModule
   }
 
+  /// The address a stack's frame is looked up at: the leaf as it is, a return
+  /// address stepped back into its call (wraps only on hostile input).
+  public static func lookupAddress(_ pc: UInt64, at position: Int) -> UInt64 { position == 0 ? pc : pc &- 1 }
+
   /// The agent's library, whose frames (thread start trampoline, interposers,
   /// allocation hooks) never appear in what prof writes.
   public static func isAgent(_ module: LoadedModule) -> Bool {
@@ -114,7 +118,7 @@ public struct StackSymbolizer {
         continue
       }
       positions[position] = indices.count
-      indices.append(location(for: position == 0 ? pc : pc &- 1, in: module))  // wraps only on hostile input
+      indices.append(location(for: Self.lookupAddress(pc, at: position), in: module))
     }
     return (indices, positions)
   }
