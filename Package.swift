@@ -64,7 +64,7 @@ let package = Package(
       name: "ChromeTrace", dependencies: ["AgentStream", "Recording", "Symbolization"],
       path: "Sources/Formats/ChromeTrace"
     ),
-    .target(name: "OutputFile", path: "Sources/Formats/OutputFile"),
+    .target(name: "OutputFile", dependencies: ["CLaunch"], path: "Sources/Formats/OutputFile"),
 
     // Stage 6, reports on any pprof file.
     .target(name: "ProfileReports", dependencies: ["Pprof", "Demangle"], path: "Sources/Reports/ProfileReports"),

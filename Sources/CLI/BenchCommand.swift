@@ -19,7 +19,8 @@ struct Percentage: ExpressibleByArgument {
 
   init?(argument: String) {
     let digits = argument.hasSuffix("%") ? String(argument.dropLast()) : argument
-    guard let percent = Double(digits), percent >= 0 else { return nil }
+    // Any number: Compare.validate says the rule for a negative or infinite one.
+    guard let percent = Double(digits) else { return nil }
     fraction = percent / 100
   }
 

@@ -45,7 +45,7 @@ extension Bench {
 
     func validate() throws {
       guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") }
-      for (name, value) in [("--floor", floor), ("--alloc-tolerance", allocTolerance)] {
+      for (name, value) in [("--threshold", threshold.fraction * 100), ("--floor", floor), ("--alloc-tolerance", allocTolerance)] {
         guard value.isFinite else { throw ValidationError("\(name) must be a finite number, not \(value)") }
         guard value >= 0 else { throw ValidationError("\(name) must not be negative") }
       }

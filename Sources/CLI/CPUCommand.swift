@@ -50,7 +50,7 @@ struct CPU: ParsableCommand {
                              valueName: "signal"))
   var signal: SamplingSignal = .profiling
 
-  @Option(help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: sample it for --duration (default 30 s) or until Ctrl-C, and leave it running.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: sample it for --duration (default 30 s) or until Ctrl-C, and leave it running.",
                              valueName: "pid"))
   var pid: Int32?
 
@@ -59,7 +59,8 @@ struct CPU: ParsableCommand {
   func validate() throws {
     try recording.refuse(pid: pid)
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
-    if let duration, duration.value == 0 { throw ValidationError("--duration must be a positive number of seconds") }
+    try duration?.validate("--duration")
+    try validateProcessID(pid)
   }
 }
 

@@ -56,7 +56,7 @@ struct Block: ParsableCommand {
     if mutexProfile != nil && contention.children.followChildren {
       throw ValidationError("--mutex-profile is for the program alone: with --follow-children run prof mutex on its own")
     }
-    if mutexProfile == output { throw ValidationError("--mutex-profile must name another file than -o") }
+    try validateDistinct([("-o", output), ("--mutex-profile", mutexProfile)])
   }
 
   func run() throws {

@@ -19,13 +19,14 @@ struct ContentionOptions: ParsableArguments {
 
   @OptionGroup var symbols: SymbolizerOptions
 
-  @Option(help: ArgumentHelp("Take the profile of a running process started with `prof run --block` (or --mutex): its waits since it started. No COMMAND then.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Take the profile of a running process started with `prof run --block` (or --mutex): its waits since it started. No COMMAND then.",
                              valueName: "pid"))
   var pid: Int32?
 
   @OptionGroup var target: TargetOptions
 
   func validate() throws {
+    try validateProcessID(pid)
     if pid != nil && children.followChildren { throw ValidationError("--follow-children cannot be used with --pid: an attached agent records only its own process") }
   }
 

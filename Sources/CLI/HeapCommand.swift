@@ -51,7 +51,7 @@ struct Heap: ParsableCommand {
   @Option(help: "How a recorded allocation's stack is captured: libunwind (DWARF CFI, always sound) or fp (frame pointers: several times faster with --sample-rate 1, sound for Swift code and the Swift runtime, not for C libraries built without them); hybrid is libunwind here.")
   var unwind: Unwinder = .libunwind
 
-  @Option(help: ArgumentHelp("Write the heap profile of this running process, started with `prof run --heap`, instead of running COMMAND: what its agent has tracked since the program started. The program runs on.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Write the heap profile of this running process, started with `prof run --heap`, instead of running COMMAND: what its agent has tracked since the program started. The program runs on.",
                              valueName: "pid"))
   var pid: Int32?
 
@@ -60,8 +60,7 @@ struct Heap: ParsableCommand {
   func validate() throws {
     try recording.refuse(pid: pid)
     guard (1...(1 << 40)).contains(sampleRate) else { throw ValidationError("--sample-rate must be between 1 byte and 1 TiB") }
-    if let snapshotEvery, snapshotEvery.value == 0 {
-      throw ValidationError("--snapshot-every must be a positive number of seconds")
-    }
+    try snapshotEvery?.validate("--snapshot-every")
+    try validateProcessID(pid)
   }
 }

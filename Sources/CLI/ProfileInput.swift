@@ -42,10 +42,16 @@ enum ProfileInput {
 
 /// The value a report shows and the samples it counts, shared by the report commands.
 struct SampleOptions: ParsableArguments {
-  @Option(name: .customLong("sample-index"),
+  @Option(name: .customLong("sample-index"), parsing: .unconditional,
           help: ArgumentHelp("The sample type to report, by name or position (default: the profile's default, else the last type).",
                              valueName: "name"))
   var sampleIndex: String?
+
+  func validate() throws {
+    if let sampleIndex, let position = Int(sampleIndex), position < 0 {
+      throw ValidationError("--sample-index must be a sample type's name or position (0, 1, ...), not \(position)")
+    }
+  }
 
   @Option(help: ArgumentHelp("Only samples with a function or file name matching this regular expression (RE2 syntax).", valueName: "regex"))
   var focus: String?

@@ -60,6 +60,10 @@ struct Race: ParsableCommand {
     help: ArgumentHelp("A command to run, or extra `swift test` arguments.", valueName: "word"))
   var words: [String] = []
 
+  func validate() throws {
+    try validateDistinct([("--json", json), ("--sarif", sarif)])
+  }
+
   func run() throws {
     // Outputs are created first: an unwritable path is one line before the run, not after it.
     let jsonFile = try json.map { try AtomicOutputFile(path: $0) }
@@ -76,7 +80,7 @@ struct Race: ParsableCommand {
     try jsonFile?.commit([UInt8](JSONRenderer.render(outcome.analysis)))
     let renderer = SARIFRenderer(paths: paths, toolVersion: Prof.configuration.version)
     try sarifFile?.commit([UInt8](renderer.render(outcome.analysis)))
-    try? StandardStream.error.write(TextRenderer(paths: paths).render(outcome.analysis))
+    try? StandardStream.error.write(outcome.summary(TextRenderer(paths: paths)))
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
   }
 }

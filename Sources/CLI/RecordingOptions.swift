@@ -4,9 +4,11 @@ import Recording
 
 /// --checkpoint-every, for prof cpu and prof heap.
 struct CheckpointOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Rewrite the output with what was collected so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile (default: 10).",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Rewrite the output with what was collected so far this often while the program runs (0: only at the end), so that a run cut short keeps a profile (default: 10).",
                              valueName: "seconds"))
   var checkpointEvery: Seconds?
+
+  func validate() throws { try checkpointEvery?.validate("--checkpoint-every", zeroMeans: "only at the end") }
 
   /// A window of `--pid` is written once, at its end: rewriting it meanwhile is a launch's.
   func refuse(pid: Int32?, children: ChildOptions) throws {

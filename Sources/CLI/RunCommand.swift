@@ -70,7 +70,8 @@ struct Run: ParsableCommand {
     // No stream pipe: the agent stays dormant, attachable by pid.
     let process = try TargetProcess(command: target.resolve(), environment: AgentLibrary.environment(settings: settings), pipe: .none)
     warn("running \(target.command.joined(separator: " ")) as pid \(process.pid): attach with prof cpu --pid \(process.pid)")
-    if let (server, endpoints) = server { return try serving(server, endpoints, process).passThrough() }
-    try process.waitForExit(reading: { _ in }).passThrough()
+    let status = if let (server, endpoints) = server { serving(server, endpoints, process) } else { process.waitForExit(reading: { _ in }) }
+    AgentConnection.removeSocket(ofEnded: process.pid)
+    try status.passThrough()
   }
 }

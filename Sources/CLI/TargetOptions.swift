@@ -20,6 +20,12 @@ struct TargetOptions: ParsableArguments {
   }
 }
 
+/// A process id given with --pid: a negative one is read as a number, not taken
+/// for an option, so that it gets this rule rather than "Missing value".
+func validateProcessID(_ pid: Int32?) throws {
+  if let pid, pid < 1 { throw ValidationError("--pid must be a process id (a positive number), not \(pid)") }
+}
+
 /// A failure reported as one line, "Error: <description>", with exit status 1.
 struct ProfError: Error, CustomStringConvertible {
   let description: String

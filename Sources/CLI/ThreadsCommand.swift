@@ -17,8 +17,10 @@ struct Threads: ParsableCommand {
       """
   )
 
-  @Option(help: ArgumentHelp("The process to dump.", valueName: "pid"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("The process to dump.", valueName: "pid"))
   var pid: Int32
+
+  func validate() throws { try validateProcessID(pid) }
 
   @Option(help: "How stacks are captured: libunwind, hybrid (frame pointers where the code keeps them, libunwind elsewhere) or fp (frame pointers).")
   var unwind: Unwinder = .libunwind

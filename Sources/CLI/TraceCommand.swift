@@ -53,11 +53,11 @@ struct Trace: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Leave out events past this size of trace, with a note in the trace.", valueName: "bytes"))
   var maxSize: Int?
 
-  @Option(help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: trace it for --duration (default 1 s) and leave it running. CPU mode only.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Attach to this running process, started with `prof run` or LD_PRELOAD=$(prof agent), instead of running COMMAND: trace it for --duration (default 1 s) and leave it running. CPU mode only.",
                              valueName: "pid"))
   var pid: Int32?
 
-  @Option(help: ArgumentHelp("Show lock waits at least this long as \"waiting for lock\" slices, in Go's duration syntax (500us, 1ms, 2s); 0: none. Default 1ms. Not with --pid.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Show lock waits at least this long as \"waiting for lock\" slices, in Go's duration syntax (500us, 1ms, 2s); 0: none. Default 1ms. Not with --pid.",
                              valueName: "duration"))
   var lockWaitThreshold: GoDuration?
 
@@ -88,7 +88,10 @@ struct Trace: ParsableCommand {
   func validate() throws {
     if pid != nil && followChildren { throw ValidationError("--follow-children cannot be used with --pid: an attached agent records only its own process") }
     guard (1...5000).contains(hz) else { throw ValidationError("--hz must be between 1 and 5000") }
-    if let duration, duration.value == 0 { throw ValidationError("--duration must be a positive number of seconds") }
+    try duration?.validate("--duration")
+    try lockWaitThreshold?.validate("--lock-wait-threshold")
+    try validateProcessID(pid)
+    try validateDistinct([("-o", output), ("--pprof", pprof)])
     if let maxSize, maxSize < 1024 { throw ValidationError("--max-size must be at least 1024 bytes") }
   }
 }

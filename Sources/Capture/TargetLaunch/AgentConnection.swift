@@ -15,6 +15,15 @@ public final class AgentConnection {
   /// Where the agent of `pid`, run by `uid`, listens.
   public static func socketPath(pid: pid_t, uid: uid_t) -> String { "/tmp/prof-\(uid)/\(pid).sock" }
 
+  /// Removes the socket of `pid`, a process that has ended and been reaped. Its agent
+  /// removes it at exit, but not when a signal (SIGKILL, or any it does not handle)
+  /// ended the process; prof, which started it, does instead.
+  public static func removeSocket(ofEnded pid: pid_t) {
+    let path = socketPath(pid: pid, uid: geteuid())
+    var info = stat()
+    if lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+  }
+
   /// Connects to `pid`'s agent and sends `request` (e.g. "cpu hz=100 unwind=fp").
   /// Every way this can fail is one line that says what to do.
   public init(pid: pid_t, request: String) throws(Failure) {

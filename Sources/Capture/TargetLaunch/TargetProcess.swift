@@ -1,5 +1,6 @@
 import CLaunch
 import Glibc
+import OutputFile
 
 /// How the target ended, in shell terms: its exit code, or 128+N for signal N.
 public enum TerminationStatus: Equatable, Sendable {
@@ -53,13 +54,9 @@ public final class TargetProcess {
     case none
   }
 
-  /// Signals whose default action ends a process and that someone may send prof:
-  /// prof forwards them to the program instead of dying with it orphaned. Left
-  /// alone: SIGPIPE and the faults a process raises itself, and SIGPROF, with
-  /// which prof's own agent (or another profiler) samples prof itself.
-  public static let forwardedSignals: [Int32] =
-    [SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGIO, SIGPWR]
-    + Array(prof_sigrtmin()...prof_sigrtmax())
+  /// The signals that would end prof: prof forwards them to the program instead of
+  /// dying with it orphaned.
+  public static let forwardedSignals = terminatingSignals
 
   public let pid: pid_t
   private var streamFD: Int32
@@ -67,6 +64,9 @@ public final class TargetProcess {
   private var pidFD: Int32
   private var previousMask = sigset_t()
   public private(set) var status: TerminationStatus?
+  /// The last signal sent to prof while `waitForExit` waited (forwarded to the
+  /// program, or the terminal's, which the program has already): someone stopping it.
+  public private(set) var receivedSignal: Int32?
   /// User plus system CPU time the child used, itself alone (not the processes it
   /// started and waited for), known once it has exited.
   public private(set) var cpuNanos: UInt64?
@@ -148,9 +148,31 @@ public final class TargetProcess {
     var pid = pid_t()
     let result = posix_spawn(&pid, command.path, &actions, &attributes, argv, envp)
     guard result == 0 else {
-      return .failure(LaunchError(description: "cannot start \(command.path): \(String(cString: strerror(result)))"))
+      return .failure(LaunchError(description: "cannot start \(command.path): \(whyNotStarted(command.path, result))"))
     }
     return .success(pid)
+  }
+
+  /// posix_spawn's error for `path`, said of what is missing: ENOENT for a file that
+  /// exists means the program that runs it does not (a script's #! interpreter, an
+  /// ELF's dynamic loader).
+  private static func whyNotStarted(_ path: String, _ error: Int32) -> String {
+    guard error == ENOENT, access(path, F_OK) == 0 else { return String(cString: strerror(error)) }
+    if let interpreter = scriptInterpreter(path) { return "its #! interpreter \(interpreter) does not exist" }
+    return "the dynamic loader it names does not exist"
+  }
+
+  /// The program a `#!` line names, nil when the file does not start with one.
+  private static func scriptInterpreter(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var head = [UInt8](repeating: 0, count: 256)  // the kernel reads at most 256 bytes of it too
+    let count = read(fd, &head, head.count)
+    guard count > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
+    let line = head[2..<count].prefix { $0 != UInt8(ascii: "\n") }
+    let words = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+    return words.first.map { String(decoding: $0, as: UTF8.self) }
   }
 
   /// Waits for the next thing to happen, at most `timeoutMilliseconds` (-1: forever).
@@ -224,7 +246,9 @@ public final class TargetProcess {
   public func waitForExit(reading read: ([UInt8]) -> Void) -> TerminationStatus {
     while status == nil {
       switch nextEvent() {
-      case .signal(let signal, let fromTerminal): if !fromTerminal { send(signal) }
+      case .signal(let signal, let fromTerminal):
+        receivedSignal = signal
+        if !fromTerminal { send(signal) }
       case .stream(let bytes): read(bytes)
       case .exited: read(drainStream())
       case .streamClosed, .timeout: continue

@@ -40,6 +40,19 @@ public final class AtomicOutputFile {
     signalSlot = TemporaryFiles.add(candidate)
   }
 
+  /// The one absolute name `path` lands at when renamed into place: its directory
+  /// with `.`, `..` and symlinks resolved, its last part as given (a symlink there is
+  /// replaced, not followed). `t.json`, `./t.json` and `d/../t.json` are one file.
+  public static func destination(of path: String) -> String {
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[...$0]) } ?? "."
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    guard let resolved = realpath(directory, nil) else { return path }  // a missing directory fails at creation
+    defer { free(resolved) }
+    let base = String(cString: resolved)
+    return (base.hasSuffix("/") ? base : base + "/") + name
+  }
+
   /// A destination must name a file, and what is there now must be a file that
   /// renaming may replace: never a directory or a device (renaming over /dev/null
   /// as root would replace the device with a regular file).

@@ -20,13 +20,15 @@ public enum StandardStream: Int32 {
   /// later takes its number (an output file as fd 2 would receive prof's warnings).
   /// They are close-on-exec: the program prof runs sees them closed, as prof did. A
   /// write to a stream that was closed still fails (EBADF), so that output sent
-  /// nowhere is never taken for output written.
+  /// nowhere is never taken for output written: each is opened for the direction
+  /// its stream is not used in (stdout read-only), so that stdio's writes fail too
+  /// (`prof --help >&-`, printed by ArgumentParser, is exit 1).
   ///
   /// SIGPIPE is ignored from here on, so that a reader gone from stderr cannot kill
   /// prof; programs prof starts get the default back (their launchers reset it).
   public static func reserve() {
     for descriptor: Int32 in 0...2 where fcntl(descriptor, F_GETFD) < 0 && errno == EBADF {
-      let opened = open("/dev/null", O_RDWR | O_CLOEXEC)
+      let opened = open("/dev/null", (descriptor == 0 ? O_WRONLY : O_RDONLY) | O_CLOEXEC)
       if opened >= 0 && opened != descriptor { close(opened) }  // another thread took it: never here
       closedAtStart.insert(descriptor)
     }

@@ -1,13 +1,17 @@
+import CLaunch
 import Glibc
 import Synchronization
 
 /// The temporary files of outputs being written, removed when a terminating signal
-/// (SIGINT, SIGTERM, SIGHUP, SIGQUIT) ends prof before they were renamed into place:
-/// Ctrl-C during `prof flame` or `prof convert` must not leave `.NAME.PID.0.tmp`
-/// behind. The handler only unlinks and re-raises, both async-signal-safe; it is
-/// installed for signals whose action is the default, so an ignored SIGHUP (nohup)
-/// stays ignored, and signals prof blocks and reads itself (while a program runs)
-/// never reach it.
+/// (any of `terminatingSignals`: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, ...)
+/// ends prof before they were renamed into place: Ctrl-C or kill -USR1 during
+/// `prof flame` or `prof convert` must not leave `.NAME.PID.0.tmp` behind. The
+/// handler only unlinks and re-raises, both async-signal-safe, so prof still ends
+/// with 128+N. It replaces the default action, and the Swift runtime's SIGQUIT
+/// handler (which does not end prof: SIGQUIT was ignored); an ignored SIGHUP (nohup)
+/// stays ignored, another library's handler (an agent sampling prof with SIGUSR1)
+/// stays, and signals prof blocks and reads itself (while a program runs) never
+/// reach it.
 enum TemporaryFiles {
   static let capacity = 64
   static let pathCapacity = Int(PATH_MAX)
@@ -49,9 +53,9 @@ enum TemporaryFiles {
   }
 
   private static func installHandlers() {
-    for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
+    for signal in terminatingSignals {
       var current = sigaction()
-      guard sigaction(signal, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil else { continue }  // SIG_DFL is nil
+      guard sigaction(signal, nil, &current) == 0, isReplaceable(current) else { continue }
       var action = sigaction()
       action.__sigaction_handler.sa_handler = { signal in
         for slot in 0..<TemporaryFiles.capacity where TemporaryFiles.inUse[slot] {
@@ -63,5 +67,16 @@ enum TemporaryFiles {
       sigemptyset(&action.sa_mask)
       sigaction(signal, &action, nil)
     }
+  }
+
+  /// The default action (nil), or a handler of the Swift runtime, which prof links
+  /// (whether as libswiftCore.so or statically): told apart by the module it lies in.
+  private static func isReplaceable(_ action: sigaction) -> Bool {
+    guard let handler = action.__sigaction_handler.sa_handler else { return true }  // SIG_DFL
+    let address = unsafeBitCast(handler, to: UnsafeRawPointer.self)
+    guard address != UnsafeRawPointer(bitPattern: 1),  // SIG_IGN
+          let runtimeSymbol = dlsym(nil, "swift_retain")  // RTLD_DEFAULT: wherever the runtime was linked
+    else { return false }
+    return prof_same_module(address, runtimeSymbol) != 0
   }
 }

@@ -11,6 +11,20 @@ public struct RaceSession: Sendable {
   public struct Outcome: Sendable {
     public var analysis: RaceAnalysis
     public var commandStatus: Int32
+    /// Whether any process of the command ran with ThreadSanitizer.
+    public var instrumented: Bool
+    /// The command, as the user gave it.
+    public var command: String
+
+    /// What the run found, for people: TSan's findings, or, when no process ran with
+    /// TSan and the command failed, that (not "no reports", which would imply TSan
+    /// looked).
+    public func summary(_ renderer: TextRenderer) -> String {
+      guard !instrumented, analysis.reportCount + analysis.unparsedReports == 0, analysis.runtimeMessages.isEmpty else {
+        return renderer.render(analysis)
+      }
+      return "prof race: the command ended with status \(commandStatus), and \(RaceError.notInstrumented(command))\n"
+    }
     /// 0 when clean, 66 when TSan reported anything, else the command's failure status;
     /// 1 when TSan failed without a report (it exits 66 then, which would read as races).
     public var exitCode: Int32 {
@@ -40,11 +54,11 @@ public struct RaceSession: Sendable {
       suppressions: suppressions, instrumentedPath: logs + "/" + Self.instrumentedName)
     let status = try launcher.run(target.arguments, environment: environment)
     let analysis = RaceAnalysis(try Self.readLogs(in: logs), demangler: demangler)
-    let outcome = Outcome(analysis: analysis, commandStatus: status)
+    let command = target.arguments.joined(separator: " ")
+    let outcome = Outcome(analysis: analysis, commandStatus: status, instrumented: Self.anyInstrumented(in: logs),
+                          command: command)
     // A clean, successful run where TSan never started is a build without it, not a pass.
-    if outcome.exitCode == 0 && !Self.anyInstrumented(in: logs) {
-      throw RaceError.notInstrumented(target.arguments.joined(separator: " "))
-    }
+    if outcome.exitCode == 0 && !outcome.instrumented { throw RaceError.notInstrumented(command) }
     return outcome
   }
 
