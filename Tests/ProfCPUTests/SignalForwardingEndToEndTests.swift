@@ -64,20 +64,67 @@ final class SignalForwardingEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
-  /// prof bench run's steps (swift build twice, then the benchmark) with a stand-in
-  /// `swift` on PATH, so that the benchmark, `sleep 60`, is what gets the signal.
-  func testBenchRunEndsAsTheBenchmark() throws {
+  /// A stand-in `swift` on PATH (both build steps do nothing; the bin path is its
+  /// directory) and a benchmark `name` there running `script`; the PATH to give prof.
+  private func fakeBenchmark(_ name: String, _ script: String) throws -> String {
     let tools = directory.appendingPathComponent("tools")
     try FileManager.default.createDirectory(at: tools, withIntermediateDirectories: true)
     let swift = tools.appendingPathComponent("swift")
     try "#!/bin/sh\ncase \"$*\" in *--show-bin-path*) echo \(tools.path);; esac\n".write(to: swift, atomically: true, encoding: .utf8)
-    let benchmark = tools.appendingPathComponent("Sleeps")
-    try "#!/bin/sh\nexec /bin/sleep 60\n".write(to: benchmark, atomically: true, encoding: .utf8)
+    let benchmark = tools.appendingPathComponent(name)
+    try ("#!/bin/sh\n" + script).write(to: benchmark, atomically: true, encoding: .utf8)
     for script in [swift, benchmark] { chmod(script.path, 0o755) }
-    let path = tools.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-    for (_, signal) in Self.signals.prefix(5) {
-      _ = try interrupt(["bench", "run", "Sleeps", "-o", output("bench.txt")], with: signal, program: [],
-                        environment: ["PATH": path])
+    return tools.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+  }
+
+  /// prof bench run's steps (swift build twice, then the benchmark), so that the
+  /// benchmark, a result line then `sleep 60`, is what gets the signal: the result
+  /// printed before it is saved (it was dropped).
+  func testBenchRunEndsAsTheBenchmark() throws {
+    let result = "BenchmarkSleep-2\t10\t100 ns/op\n"
+    let path = try fakeBenchmark("Sleeps", "printf '\(result)'\nexec /bin/sleep 60\n")
+    for (name, signal) in Self.signals.prefix(5) {
+      let file = output("bench-\(name).txt")
+      let run = try interrupt(["bench", "run", "Sleeps", "-o", file], with: signal, program: [], environment: ["PATH": path])
+      XCTAssertEqual(try? String(contentsOfFile: file, encoding: .utf8), result, "\(name): \(run.stderr)")
+    }
+  }
+
+  /// A benchmark that handles SIGHUP and exits 7: prof exits 7 (it was 1) with the results saved.
+  func testBenchRunEndsWithTheStatusOfABenchmarkThatHandlesTheSignal() throws {
+    let path = try fakeBenchmark("Traps", """
+      echo 'BenchmarkTrap-2 10 100 ns/op'
+      trap 'exit 7' HUP
+      while :; do /bin/sleep 0.05; done
+
+      """)
+    let file = output("trap.txt")
+    let run = try ProfHarness.prof(["bench", "run", "Traps", "-o", file], environment: ["PATH": path]) { prof in
+      // A sleep of the loop: the trap is set.
+      guard let benchmark = ProfHarness.child(of: prof.processIdentifier, named: "Traps"),
+            ProfHarness.child(of: benchmark, named: "sleep") != nil else { return }
+      kill(prof.processIdentifier, SIGHUP)
+    }
+    XCTAssertEqual(run.status, 7, run.stderr)
+    XCTAssertEqual(try? String(contentsOfFile: file, encoding: .utf8), "BenchmarkTrap-2 10 100 ns/op\n", run.stderr)
+  }
+
+  /// The agent of `prof run` listens on /tmp/prof-UID/PID.sock and removes it at its
+  /// exit, which a signal skips: prof removes it whatever ended the program (it was left).
+  func testRunRemovesTheControlSocketWhenASignalEndsTheProgram() throws {
+    for (name, signal) in [("SIGTERM to prof", SIGTERM), ("SIGHUP to prof", SIGHUP), ("SIGUSR1 to prof", SIGUSR1),
+                           ("SIGQUIT to prof", SIGQUIT), ("SIGKILL to the program", SIGKILL)] {
+      var socket: String?
+      let run = try ProfHarness.prof(["run", "--", "/bin/sleep", "60"]) { prof in
+        guard let program = ProfHarness.child(of: prof.processIdentifier, named: "sleep") else { return }
+        let path = "/tmp/prof-\(geteuid())/\(program).sock"
+        for _ in 0..<1000 where !FileManager.default.fileExists(atPath: path) { usleep(10_000) }
+        if FileManager.default.fileExists(atPath: path) { socket = path }
+        kill(signal == SIGKILL ? program : prof.processIdentifier, signal)
+      }
+      let path = try XCTUnwrap(socket, "\(name): the agent never listened")
+      XCTAssertEqual(run.status, 128 + signal, "\(name): \(run.stderr)")
+      XCTAssertFalse(FileManager.default.fileExists(atPath: path), "\(name): \(path) is left")
     }
   }
 }

@@ -51,6 +51,42 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
+  /// Help printed through stdio to a stdout closed at start is lost: exit 1, as for a full one.
+  func testHelpAndVersionToAClosedStandardOutputAreExit1() throws {
+    for arguments in [["--help"], ["--version"], ["top", "--help"]] {
+      let run = try prof(arguments, redirections: ">&-")
+      XCTAssertEqual(run.status, 1, "\(arguments)")
+      XCTAssertEqual(run.stderr, "Error: cannot write to standard output: Bad file descriptor\n", "\(arguments)")
+    }
+  }
+
+  /// Two outputs of one command naming one file: the second would replace the first,
+  /// and prof said it wrote both. Refused before the program runs.
+  func testOutputsThatNameTheSameFileAreRefusedBeforeTheRun() throws {
+    let trace = output("t.json"), block = output("b.pb.gz"), report = output("r.json")
+    let sameDirectory = directory.appendingPathComponent("sub/..").path  // resolved, it is the directory
+    try FileManager.default.createDirectory(at: directory.appendingPathComponent("sub"), withIntermediateDirectories: true)
+    let cases: [([String], String)] = [
+      (["trace", "--pprof", trace, "-o", trace], "Error: --pprof must name another file than -o (both name \(trace))"),
+      (["trace", "-o", trace, "--pprof", sameDirectory + "/t.json"], "Error: --pprof must name another file than -o (both name \(trace))"),
+      (["block", "--mutex-profile", sameDirectory + "/b.pb.gz", "-o", block],
+       "Error: --mutex-profile must name another file than -o (both name \(block))"),
+      (["race", "--json", report, "--sarif", sameDirectory + "/r.json"],
+       "Error: --sarif must name another file than --json (both name \(report))"),
+    ]
+    for (arguments, message) in cases {
+      let marker = output("ran")
+      let run = try ProfHarness.prof(arguments + ["--", "/bin/sh", "-c", "touch \(marker)"])
+      XCTAssertEqual(run.status, 64, "\(arguments): \(run.stderr)")
+      XCTAssertEqual(firstLine(run), message, "\(arguments)")
+      XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(arguments): the program did not run")
+    }
+    let relative = try ProfHarness.run("/bin/sh", ["-c", "cd \(directory.path) && exec \"$0\" trace --pprof t.json -o ./t.json -- /bin/true",
+                                                     ProfHarness.prof])
+    XCTAssertEqual(relative.status, 64, relative.stderr)
+    XCTAssertTrue(relative.stderr.hasPrefix("Error: --pprof must name another file than -o"), relative.stderr)
+  }
+
   func testAReaderGoneFromStandardOutputEndsProfQuietly() throws {
     let profile = try smallProfile()
     for arguments in [["top", profile], ["--help"]] {
@@ -136,6 +172,10 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
   private func firstLine(_ run: ProfHarness.Run) -> String { String(run.stderr.split(separator: "\n").first ?? "") }
 
   func testMisleadingMessagesSayWhatIsWrong() throws {
+    let script = output("badinterp.sh")  // exists, but its interpreter does not
+    try "#!/nonexistent/interp\necho hi\n".write(toFile: script, atomically: true, encoding: .utf8)
+    chmod(script, 0o755)
+    let year = "a year (31622400 s)"
     let cases: [([String], String)] = [
       (["cpu", "--", directory.path], "Error: \(directory.path) is a directory, not a program"),
       (["top", "/dev/null"], "Error: /dev/null: the file is empty, not a profile"),
@@ -143,10 +183,21 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
       (["cpu", "--hz", "-1", "--", "/bin/true"], "Error: --hz must be between 1 and 5000"),
       (["trace", "--hz", "-1", "--", "/bin/true"], "Error: --hz must be between 1 and 5000"),
       (["top", "-n", "-1", "x"], "Error: -n must be at least 1"),
-      (["cpu", "--duration", "-1", "--", "/bin/true"], "Error: The value '-1' is invalid for '--duration <seconds>'"),
-      (["heap", "--snapshot-every", "-1", "--", "/bin/true"],
-       "Error: The value '-1' is invalid for '--snapshot-every <seconds>'"),
+      (["cpu", "--duration", "-1", "--", "/bin/true"], "Error: --duration must be more than 0 and at most \(year)"),
+      (["cpu", "--duration", "1e8", "--", "/bin/true"], "Error: --duration must be more than 0 and at most \(year)"),
+      (["heap", "--snapshot-every", "-1", "--", "/bin/true"], "Error: --snapshot-every must be more than 0 and at most \(year)"),
+      (["cpu", "--checkpoint-every", "-1", "--", "/bin/true"],
+       "Error: --checkpoint-every must be between 0 (only at the end) and \(year)"),
+      (["trace", "--lock-wait-threshold", "-1ms", "--", "/bin/true"],
+       "Error: --lock-wait-threshold must be between 0 and 1h (a duration as 500us, 1ms or 2s)"),
+      (["top", "--sample-index", "-1", "x"], "Error: --sample-index must be a sample type's name or position (0, 1, ...), not -1"),
+      (["cpu", "--pid", "-1"], "Error: --pid must be a process id (a positive number), not -1"),
+      (["threads", "--pid", "-1"], "Error: --pid must be a process id (a positive number), not -1"),
       (["bench", "compare", "--floor", "NaN", "a", "b"], "Error: --floor must be a finite number, not nan"),
+      (["bench", "compare", "--threshold", "-1", "a", "b"], "Error: --threshold must not be negative"),
+      (["bench", "compare", "--threshold", "inf", "a", "b"], "Error: --threshold must be a finite number, not inf"),
+      (["cpu", "-o", output("interp.pb.gz"), "--", script],
+       "Error: cannot start \(script): its #! interpreter /nonexistent/interp does not exist"),
       (["bench", "compare", "/nonexistent.txt", "b"],
        "prof bench: error: /nonexistent.txt: cannot read file: No such file or directory"),
     ]
@@ -194,7 +245,9 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
     let folded = output("big.folded")  // long enough to convert that the signal comes first
     try (0..<300_000).map { "main;work\($0 % 1000);leaf\($0) 1\n" }.joined().write(toFile: folded, atomically: true, encoding: .utf8)
     let converted = work.appendingPathComponent("out.pb.gz").path
-    for signal in [SIGTERM, SIGINT, SIGHUP] {
+    // Every signal that ends prof, not only those of a terminal: SIGQUIT has the Swift
+    // runtime's handler (it was ignored), the others had no handler (the file was left).
+    for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, __libc_current_sigrtmin() + 3] {
       let run = try ProfHarness.prof(["convert", folded, "--to", "pprof", "-o", converted]) { process in
         // Once the temporary file exists, prof is reading its input.
         for _ in 0..<600 where (try? FileManager.default.contentsOfDirectory(atPath: work.path))?.isEmpty ?? true {

@@ -61,6 +61,15 @@ final class LockWaitTraceTests: OutputDirectoryTestCase {
     XCTAssertFalse(stderr.contains("lock waits"), stderr)
   }
 
+  /// A positive threshold below a nanosecond is 1 ns, not 0 ("none"): lock waits stay on.
+  func testAThresholdBelowOneNanosecondRecordsEveryWait() throws {
+    for tiny in ["1e-20s", "0.4ns"] {
+      let (events, _, stderr) = try trace(["--lock-wait-threshold", tiny])
+      XCTAssertGreaterThanOrEqual(lockWaits(events).count, 2, tiny)
+      XCTAssertTrue(stderr.contains("lock waits of 1ns or more"), "\(tiny): \(stderr)")
+    }
+  }
+
   /// A threshold above both holds keeps neither.
   func testWaitsShorterThanTheThresholdAreLeftOut() throws {
     let (events, _, stderr) = try trace(["--lock-wait-threshold", "10s"])

@@ -117,6 +117,19 @@ import Testing
     #expect(run.stderr.split(separator: "\n").count == 1)
   }
 
+  /// A program without TSan that fails or is killed keeps its status, and prof says
+  /// that TSan never ran (it said "no ThreadSanitizer reports", as if TSan had looked).
+  @Test func aFailedProgramBuiltWithoutThreadSanitizerIsNotReportedClean() throws {
+    for (script, status) in [("exit 5", Int32(5)), ("kill -KILL $$", Int32(137))] {
+      let run = try prof(["--", "/bin/sh", "-c", script])
+      #expect(run.status == status)
+      #expect(!run.stderr.contains("no ThreadSanitizer reports"), "\(run.stderr)")
+      #expect(run.stderr == "prof race: the command ended with status \(status), and no process of `/bin/sh -c \(script)` "
+        + "ran with ThreadSanitizer, so no race could be found: build it with `swift build -Xswiftc -sanitize=thread` "
+        + "(a package's tests: `swift test --sanitize=thread`, which `prof race` without a command runs)\n")
+    }
+  }
+
   @Test func outputsNeverFollowASymlinkAndAreCheckedBeforeTheRun() throws {
     let precious = output.appendingPathComponent("precious").path
     try "keep".write(toFile: precious, atomically: true, encoding: .utf8)
