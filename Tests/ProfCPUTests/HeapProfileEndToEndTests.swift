@@ -211,6 +211,15 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertTrue(try ProfHarness.pprof(["-top", file]).stdout.contains("File: mixed_sizes\n"), "the program that ran last comes first")
   }
 
+  /// A static program exec'd from a wrapper has no agent: the stream ends with the
+  /// wrapper's image, and prof says so (not a crash).
+  func testAStaticProgramExecdFromAWrapperIsNamed() throws {
+    let program = try ProfHarness.cFixture("hardening", "static_work", into: directory, flags: ["-static"])
+    let run = try heap(["--sample-rate", "1", "--", "/bin/sh", "-c", "exec \"$0\"", program], file: output("static-exec.pb.gz"))
+    XCTAssertTrue(run.stderr.contains("prof: the program exec'd static_work, which ran without prof's agent (statically linked"),
+                  run.stderr)
+  }
+
   func testChildrenWriteNothingUnlessFollowedThenOneFileEach() throws {
     let program = try cFixture("follow")
     let plain = try heap(["--sample-rate", "1", "--", program], file: output("plain.pb.gz"))
