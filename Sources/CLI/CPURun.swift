@@ -21,7 +21,7 @@ extension CPU {
     let build = profileBuilder(symbolizer: symbolizer)
     var collector = CPUSampleCollector()
     session.record(into: &collector, checkpoints: recording.checkpoint.checkpoints(of: output, queue: DispatchQueue(label: "prof.checkpoints")) {
-      try build($0, $1).profile.gzipped()
+      build($0, $1).profile.gzipped()
     }, symbolizingEarly: symbolizer)
     var symbolization = SymbolizationWarnings()
     let (profile, warnings) = build(collector, session.durationNanos)

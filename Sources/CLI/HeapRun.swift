@@ -16,7 +16,7 @@ extension Heap {
     let session = try RecordingSession.launch(command, settings: settings, followChildren: recording.children.followChildren)
     let symbolizer = recording.symbols.symbolizer()
     let build = profileBuilder(symbolizer: symbolizer)
-    let render: Checkpoints<HeapCollector>.Render = { try build($0, $1).profile.gzipped() }
+    let render: Checkpoints<HeapCollector>.Render = { build($0, $1).profile.gzipped() }
     let writes = DispatchQueue(label: "prof.heap.writes")  // one at a time: they share the symbolizer
     let snapshots = snapshotEvery.map {
       Checkpoints(every: $0.nanoseconds, what: "snapshot", queue: writes, path: { [output] in numbered(output, $0) }, render: render)

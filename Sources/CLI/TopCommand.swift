@@ -29,10 +29,10 @@ struct Top: ParsableCommand {
     let profile = try ProfileInput.load(file)
     let stacks = CallStacks(profile)
     let (valueIndex, filter) = try samples.select(profile, stacks)
-    let totals = FunctionTotals(profile, stacks, valueIndex: valueIndex, filter: filter)
-    let report = TopReport(totals, stacks, options: TopReport.Options(count: ranking.n, sortByCum: ranking.cum))
+    let report = TopReport(profile, stacks, valueIndex: valueIndex, filter: filter,
+                           options: TopReport.Options(count: ranking.n, sortByCum: ranking.cum))
     let format = report.valueFormat(sampleUnit: profile.sampleTypes[valueIndex].unit)
-    let header = ProfileHeader.lines(profile, valueIndex: valueIndex, total: totals.total, format: format) + samples.activeFilters
+    let header = ProfileHeader.lines(profile, valueIndex: valueIndex, total: report.total, format: format) + samples.activeFilters
     try StandardStream.output.write(report.render(header: header, format: format))
   }
 }

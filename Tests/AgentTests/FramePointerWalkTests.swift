@@ -2,7 +2,7 @@ import Foundation
 import ProfTestSupport
 import XCTest
 
-/// --unwind fp: callers of PLT stubs are kept, garbage past a frame without a frame
+/// --unwind fp: callers of PLT stubs and of functions at their entry or ret are kept, garbage past a frame without a frame
 /// pointer is not recorded. Fixture: fixtures/agent/plt_calls.c.
 final class FramePointerWalkTests: OutputDirectoryTestCase {
   private func program() throws -> String {
@@ -47,6 +47,15 @@ final class FramePointerWalkTests: OutputDirectoryTestCase {
     for stack in inStub {
       XCTAssertEqual(Array(stack.prefix(3)).dropFirst(), ["plt_calls_loop", "main"], "\(stack)")
     }
+  }
+
+  func testASampleAtAFunctionsEntryOrReturnKeepsItsCaller() throws {
+    let file = output("framed.pb.gz")
+    let run = try ProfHarness.prof(["cpu", "--unwind", "fp", "--hz", "1000", "-o", file, "--", try program(), "framed"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let leaf = try stacks(file).filter { $0.first == "framed_leaf" }
+    XCTAssertFalse(leaf.isEmpty, "no sample in framed_leaf")
+    for stack in leaf { XCTAssertEqual(Array(stack.prefix(3)), ["framed_leaf", "framed_loop", "main"], "\(stack)") }
   }
 
   func testAFrameOutsideTheModulesCodeIsNotRecorded() throws {

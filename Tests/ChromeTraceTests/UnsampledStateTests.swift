@@ -18,12 +18,13 @@ final class UnsampledStateTests: XCTestCase {
   }
 
   /// (name, start ms, duration ms, cpu %) of each state slice, by the thread's tid, and the trace's metadata.
-  private func states(_ records: [AgentRecord]) throws -> (slices: [Int: [[String]]], metadata: [String: String]) {
+  private func states(_ records: [AgentRecord], mode: ChromeTraceBuilder.Mode = .wall) throws
+    -> (slices: [Int: [[String]]], metadata: [String: String]) {
     var timeline = TimelineCollector()
     records.forEach { timeline.consume($0) }
-    let process = ChromeTraceBuilder.Process(timeline: timeline, frames: [], name: "test",
+    let process = ChromeTraceBuilder.Process(timeline: timeline, frames: [[TraceFrame(name: "work")]], name: "test",
                                              endMonotonicNanos: start + 200 * milliseconds)
-    let json = ChromeTraceBuilder(processes: [process], options: .init(mode: .wall, hz: 100)).build().json
+    let json = ChromeTraceBuilder(processes: [process], options: .init(mode: mode, hz: 100)).build().json
     let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
     var slices: [Int: [[String]]] = [:]
     for case let event as [String: Any] in root["traceEvents"] as! [Any] where event["cat"] as? String == "state" {
@@ -56,6 +57,26 @@ final class UnsampledStateTests: XCTestCase {
       blocker (pid 42, tid 8) blocks SIGPROF: 0.10 s of CPU time unsampled; \
       hidden (pid 42, tid 9) blocks SIGPROF: 0.04 s of CPU time unsampled
       """)
+  }
+
+  /// CPU mode has no idle ticks: a blocking thread gets a state track of its own, its
+  /// CPU time past its samples Unsampled over the run; other threads get none.
+  func testInCPUModeABlockingThreadsUnsampledTimeHasATrack() throws {
+    let sample = { (tid: UInt32, time: UInt64) in
+      AgentRecord.sample(RawSample(tid: tid, weight: 1, monotonicNanos: self.start + time * self.milliseconds,
+                                   threadCPUNanos: 0, frames: [0x10], truncated: false))
+    }
+    let (slices, metadata) = try states([
+      .start(StreamStart(pid: 42, hz: 100, realtimeNanos: 0, monotonicNanos: start)),
+      sample(8, 10), sample(8, 20),  // two samples of 10 ms before it blocked the signal
+      blocked(8, "partly", cpu: 60 * milliseconds),
+      blocked(9, "hidden", cpu: 40 * milliseconds),
+      sample(10, 10),
+    ], mode: .cpu)
+    XCTAssertEqual(slices[8], [["Unsampled", "0.0", "200.0", "20.0"]])
+    XCTAssertEqual(slices[9], [["Unsampled", "0.0", "200.0", "20.0"]])
+    XCTAssertNil(slices[10])
+    XCTAssertNotNil(metadata["prof-unsampled"])
   }
 
   func testWithoutBlockingThreadsTheTraceSaysNothingOfThem() throws {

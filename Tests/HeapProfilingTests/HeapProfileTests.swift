@@ -34,6 +34,7 @@ final class HeapProfileTests: XCTestCase {
     stats.frees = 6
     stats.allocatedBytes = 2688
     stats.peakInUseBytes = 4096
+    stats.inUseBytes = 1536
     stats.peakMonotonicNanos = 1_500_000_000
     let records: [AgentRecord] = [
       .start(StreamStart(pid: 1, hz: 0, realtimeNanos: 0, monotonicNanos: 1_000_000_000)),
@@ -90,6 +91,17 @@ final class HeapProfileTests: XCTestCase {
       "top leaking stacks (in use at exit):",
       "  384 B in 6 blocks: main.leak() < main",
     ])
+  }
+
+  /// Sampled: the blocks and heap bytes in use come from the agent's exact counters
+  /// (a program of small blocks leaves none sampled), the stacks' share is estimated.
+  func testSampledSummaryGivesTheExactBlocksInUse() {
+    let counts = [HeapBucketCounts(bucket: 0, allocObjects: 10, allocBytes: 640, freeObjects: 4, freeBytes: 256)]
+    let collector = collector(rate: 524_288, counts)
+    let profile = HeapProfile.build(from: collector, durationNanos: 0, symbolizer: symbolizer).profile
+    XCTAssertEqual(HeapSummary.lines(collector, profile).first,
+                   "12 allocations, 6 frees, 2.6 KiB allocated; heap peak 4.0 KiB at 0.50 s; in use at exit 6 blocks, "
+                     + "1.5 KiB of heap; the sampled stacks hold 384 B in 6 blocks (estimated)")
   }
 
   func testCountsOfUndefinedBucketsAreCountedNotUsed() {

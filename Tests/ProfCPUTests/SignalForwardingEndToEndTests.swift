@@ -37,7 +37,7 @@ final class SignalForwardingEndToEndTests: OutputDirectoryTestCase {
       let file = output("cpu-\(name).pb.gz")
       let run = try interrupt(["cpu", "--follow-children", "-o", file], with: signal)
       XCTAssertTrue(run.stderr.contains("wrote \(file)"), "\(name): \(run.stderr)")
-      try ProfHarness.pprof(["-raw", file])  // go tool pprof reads it
+      _ = try ProfHarness.pprof(["-raw", file])  // go tool pprof reads it
     }
   }
 
@@ -45,7 +45,7 @@ final class SignalForwardingEndToEndTests: OutputDirectoryTestCase {
     for (name, signal) in Self.signals.prefix(5) {
       let file = output("heap-\(name).pb.gz")
       _ = try interrupt(["heap", "--follow-children", "-o", file], with: signal)
-      try ProfHarness.pprof(["-raw", file])
+      _ = try ProfHarness.pprof(["-raw", file])
     }
   }
 

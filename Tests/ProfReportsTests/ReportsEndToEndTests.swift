@@ -112,6 +112,9 @@ final class ReportsEndToEndTests: XCTestCase {
     XCTAssertEqual(try ProfHarness.prof(["cpu", "-o", cpu, "--", ProfHarness.workload("demo"), "200", "1"]).status, 0)
     try assertTopAgrees(cpu)
     try assertTopAgrees(cpu, ["--cum"], pprofOptions: ["-cum"])
+    for count in ["3", "8", "20"] {  // inline marks of the rows shown only, as pprof trims its graph
+      try assertTopAgrees(cpu, ["-n", count], pprofOptions: ["-nodecount=" + count])
+    }
     try assertListAgrees("demo\\.", cpu)
     try assertListAgrees(".", cpu)
     XCTAssertEqual(try ProfHarness.prof(["heap", "-o", heap, "--", ProfHarness.workload("heap-churn")]).status, 0)

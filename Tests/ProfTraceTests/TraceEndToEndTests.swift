@@ -78,10 +78,15 @@ final class TraceEndToEndTests: XCTestCase {
 
   /// fixtures/hardening/blocked_threads.c: "blocker" (0.6 s CPU) and "holder" (0.4 s,
   /// then it pauses) block SIGPROF: no sample reaches them, yet their CPU time shows.
-  func testWallTraceShowsThreadsThatBlockTheSignalAsUnsampled() throws {
+  /// In cpu mode, which has no idle ticks to place it by, their state track holds it over the run.
+  func testTracesShowThreadsThatBlockTheSignalAsUnsampled() throws {
     let program = try ProfHarness.cFixture("hardening", "blocked_threads", into: directory)
-    let file = output("blocked.json"), profile = output("blocked.pb.gz")
-    let events = try trace(["--mode", "wall", "--pprof", profile, "--", program], file: file)
+    for mode in ["wall", "cpu"] { try assertUnsampledThreadsShown(program, mode: mode) }
+  }
+
+  private func assertUnsampledThreadsShown(_ program: String, mode: String) throws {
+    let file = output("blocked-\(mode).json"), profile = output("blocked-\(mode).pb.gz")
+    let events = try trace(["--mode", mode, "--pprof", profile, "--", program], file: file)
     let names = threadNames(events)
     for (thread, cpuMilliseconds) in [("blocker", 600.0), ("holder", 400.0)] {
       let track = try XCTUnwrap(names.first { $0.value == thread + " state" }?.key, "\(thread) has a state track: \(names)")
@@ -90,8 +95,8 @@ final class TraceEndToEndTests: XCTestCase {
         let percent = try XCTUnwrap(((event["args"] as? [String: Any])?["cpu %"] as? NSNumber)?.doubleValue)
         cpu[event["name"] as! String, default: 0] += (event["dur"] as! NSNumber).doubleValue / 1000 * percent / 100
       }
-      XCTAssertEqual(cpu["Unsampled", default: 0], cpuMilliseconds, accuracy: 0.25 * cpuMilliseconds, "\(thread): \(cpu)")
-      XCTAssertLessThan(cpu["Off-CPU", default: 0] + cpu["Running", default: 0], 20, "\(thread): \(cpu)")
+      XCTAssertEqual(cpu["Unsampled", default: 0], cpuMilliseconds, accuracy: 0.25 * cpuMilliseconds, "\(mode) \(thread): \(cpu)")
+      XCTAssertLessThan(cpu["Off-CPU", default: 0] + cpu["Running", default: 0], 20, "\(mode) \(thread): \(cpu)")
     }
     let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
     let note = try XCTUnwrap((root["metadata"] as? [String: String])?["prof-unsampled"], "\(root["metadata"] ?? "")")

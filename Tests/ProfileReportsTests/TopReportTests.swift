@@ -10,7 +10,7 @@ final class TopReportTests: XCTestCase {
     let stacks = CallStacks(profile)
     let filter = try SampleFilter(stacks, focus: focus, ignore: ignore)
     let index = try SampleTypeChoice.index(in: profile, named: nil)
-    return TopReport(FunctionTotals(profile, stacks, valueIndex: index, filter: filter), stacks, options: options)
+    return TopReport(profile, stacks, valueIndex: index, filter: filter, options: options)
   }
 
   private func values(_ report: TopReport) -> [String: [Int64]] {
@@ -72,6 +72,24 @@ final class TopReportTests: XCTestCase {
     // other always inlines inner, while outer does not: partially inline.
     profile.locations[location("other")].lines.insert(Line(functionID: id("inner"), line: 4), at: 0)
     XCTAssertEqual(try top(profile).rows.first { $0.name == "inner" }?.inlineLabel, "(partial-inline)")
+  }
+
+  /// Rows left out take their calls with them, as pprof trims its graph before marking:
+  /// inner, inlined into outer, loses its mark when outer and main are not shown,
+  /// and keeps it when main, outer's caller, is.
+  func testInlineMarksAreThoseOfTheFunctionsShown() throws {
+    var profile = ProfileFixtures.cpu([(["main", "outer"], 5), (["main", "big"], 10)])
+    var inner = Function(id: 9)
+    inner.name = "inner"
+    profile.functions.append(inner)
+    let outer = profile.functions.first { $0.name == "outer" }!.id
+    profile.locations[profile.locations.firstIndex { $0.lines[0].functionID == outer }!].lines.insert(
+      Line(functionID: 9, line: 3), at: 0)
+    XCTAssertEqual(try top(profile).rows.first { $0.name == "inner" }?.inlineLabel, "(inline)")
+    XCTAssertEqual(try top(profile, .init(count: 2)).rows.map(\.name), ["big", "inner"])
+    XCTAssertEqual(try top(profile, .init(count: 2)).rows.last?.inlineLabel, "", "no caller shown, no call")
+    XCTAssertEqual(try top(profile, .init(count: 3)).rows.map(\.name), ["big", "inner", "main"])
+    XCTAssertEqual(try top(profile, .init(count: 3)).rows[1].inlineLabel, "(inline)", "main -> inner, inlined in its location")
   }
 
   func testMangledNamesAreDemangled() throws {

@@ -133,6 +133,23 @@ static uint32_t walk_frame_pointers(uintptr_t frame, uint64_t *frames, uint32_t 
   return depth;
 }
 
+// Where the interrupted function's return address is while rbp is still its
+// caller's frame, as an offset from the stack pointer; -1 when rbp is its own frame.
+// A PLT stub pushes no frame; a function at its entry (push %rbp, after endbr64 or
+// not), just after it (mov %rsp,%rbp) or at its ret has none set up. The bytes read
+// are those of the instruction at pc, which is mapped: the thread was running it.
+static int return_address_offset(uintptr_t pc) {
+  if (prof_code_map_is_plt(pc)) return 0;
+  if (!prof_code_map_is_code(pc)) return -1;
+  const uint8_t *code = (const uint8_t *)pc;
+  if (code[0] == 0xc3 || code[0] == 0x55) return 0;      // ret, push %rbp
+  if (code[0] == 0xf3 && code[1] == 0xc3) return 0;      // rep ret
+  if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)  // endbr64
+    return code[4] == 0x55 ? 0 : -1;
+  if (code[0] == 0x48 && code[1] == 0x89 && code[2] == 0xe5) return 8;  // mov %rsp,%rbp
+  return -1;
+}
+
 static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uint32_t max, uint32_t *truncated,
                                       struct prof_async_capture *async) {
   uintptr_t pc = (uintptr_t)context->uc_mcontext.gregs[REG_RIP];
@@ -142,10 +159,11 @@ static uint32_t unwind_frame_pointers(ucontext_t *context, uint64_t *frames, uin
   uintptr_t sp = (uintptr_t)context->uc_mcontext.gregs[REG_RSP];
   frames[0] = pc;
   uint32_t depth = 1;
-  // A PLT stub pushes no frame: its caller's return address is at the stack
-  // pointer, and rbp is still the caller's frame, which the walk goes on from.
-  if (prof_code_map_is_plt(pc) && stack_high != 0 && sp >= stack_low && sp <= stack_high - 8 && max > 1) {
-    uintptr_t return_address = *(const uintptr_t *)sp;
+  // Where rbp is still the caller's frame, the caller's return address is on the
+  // stack, and the walk goes on from rbp to the caller's callers.
+  int offset = return_address_offset(pc);
+  if (offset >= 0 && stack_high != 0 && sp >= stack_low && sp + (uintptr_t)offset <= stack_high - 8 && max > 1) {
+    uintptr_t return_address = *(const uintptr_t *)(sp + (uintptr_t)offset);
     if (prof_code_map_is_code(return_address)) frames[depth++] = return_address;
   }
   return walk_frame_pointers((uintptr_t)context->uc_mcontext.gregs[REG_RBP], frames, depth, max, truncated, async);

@@ -175,11 +175,16 @@ private struct ProcessTracks {
     self.origin = origin
     pid = Int(process.timeline.start?.pid ?? 0)
     endNanos = process.endMonotonicNanos > origin ? process.endMonotonicNanos - origin : 0
-    // Wall mode: a thread that blocks the sampling signal has a state track even
-    // when the agent never recorded a tick of it.
-    let blocking = options.mode == .wall ? Array(process.timeline.blockingThreads.keys) : []
+    // A thread that blocks the sampling signal has a state track even when the agent
+    // never recorded a tick or sample of it: where its CPU time went unsampled.
     tids = Set(process.timeline.ticks.keys).union(process.timeline.events.map(\.tid))
-      .union(process.timeline.lockWaits.map(\.tid)).union(blocking).sorted()
+      .union(process.timeline.lockWaits.map(\.tid)).union(process.timeline.blockingThreads.keys).sorted()
+  }
+
+  /// Wall mode: every thread's Running, Off-CPU and Unsampled. CPU mode has no ticks
+  /// to tell them apart: only a thread that blocks the signal, Unsampled over the run.
+  private func hasStateTrack(_ tid: UInt32) -> Bool {
+    options.mode == .wall || process.timeline.blockingThreads[tid] != nil
   }
 
   /// "blocker (pid 12, tid 34) blocks SIGPROF: 0.60 s of CPU time unsampled", per thread.
@@ -198,7 +203,7 @@ private struct ProcessTracks {
     for tid in tids {
       tracks.append(sampleTrack(tid))
       tracks.append(spanTrack(tid))
-      if options.mode == .wall { tracks.append(stateTrack(tid)) }
+      if hasStateTrack(tid) { tracks.append(stateTrack(tid)) }
     }
     tracks.append(counterTrack())
     return tracks.map { track in
@@ -224,7 +229,7 @@ private struct ProcessTracks {
     for (order, tid) in tids.enumerated() {
       let name = threadName(tid)
       var tracks = [(Int(tid), name), (Int(tid) + ChromeTraceBuilder.spansTrackOffset, name + " spans")]
-      if options.mode == .wall { tracks.append((Int(tid) + ChromeTraceBuilder.stateTrackOffset, name + " state")) }
+      if hasStateTrack(tid) { tracks.append((Int(tid) + ChromeTraceBuilder.stateTrackOffset, name + " state")) }
       for (offset, (trackID, trackName)) in tracks.enumerated() {
         events.append(ChromeEvent(phase: .metadata, name: "thread_name", pid: pid, tid: trackID,
                                   arguments: [("name", .string(trackName))]))
@@ -289,8 +294,15 @@ private struct ProcessTracks {
   }
 
   private func stateTrack(_ tid: UInt32) -> [ChromeEvent] {
-    let ticks = (process.timeline.ticks[tid] ?? []).sorted { $0.nanos < $1.nanos }
     let blocking = process.timeline.blockingThreads[tid]
+    if options.mode != .wall, var unsampled = blocking {
+      // CPU mode has no idle ticks to place it by: its CPU time past what its samples
+      // stand for went unsampled somewhere in the run.
+      let sampled = UInt64(process.timeline.ticks[tid]?.count ?? 0) * periodNanos
+      unsampled.cpuNanos = unsampled.cpuNanos > sampled ? unsampled.cpuNanos - sampled : 0
+      return unsampledEdges(unsampled, ticks: [])
+    }
+    let ticks = (process.timeline.ticks[tid] ?? []).sorted { $0.nanos < $1.nanos }
     var events: [ChromeEvent] = []
     var run: (state: ThreadState, start: UInt64, end: UInt64, cpu: UInt64)?
     func flush() {

@@ -20,7 +20,7 @@ public struct ThreadDump {
     public init(pid: Int32) { self.pid = pid }
 
     public mutating func consume(_ record: AgentRecord) {
-      if case .thread(let thread) = record, states[thread.tid] == nil { states[thread.tid] = ThreadDump.state(pid: pid, tid: thread.tid) }
+      if case .thread(let tid, _) = record, states[tid] == nil { states[tid] = ThreadDump.state(pid: pid, tid: tid) }
       samples.consume(record)
     }
   }

@@ -7,12 +7,16 @@ public enum HeapSummary {
   public static func lines(_ collector: HeapCollector, _ profile: Profile, topLeaks: Int = 5) -> [String] {
     let stats = collector.stats
     let inUse = profile.samples.reduce((objects: Int64(0), bytes: Int64(0))) { ($0.objects + $1.values[2], $0.bytes + $1.values[3]) }
-    let estimated = stats.sampleRate > 1 ? " (estimated from samples)" : ""
     let peakTime = collector.peakSeconds.map { String(format: " at %.2f s", $0) } ?? ""
+    // Exact mode: the profile's in-use values are exact. Sampled: the agent's exact
+    // counters give the blocks and heap bytes still in use; the stacks are estimates.
+    let atExit = stats.sampleRate > 1
+      ? "in use at exit \(stats.allocations >= stats.frees ? stats.allocations - stats.frees : 0) blocks, "
+        + "\(bytes(max(stats.inUseBytes, 0))) of heap; the sampled stacks hold \(bytes(inUse.bytes)) in \(inUse.objects) blocks (estimated)"
+      : "in use at exit \(bytes(inUse.bytes)) in \(inUse.objects) blocks"
     var lines = [
       "\(stats.allocations) allocations, \(stats.frees) frees, \(bytes(Int64(stats.allocatedBytes))) allocated; " +
-        "heap peak \(bytes(Int64(stats.peakInUseBytes)))\(peakTime); " +
-        "in use at exit \(bytes(inUse.bytes)) in \(inUse.objects) blocks\(estimated)",
+        "heap peak \(bytes(Int64(stats.peakInUseBytes)))\(peakTime); " + atExit,
     ]
     let leaks = profile.samples.filter { $0.values[3] > 0 }.sorted { $0.values[3] > $1.values[3] }.prefix(topLeaks)
     if !leaks.isEmpty { lines.append("top leaking stacks (in use at exit):") }

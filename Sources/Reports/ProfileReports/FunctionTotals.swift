@@ -35,6 +35,36 @@ public struct FunctionTotals: Sendable {
     }
   }
 
+  /// How each function in `kept` is called once every other function is left out,
+  /// as pprof marks its rows after it trims its graph to the nodes it shows: a call
+  /// edge then joins a function to its nearest kept caller, and a function whose
+  /// callers were all left out has no edge, so no mark.
+  public static func callKinds(_ profile: Profile, _ stacks: CallStacks, valueIndex: Int, filter: SampleFilter = .all,
+                               kept: [Bool]) -> (calledInline: [Bool], calledNotInline: [Bool]) {
+    var calledInline = [Bool](repeating: false, count: kept.count)
+    var calledNotInline = calledInline
+    var edges = InlineEdges(stacks)
+    for (sampleNumber, sample) in profile.samples.enumerated()
+    where sample.values[valueIndex] != 0 && filter.keeps(sample, stacks) {
+      var callee: CallStacks.Frame?
+      stacks.forEachFrame(of: sample) { frame in
+        guard kept[Int(frame.function)] else { return }
+        if let callee, callee.function != frame.function {
+          if edges.track(callee.function) {
+            edges.record(caller: frame.function, callee: callee.function, inline: callee.isInlined, sample: sampleNumber)
+          } else {
+            calledNotInline[Int(callee.function)] = true
+          }
+        }
+        callee = frame
+      }
+    }
+    for (callee, alwaysInline) in edges.finish() {
+      if alwaysInline { calledInline[callee] = true } else { calledNotInline[callee] = true }
+    }
+    return (calledInline, calledNotInline)
+  }
+
   private mutating func add(_ sample: Sample, _ value: Int64, _ stacks: CallStacks, stamp: Int,
                             lastCounted: inout [Int], edges: inout InlineEdges) {
     var isLeaf = true

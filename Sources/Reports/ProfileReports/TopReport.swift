@@ -9,6 +9,8 @@ public struct TopReport: Sendable {
     public var cum: Int64
     /// "(inline)" or "(partial-inline)" as pprof marks functions inlined into callers.
     public var inlineLabel: String
+    /// The function's index in `CallStacks.functions`.
+    public var function: Int
   }
 
   public struct Options: Sendable {
@@ -31,13 +33,33 @@ public struct TopReport: Sendable {
   /// Functions left after dropping, before the count limit.
   public private(set) var candidateCount = 0
 
+  /// The table pprof prints for this profile: when functions are left out (under
+  /// the minimum share, past the count), the inline marks are those of the calls
+  /// among the functions shown, as pprof decides them on its trimmed graph.
+  public init(_ profile: Profile, _ stacks: CallStacks, valueIndex: Int, filter: SampleFilter = .all, options: Options) {
+    let totals = FunctionTotals(profile, stacks, valueIndex: valueIndex, filter: filter)
+    self.init(totals, stacks, options: options)
+    guard rows.count < totals.flat.indices.count(where: { totals.cum[$0] != 0 || totals.flat[$0] != 0 }) else { return }
+    var kept = [Bool](repeating: false, count: stacks.functions.count)
+    for row in rows { kept[row.function] = true }
+    let kinds = FunctionTotals.callKinds(profile, stacks, valueIndex: valueIndex, filter: filter, kept: kept)
+    for index in rows.indices {
+      let function = rows[index].function
+      rows[index].inlineLabel = Self.inlineLabel(calledInline: kinds.calledInline[function],
+                                                 calledNotInline: kinds.calledNotInline[function])
+    }
+  }
+
+  /// The table with inline marks from every call in the profile (the whole graph).
   public init(_ totals: FunctionTotals, _ stacks: CallStacks, options: Options) {
     total = totals.total
     cutoff = Int64(saturating: Double(total) * options.minimumShare).saturatingMagnitude
     var all: [Row] = []
     for (index, function) in stacks.functions.enumerated() where totals.cum[index] != 0 || totals.flat[index] != 0 {
       all.append(Row(name: function.name, flat: totals.flat[index], cum: totals.cum[index],
-                     inlineLabel: Self.inlineLabel(totals, index)))
+                     inlineLabel: Self.inlineLabel(calledInline: totals.calledInline[index],
+                                                   calledNotInline: totals.calledNotInline[index]),
+                     function: index))
     }
     let cutoff = self.cutoff
     let kept = all.filter { $0.cum.saturatingMagnitude >= cutoff }
@@ -47,9 +69,9 @@ public struct TopReport: Sendable {
     if let count = options.count, count < self.rows.count { self.rows.removeSubrange(count...) }
   }
 
-  private static func inlineLabel(_ totals: FunctionTotals, _ index: Int) -> String {
-    guard totals.calledInline[index] else { return "" }
-    return totals.calledNotInline[index] ? "(partial-inline)" : "(inline)"
+  private static func inlineLabel(calledInline: Bool, calledNotInline: Bool) -> String {
+    guard calledInline else { return "" }
+    return calledNotInline ? "(partial-inline)" : "(inline)"
   }
 
   private static func flatOrder(_ a: Row, _ b: Row) -> Bool {

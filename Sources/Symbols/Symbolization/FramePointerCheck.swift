@@ -21,7 +21,7 @@ public enum FramePointerCheck {
       let located = frames.map(map.index(containing:)).filter { $0.map { !hiddenModule(map.segments[$0]) } ?? true }
       guard let leaf = located.first ?? nil else { continue }  // a leaf in no module says nothing of one
       weight[leaf, default: (0, 0)].all &+= stackWeight
-      if located.count { $0 != nil } == 1 { weight[leaf, default: (0, 0)].leafOnly &+= stackWeight }
+      if located.count(where: { $0 != nil }) == 1 { weight[leaf, default: (0, 0)].leafOnly &+= stackWeight }
     }
     return weight.filter { $0.value.all >= minimumWeight && $0.value.leafOnly > $0.value.all / 2 }
       .keys.sorted().map { map.segments[$0].path }
