@@ -116,7 +116,7 @@ final class HeapProfileTests: XCTestCase {
     let wrapper = LoadedModule(start: 0x50000, limit: 0x60000, fileOffset: 0, loadBias: 0x50000, buildID: [2], path: "/bin/sh")
     func stats(allocations: UInt64, frees: UInt64, bytes: UInt64, inUse: Int64, peak: UInt64, at time: UInt64, lost: UInt64) -> HeapStats {
       var stats = HeapStats()
-      stats.sampleRate = 1
+      stats.sampleRate = 512
       stats.allocations = allocations
       stats.frees = frees
       stats.allocatedBytes = bytes
@@ -156,11 +156,14 @@ final class HeapProfileTests: XCTestCase {
     XCTAssertEqual(stats.inUseBytes, 4_000, "the last image's")
     XCTAssertEqual(stats.peakInUseBytes, 9_000)
     XCTAssertEqual(stats.peakMonotonicNanos, 1_200_000_000, "the peak's time goes with it")
-    XCTAssertEqual(stats.sampleRate, 1)
+    XCTAssertEqual(stats.sampleRate, 512)
 
     let profile = HeapProfile.build(from: collector, durationNanos: 0, symbolizer: symbolizer).profile
     XCTAssertEqual(profile.samples.map(\.values), [[3, 300, 0, 0], [10, 640, 6, 384]],
                    "the replaced image's allocations stay, its blocks are no longer in use")
     XCTAssertEqual(profile.mappings.first?.filename, "/app/main")
+    let summary = try XCTUnwrap(HeapSummary.lines(collector, profile).first)
+    XCTAssertTrue(summary.hasPrefix("1200 allocations, 550 frees, "), summary)
+    XCTAssertTrue(summary.contains("in use at exit 600 blocks, "), "the last image's blocks, not the replaced one's: \(summary)")
   }
 }

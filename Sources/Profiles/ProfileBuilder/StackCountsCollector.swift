@@ -44,9 +44,10 @@ public struct StackCountsCollector<Mode: AggregatingMode>: RecordSink {
   public private(set) var buckets: [UInt32: HeapBucket] = [:]
   public private(set) var counts: [UInt32: Mode.Counts] = [:]
   /// Combined over the process images of the run (Mode.combine).
-  public var stats: Mode.Stats { Mode.combine(earlier: earlierImages, current: currentImage) }
+  public var stats: Mode.Stats { Mode.combine(earlier: earlierImages, current: lastImageStats) }
   private var earlierImages = Mode.noStats
-  private var currentImage = Mode.noStats
+  /// The totals of the last process image alone: what it still holds at the end.
+  public private(set) var lastImageStats = Mode.noStats
   public private(set) var endReason: EndReason?
   /// Counts for a bucket the stream never defined: a corrupt stream, reported.
   public private(set) var undefinedBuckets = 0
@@ -83,7 +84,7 @@ public struct StackCountsCollector<Mode: AggregatingMode>: RecordSink {
           entry.bucket = own(entry.bucket)
           if buckets[entry.bucket] == nil { undefinedBuckets += 1 } else { counts[entry.bucket] = entry }
         }
-      case .stats(let stats)?: currentImage = stats
+      case .stats(let stats)?: lastImageStats = stats
       case nil: break  // other modes' records
       }
     }
@@ -93,7 +94,7 @@ public struct StackCountsCollector<Mode: AggregatingMode>: RecordSink {
   /// as it stood at the exec; the new image's counts start from zero.
   private mutating func newImage() {
     earlierImages = stats
-    currentImage = Mode.noStats
+    lastImageStats = Mode.noStats
     images.append([])
     idOffset = nextOffset
     counts = counts.mapValues { $0.afterExec() }
