@@ -49,7 +49,8 @@ struct ContentionOptions: ParsableArguments {
     let built = profiles.map { build($0.kind, collector, session.durationNanos) }
     built.forEach { symbolization.say($0.warnings) }
     if let warning = collector.undefinedBucketsWarning { warn(warning) }
-    let status = try session.writeAndFinish(zip(built, files).map { ($0.profile, $1) }, lastProgram: command.path, lost: "waits")
+    let status = try session.writeAndFinish(zip(built, files).map { ($0.profile, $1) }, lastProgram: collector.modules.first?.path ?? command.path,
+                                            lost: "waits")
     zip(profiles, built).forEach { ContentionProfile.summary($0.kind, collector, $1.profile).forEach(warn) }
     let profile = built[0].profile
     try ChildProfiles(options: children).write(session.children(ContentionCollector.init), beside: output, parent: profile,

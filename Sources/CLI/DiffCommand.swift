@@ -34,15 +34,17 @@ struct Diff: ParsableCommand {
     // The base is read with the same sample type, by name, as the new profile.
     let type = newProfile.sampleTypes[newSide.valueIndex]
     let baseSide = try totals(ProfileInput.load(base), sampleType: type.type)
+    SampleOptions.warnUnmatched([baseSide.filter, newSide.filter])
     let report = DiffReport(base: (baseSide.totals, baseSide.stacks), new: (newSide.totals, newSide.stacks),
                             count: ranking.n, sortByCum: ranking.cum)
     try StandardStream.output.write(report.render(header: ["Type: " + type.type], format: report.valueFormat(sampleUnit: type.unit)))
   }
 
-  private func totals(_ profile: Profile, sampleType: String?) throws -> (totals: FunctionTotals, stacks: CallStacks, valueIndex: Int) {
+  private func totals(_ profile: Profile, sampleType: String?)
+    throws -> (totals: FunctionTotals, stacks: CallStacks, valueIndex: Int, filter: SampleFilter) {
     let stacks = CallStacks(profile)
-    let filter = try SampleFilter(stacks, focus: samples.focus, ignore: samples.ignore)
+    let filter = try samples.filter(stacks)
     let valueIndex = try SampleTypeChoice.index(in: profile, named: sampleType)
-    return (FunctionTotals(profile, stacks, valueIndex: valueIndex, filter: filter), stacks, valueIndex)
+    return (FunctionTotals(profile, stacks, valueIndex: valueIndex, filter: filter), stacks, valueIndex, filter)
   }
 }

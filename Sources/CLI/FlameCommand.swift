@@ -48,10 +48,13 @@ struct Flame: ParsableCommand {
     let outputFile = try AtomicOutputFile(path: output)
     let profile = try ProfileInput.load(file)
     let stacks = CallStacks(profile)
-    let (valueIndex, filter) = try samples.select(profile, stacks)
+    let (valueIndex, filter) = try samples.select(profile, stacks, warningUnmatched: base == nil)
     var tracks = self.tracks(profile, stacks, valueIndex, filter)
     if let base {
-      tracks = try differential(tracks, base: ProfileInput.load(base), type: profile.sampleTypes[valueIndex].type)
+      let baseProfile = try ProfileInput.load(base), baseStacks = CallStacks(baseProfile)
+      let baseFilter = try samples.filter(baseStacks)
+      SampleOptions.warnUnmatched([filter, baseFilter])
+      tracks = try differential(tracks, base: (baseProfile, baseStacks, baseFilter), type: profile.sampleTypes[valueIndex].type)
     }
     var options = FlameGraph.Options()
     options.icicle = icicle
@@ -71,11 +74,10 @@ struct Flame: ParsableCommand {
   }
 
   /// Each track gets the base's values of the same paths, scaled to the track's total.
-  private func differential(_ tracks: [FlameGraph.Track], base: Profile, type: String) throws -> [FlameGraph.Track] {
-    let stacks = CallStacks(base)
-    let (_, filter) = try samples.select(base, stacks)
-    let valueIndex = try SampleTypeChoice.index(in: base, named: type)
-    let baseTracks = Dictionary(self.tracks(base, stacks, valueIndex, filter).map { ($0.label, $0.tree) },
+  private func differential(_ tracks: [FlameGraph.Track], base: (profile: Profile, stacks: CallStacks, filter: SampleFilter),
+                            type: String) throws -> [FlameGraph.Track] {
+    let valueIndex = try SampleTypeChoice.index(in: base.profile, named: type)
+    let baseTracks = Dictionary(self.tracks(base.profile, base.stacks, valueIndex, base.filter).map { ($0.label, $0.tree) },
                                 uniquingKeysWith: { first, _ in first })
     return tracks.map { track in
       var track = track

@@ -32,7 +32,8 @@ extension Heap {
       let stacks = collector.counts.compactMap { id, counts in collector.buckets[id].map { ($0.frames, counts.allocObjects) } }
       FramePointerCheck.warnings(stacks, modules: collector.modules).forEach { warn($0) }
     }
-    let status = try session.writeAndFinish(profile, to: file, lastProgram: command.path, lost: "allocations")
+    let status = try session.writeAndFinish(profile, to: file, lastProgram: collector.modules.first?.path ?? command.path,
+                                            lost: "allocations")
     HeapSummary.lines(collector, profile).forEach(warn)
     try ChildProfiles(options: recording.children).write(session.children(HeapCollector.init), beside: output, parent: profile,
                                                pid: session.program.pid, build: build, symbolization: &symbolization) {

@@ -9,7 +9,8 @@ import ProfileReports
 /// are summed as they are decoded. Any failure is one line naming the file.
 enum ProfileInput {
   static func load(_ path: String) throws -> Profile {
-    let bytes = try read(path)
+    var pprof = ProfilePrefixCheck()
+    let bytes = try read(path) { pprof.problem($0)?.description }
     do {
       return try Profile(fileBytes: bytes, samples: .aggregated)
     } catch {
@@ -19,7 +20,13 @@ enum ProfileInput {
 
   /// A pprof profile, or else folded stacks: text that is not a profile.
   static func loadPprofOrFolded(_ path: String) throws -> Profile {
-    let bytes = try read(path)
+    var pprof = ProfilePrefixCheck(), folded = FoldedStacks.PrefixCheck()
+    var notPprof = false
+    let bytes = try read(path) { bytesSoFar in
+      notPprof = notPprof || pprof.problem(bytesSoFar) != nil
+      guard notPprof, let problem = folded.problem(bytesSoFar) else { return nil }
+      return "neither a pprof profile nor folded stacks (\(problem))"
+    }
     do {
       return try Profile(fileBytes: bytes, samples: .aggregated)
     } catch .notAProfile where !Gzip.isCompressed(bytes) {
@@ -33,8 +40,10 @@ enum ProfileInput {
     }
   }
 
-  private static func read(_ path: String) throws -> [UInt8] {
-    let bytes = try FileContents.read(path)
+  /// At most what the decoder may hold; reading stops early when `check` finds the
+  /// first bytes cannot be what the command reads.
+  private static func read(_ path: String, check: ([UInt8]) -> String?) throws -> [UInt8] {
+    let bytes = try FileContents.read(path, limit: ProfileDecoder.memoryBudget, check: check)
     if bytes.isEmpty { throw ProfError("\(path): the file is empty, not a profile") }
     return bytes
   }
@@ -59,15 +68,36 @@ struct SampleOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Leave out samples with a function or file name matching this regular expression (RE2 syntax).", valueName: "regex"))
   var ignore: String?
 
+  /// An empty pattern is no filter, as in go tool pprof.
+  private var focusPattern: String? { focus.flatMap { $0.isEmpty ? nil : $0 } }
+  private var ignorePattern: String? { ignore.flatMap { $0.isEmpty ? nil : $0 } }
+
   /// The filters as pprof lists them above a report.
   var activeFilters: [String] {
-    let filters = [focus.map { "focus=" + $0 }, ignore.map { "ignore=" + $0 }].compactMap { $0 }
+    let filters = [focusPattern.map { "focus=" + $0 }, ignorePattern.map { "ignore=" + $0 }].compactMap { $0 }
     return filters.isEmpty ? [] : ["Active filters:"] + filters.map { "   " + $0 }
   }
 
-  /// The chosen value index and filter for a profile.
-  func select(_ profile: Profile, _ stacks: CallStacks) throws -> (valueIndex: Int, filter: SampleFilter) {
-    (try SampleTypeChoice.index(in: profile, named: sampleIndex), try SampleFilter(stacks, focus: focus, ignore: ignore))
+  /// The filter for a profile's stacks.
+  func filter(_ stacks: CallStacks) throws -> SampleFilter {
+    try SampleFilter(stacks, focus: focusPattern, ignore: ignorePattern)
+  }
+
+  /// The chosen value index and filter for a profile; says when a filter matches
+  /// nothing unless the command reads a second profile (then see warnUnmatched).
+  func select(_ profile: Profile, _ stacks: CallStacks,
+              warningUnmatched: Bool = true) throws -> (valueIndex: Int, filter: SampleFilter) {
+    let selection = (valueIndex: try SampleTypeChoice.index(in: profile, named: sampleIndex), filter: try filter(stacks))
+    if warningUnmatched { Self.warnUnmatched([selection.filter]) }
+    return selection
+  }
+
+  /// go tool pprof's warning for a filter that matched nothing, on stderr, once for
+  /// the filters of all the profiles a report reads (its -diff_base merges them first).
+  static func warnUnmatched(_ filters: [SampleFilter]) {
+    for option in ["Focus", "Ignore"] where filters.allSatisfy({ $0.unmatched.contains(option) }) {
+      StandardStream.say(option + " expression matched no samples")
+    }
   }
 }
 

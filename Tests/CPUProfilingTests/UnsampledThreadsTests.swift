@@ -47,6 +47,18 @@ final class UnsampledThreadsTests: XCTestCase {
       """)
   }
 
+  /// Wall-clock mode: the ticks at which a never-sampled blocking thread waited are
+  /// wall time too, with no stack to charge: its frame carries them with its CPU time.
+  func testInWallModeTheFrameAlsoCarriesTheTicksTheThreadWaited() throws {
+    var collector = collector()
+    for time in 1...4 { collector.consume(.idle(IdleTick(tid: 8, monotonicNanos: UInt64(time), threadCPUNanos: 0))) }
+    // main has a stack: its idle tick is charged there, one period of its 50 ms accounted for.
+    collector.consume(.idle(IdleTick(tid: 7, monotonicNanos: 5, threadCPUNanos: 0)))
+    let (profile, _) = CPUProfile.build(from: collector, hz: 100, durationNanos: 1, symbolizer: nil)
+    let samples = unsampledSamples(profile, frame: "[not sampled: thread blocks SIGPROF]")
+    XCTAssertEqual(samples.map(\.values), [[1, 10_000_000], [29, 290_000_000]], "blocker: 25 periods of CPU, 4 idle ticks")
+  }
+
   func testTheFrameNamesTheSignalInUse() {
     let signal = SamplingSignal(number: __libc_current_sigrtmin() + 3)
     let (profile, _) = CPUProfile.build(from: collector(signal: signal), hz: 100, durationNanos: 1, symbolizer: nil)

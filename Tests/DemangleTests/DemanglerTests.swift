@@ -26,6 +26,8 @@ final class DemanglerTests: XCTestCase {
                    "llvm::SmallVectorTemplateBase<swift::SILInstruction*, true>::push_back(swift::SILInstruction*) [merged]")
     XCTAssertEqual(Demangler.demangle("_ZN3foo3barEiTm.cold.1"), "foo::bar(int) [merged] [clone .cold.1]")
     XCTAssertEqual(Demangler.demangle("_ZN3foo3barEi.cold.1"), "foo::bar(int) [clone .cold.1]")
+    XCTAssertEqual(Demangler.demangle("_ZN3foo3barEiTm.constprop.0.isra.0"),
+                   "foo::bar(int) [merged] [clone .constprop.0] [clone .isra.0]", "one bracket per clone, as __cxa_demangle")
     XCTAssertEqual(Demangler.readableName("_ZN3foo3barEiTm"), "foo::bar(int) [merged]")
   }
 

@@ -109,4 +109,61 @@ final class HeapProfileTests: XCTestCase {
     XCTAssertEqual(collector.undefinedBuckets, 1)
     XCTAssertEqual(HeapProfile.build(from: collector, durationNanos: 0, symbolizer: nil).profile.samples.count, 0)
   }
+
+  /// An exec'd program continues the stream with a START of its own: its agent numbers
+  /// buckets from 0 again, the replaced image's memory is gone, the totals add up.
+  func testALaterStartIsANewProcessImage() throws {
+    let wrapper = LoadedModule(start: 0x50000, limit: 0x60000, fileOffset: 0, loadBias: 0x50000, buildID: [2], path: "/bin/sh")
+    func stats(allocations: UInt64, frees: UInt64, bytes: UInt64, inUse: Int64, peak: UInt64, at time: UInt64, lost: UInt64) -> HeapStats {
+      var stats = HeapStats()
+      stats.sampleRate = 512
+      stats.allocations = allocations
+      stats.frees = frees
+      stats.allocatedBytes = bytes
+      stats.inUseBytes = inUse
+      stats.peakInUseBytes = peak
+      stats.peakMonotonicNanos = time
+      stats.lostSamples = lost
+      return stats
+    }
+    var collector = HeapCollector()
+    let records: [AgentRecord] = [
+      .start(StreamStart(pid: 7, hz: 0, realtimeNanos: 5, monotonicNanos: 1_000_000_000)),
+      .module(wrapper), .module(agent),
+      .heap(.bucket(HeapBucket(id: 0, frames: [0x30010, 0x50400], truncated: false))),
+      .heap(.counts([HeapBucketCounts(bucket: 0, allocObjects: 3, allocBytes: 300, freeObjects: 1, freeBytes: 100)])),
+      .heap(.stats(stats(allocations: 200, frees: 150, bytes: 20_000, inUse: 5_000, peak: 9_000, at: 1_200_000_000, lost: 1))),
+      .start(StreamStart(pid: 7, hz: 0, realtimeNanos: 6, monotonicNanos: 2_000_000_000)),
+      .module(main), .module(agent),
+      .heap(.bucket(HeapBucket(id: 0, frames: [0x30010, 0x10300, 0x10400], truncated: false))),  // the same id, another stack
+      .heap(.counts([HeapBucketCounts(bucket: 0, allocObjects: 10, allocBytes: 640, freeObjects: 4, freeBytes: 256)])),
+      .heap(.stats(stats(allocations: 1_000, frees: 400, bytes: 64_000, inUse: 4_000, peak: 8_000, at: 2_500_000_000, lost: 2))),
+      .end(.exit),
+    ]
+    records.forEach { collector.consume($0) }
+
+    XCTAssertEqual(collector.start?.realtimeNanos, 5, "the run starts with the first image")
+    XCTAssertEqual(collector.modules.map(\.path), ["/app/main", "/bin/sh", "/app/libProfAgent.so"],
+                   "the program that ran last is mapping[0]; a module met again (same place) is listed once, where first met")
+    XCTAssertEqual(collector.buckets.count, 2, "colliding ids stay apart")
+    XCTAssertEqual(Set(collector.buckets.values.map(\.frames)), [[0x30010, 0x50400], [0x30010, 0x10300, 0x10400]])
+    XCTAssertEqual(collector.undefinedBuckets, 0)
+    let stats = collector.stats
+    XCTAssertEqual(stats.allocations, 1_200)
+    XCTAssertEqual(stats.frees, 550)
+    XCTAssertEqual(stats.allocatedBytes, 84_000)
+    XCTAssertEqual(stats.lostSamples, 3)
+    XCTAssertEqual(stats.inUseBytes, 4_000, "the last image's")
+    XCTAssertEqual(stats.peakInUseBytes, 9_000)
+    XCTAssertEqual(stats.peakMonotonicNanos, 1_200_000_000, "the peak's time goes with it")
+    XCTAssertEqual(stats.sampleRate, 512)
+
+    let profile = HeapProfile.build(from: collector, durationNanos: 0, symbolizer: symbolizer).profile
+    XCTAssertEqual(profile.samples.map(\.values), [[3, 300, 0, 0], [10, 640, 6, 384]],
+                   "the replaced image's allocations stay, its blocks are no longer in use")
+    XCTAssertEqual(profile.mappings.first?.filename, "/app/main")
+    let summary = try XCTUnwrap(HeapSummary.lines(collector, profile).first)
+    XCTAssertTrue(summary.hasPrefix("1200 allocations, 550 frees, "), summary)
+    XCTAssertTrue(summary.contains("in use at exit 600 blocks, "), "the last image's blocks, not the replaced one's: \(summary)")
+  }
 }

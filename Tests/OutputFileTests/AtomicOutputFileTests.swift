@@ -74,3 +74,29 @@ final class AtomicOutputFileTests: XCTestCase {
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: link)), Data([1]))
   }
 }
+
+final class FileContentsLimitTests: XCTestCase {
+  func testAnEndlessFileStopsAtTheLimit() {
+    XCTAssertThrowsError(try FileContents.read("/dev/zero", limit: 1 << 20)) { error in
+      XCTAssertEqual("\(error)", "/dev/zero: larger than 1 MiB, prof's limit for one input file")
+    }
+  }
+
+  func testARegularFileOverTheLimitIsRefusedUnread() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("limit-\(getpid())").path
+    try Data(count: 100).write(to: URL(fileURLWithPath: path))
+    defer { unlink(path) }
+    XCTAssertThrowsError(try FileContents.read(path, limit: 99)) { error in
+      XCTAssertEqual("\(error)", "\(path): larger than 99 bytes, prof's limit for one input file")
+    }
+    XCTAssertEqual(try FileContents.read(path, limit: 100).count, 100)
+  }
+
+  func testTheCheckEndsTheReadAsSoonAsItObjects() {
+    var calls = 0
+    XCTAssertThrowsError(try FileContents.read("/dev/zero", limit: 1 << 30) { _ in calls += 1; return "zeros" }) { error in
+      XCTAssertEqual("\(error)", "/dev/zero: zeros")
+    }
+    XCTAssertEqual(calls, 1)
+  }
+}

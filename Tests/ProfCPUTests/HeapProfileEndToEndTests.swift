@@ -189,10 +189,38 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(try top(file, "inuse_objects")[Self.leakBlocks]?.cum, 100, "flushed from the SIGSEGV, not 50 ms later")
   }
 
+  /// The replaced image's allocations stay in the profile; its blocks are no longer
+  /// in use (the kernel dropped its memory at the exec).
   func testExecKeepsWhatTheReplacedImageRecorded() throws {
     let file = output("exec.pb.gz")
     _ = try heap(["--sample-rate", "1", "--", try cFixture("exec_after_leak")], file: file)
-    XCTAssertEqual(try top(file, "inuse_objects")["leak_before_exec"]?.flat, 50)
+    XCTAssertEqual(try top(file, "alloc_objects")["leak_before_exec"]?.flat, 50)
+    XCTAssertEqual(try top(file, "inuse_objects")["leak_before_exec"]?.flat ?? 0, 0, "nothing of it in use after the exec")
+  }
+
+  /// A shell wrapper that execs the program: the program goes on with the wrapper's
+  /// stream, so every block it allocates is in the profile, the summary counts both
+  /// images, and nothing blames a missing agent.
+  func testAProgramExecdFromAWrapperIsProfiled() throws {
+    let program = try cFixture("mixed_sizes")
+    let file = output("wrapped.pb.gz")
+    let run = try heap(["--sample-rate", "1", "--", "/bin/sh", "-c", "exec \"$0\"", program], file: file)
+    XCTAssertEqual(try top(file, "alloc_objects")["allocate_mixed"]?.flat, 100_100)
+    XCTAssertEqual(try top(file, "inuse_objects")["allocate_mixed"]?.flat, 100_000)
+    XCTAssertFalse(run.stderr.contains("ran without prof's agent"), run.stderr)
+    let summary = try XCTUnwrap(run.stderr.firstMatch(of: try Regex(#"prof: (\d+) allocations, (\d+) frees"#)), run.stderr)
+    let allocations = try XCTUnwrap(Int(summary.output[1].substring!))
+    XCTAssertGreaterThan(allocations, 100_100, "the program's allocations and the shell's: \(run.stderr)")
+    XCTAssertTrue(try ProfHarness.pprof(["-top", file]).stdout.contains("File: mixed_sizes\n"), "the program that ran last comes first")
+  }
+
+  /// A static program exec'd from a wrapper has no agent: the stream ends with the
+  /// wrapper's image, and prof says so (not a crash).
+  func testAStaticProgramExecdFromAWrapperIsNamed() throws {
+    let program = try ProfHarness.cFixture("hardening", "static_work", into: directory, flags: ["-static"])
+    let run = try heap(["--sample-rate", "1", "--", "/bin/sh", "-c", "exec \"$0\"", program], file: output("static-exec.pb.gz"))
+    XCTAssertTrue(run.stderr.contains("prof: the program exec'd static_work, which ran without prof's agent (statically linked"),
+                  run.stderr)
   }
 
   func testChildrenWriteNothingUnlessFollowedThenOneFileEach() throws {
@@ -209,8 +237,10 @@ final class HeapProfileEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(pids.count, 2, followed.stdout + plain.stdout)
     XCTAssertEqual(try top(output("f.pb.gz"), "inuse_objects")["parent_leak"]?.flat, 20)
     XCTAssertEqual(try top(output("f.\(pids[0]).pb.gz"), "inuse_objects")["child_leak"]?.flat, 30)
-    XCTAssertEqual(try top(output("f.\(pids[1]).1.pb.gz"), "inuse_objects")["exec_leak"]?.flat, 40,
-                   "the image after exec writes its own file")
+    XCTAssertEqual(try top(output("f.\(pids[1]).pb.gz"), "inuse_objects")["exec_leak"]?.flat, 40,
+                   "the image after exec goes on in its process's file")
+    let streams = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("f.") }
+    XCTAssertEqual(Set(streams), Set(["f.pb.gz"] + pids.map { "f.\($0).pb.gz" }))
   }
 
   func testForkingWhileThreadsAllocateNeitherHangsNorLosesChildren() throws {

@@ -49,6 +49,20 @@ final class ContentionEndToEndTests: OutputDirectoryTestCase {
     try checkAttribution("block", to: "wait_for_lock")
   }
 
+  /// A shell wrapper that execs the program: the program goes on with the wrapper's
+  /// stream, its waits are in the profile, and nothing blames a missing agent.
+  func testBlockFollowsTheProgramAWrapperExecs() throws {
+    let program = try fixture("mutex_contention")
+    let file = output("wrapped.pb.gz")
+    let run = try ProfHarness.prof(["block", "-o", file, "--", "/bin/sh", "-c", "exec \"$0\" 4 20 5", program])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertFalse(run.stderr.contains("ran without prof's agent"), run.stderr)
+    XCTAssertFalse(run.stderr.contains(" 0 waits that blocked"), run.stderr)
+    try checkProfile(file, waited: try waitedNanos(run), under: "wait_for_lock")
+    XCTAssertEqual(try profile(file).mappings.first.map { URL(fileURLWithPath: $0.filename).lastPathComponent }, "mutex_contention",
+                   "the program that ran last is the profile's main mapping")
+  }
+
   func testMutexProfileChargesTheWaitsToTheReleasingFunction() throws {
     try checkAttribution("mutex", to: "release_lock")
   }

@@ -143,3 +143,62 @@ final class HostileProfileTests: OutputDirectoryTestCase {
     XCTAssertEqual(ours.stdout, try ProfHarness.pprof(["-top", joined]).stdout)
   }
 }
+
+/// Inputs that are not profiles, or that would take more memory than prof may hold:
+/// one line naming the file and exit 1, in bounded memory and time.
+final class HostileInputTests: OutputDirectoryTestCase {
+  func testEndlessRandomBytesEndAtOnceWithOneLine() throws {
+    for arguments in [["top", "/dev/urandom"], ["list", ".", "/dev/urandom"], ["convert", "--to", "folded", "/dev/urandom"],
+                      ["diff", "/dev/urandom", "/dev/urandom"], ["flame", "/dev/urandom", "-o", output("u.svg")],
+                      ["bench", "compare", "/dev/urandom", "/dev/urandom"]] {
+      let run = try ProfHarness.prof(arguments)
+      XCTAssertEqual(run.status, 1, "\(arguments): \(run.stderr)")
+      XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, "\(arguments): \(run.stderr)")
+      XCTAssertTrue(run.stderr.contains("/dev/urandom: "), "\(arguments): \(run.stderr)")
+    }
+  }
+
+  /// prof under `ulimit -v` (RLIMIT_AS) of 300,000 KiB: its budget is half of that.
+  private func profUnderAddressSpaceLimit(_ arguments: [String]) throws -> ProfHarness.Run {
+    let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
+    return try ProfHarness.command(["/bin/sh", "-c", "ulimit -v 300000; exec '\(ProfHarness.prof)' \(quoted)"])
+  }
+
+  func testAGzipBombUnderAnAddressSpaceLimitIsOneLine() throws {
+    // 256 MiB of zeros: aborted in an allocation ("failed to allocate", 134) under the limit.
+    let file = output("bomb.pb.gz")
+    try Data(Gzip.compress([UInt8](repeating: 0, count: 256 << 20), level: 9)).write(to: URL(fileURLWithPath: file))
+    let run = try profUnderAddressSpaceLimit(["top", file])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertEqual(run.stderr, "Error: \(file): profile too large: expands beyond 146 MiB, prof's limit for one profile\n")
+  }
+
+  func testAnEndlessGzipStreamIsRefusedAtTheInputLimit() throws {
+    // Looks like gzip, so only the size limit can end it (146 MiB under this ulimit).
+    let run = try ProfHarness.command(["/bin/sh", "-c",
+      "(printf '\\037\\213'; cat /dev/zero) | (ulimit -v 300000; exec '\(ProfHarness.prof)' top /dev/stdin)"])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertEqual(run.stderr, "Error: /dev/stdin: larger than 146 MiB, prof's limit for one input file\n")
+  }
+}
+
+/// --focus and --ignore that match nothing, or are empty, as go tool pprof takes them.
+final class UnmatchedFilterTests: OutputDirectoryTestCase {
+  func testUnmatchedAndEmptyFiltersAreToldAsGoTellsThem() throws {
+    let file = output("c.pb.gz")
+    try Data(ProfileFixtures.cpu([(["main", "work"], 3), (["main", "idle"], 1)]).gzipped()).write(to: URL(fileURLWithPath: file))
+    for filters in [["-focus=zzz"], ["-ignore=zzz"], ["-focus=zzz", "-ignore=yyy"], ["-focus=work", "-ignore=work"],
+                    ["-focus="], ["-ignore="], ["-focus=work"]] {
+      let go = try ProfHarness.pprof(["-top"] + filters + [file])
+      let prof = try ProfHarness.prof(["top"] + filters.flatMap { $0.dropFirst().split(separator: "=", omittingEmptySubsequences: false)
+        .enumerated().map { $0 == 0 ? "--" + $1 : String($1) } } + [file])
+      XCTAssertEqual(prof.status, 0, prof.stderr)
+      XCTAssertEqual(prof.stderr, go.stderr.split(separator: "\n").filter { $0.hasSuffix("matched no samples") }.map { $0 + "\n" }.joined(),
+                     "\(filters)")
+      let activeFilters = { (text: String) in text.split(separator: "\n").filter { $0.hasPrefix("Active filters") || $0.hasPrefix("   ") } }
+      XCTAssertEqual(activeFilters(prof.stdout), activeFilters(go.stdout), "\(filters)")
+    }
+    let diff = try ProfHarness.prof(["diff", "--focus", "zzz", file, file])
+    XCTAssertEqual(diff.stderr, "Focus expression matched no samples\n", "once for both profiles")
+  }
+}

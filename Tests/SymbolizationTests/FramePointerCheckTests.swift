@@ -26,7 +26,8 @@ final class FramePointerCheckTests: XCTestCase {
 
   func testHalfOrLessShallowOrTooFewSamplesSayNothing() {
     XCTAssertEqual(check([([0x40100], 20), ([0x40300, 0x10100], 20)]), [], "half is not most")
-    XCTAssertEqual(check([([0x40100], 19)]), [], "too few samples to tell")
+    XCTAssertEqual(check([([0x40100], 9)]), [], "too few samples to tell")
+    XCTAssertEqual(check([([0x40100], 10)]).count, 1, "a short run tells already")
     XCTAssertEqual(check([([0x30010, 0x10100, 0x10200], 50)]), [], "the agent's frames do not count")
     XCTAssertEqual(check([([0x30010, 0x10100], 50)]), ["/app/main"], "the leaf is the first frame outside the agent")
     XCTAssertEqual(check([([0x8, 0x10100], 50)]), [], "a leaf in no module is not the caller's module's")

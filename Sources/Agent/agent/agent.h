@@ -107,7 +107,8 @@ void prof_control_start(void);
 
 // config.c: the environment prof set (prof_env.h).
 bool prof_config_read(void);              // false: dormant
-// Heap and contention mode aggregate in the target: their streams do not go on across exec.
+// Heap and contention mode aggregate in the target: no CPU samples (an exec'd image's
+// agent counts from zero again, in a new START: STREAM.md, "Exec").
 static inline bool prof_config_aggregates(void) {
   return prof_config.heap_sample_rate > 0 || prof_config.block_rate_ns > 0 || prof_config.mutex_fraction > 0;
 }

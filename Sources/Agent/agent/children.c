@@ -14,7 +14,9 @@
 
 bool prof_children_followed(void) { return prof_config.children_directory[0] != 0; }
 
-// DIR/PID.stream; an image exec'd by a process that already has one takes PID.N.stream.
+// DIR/PID.stream. An image exec'd by a followed process goes on with that stream
+// (exec.c); one that finds it already there (the earlier image's stream had ended:
+// --duration was over, or its agent could not start) takes PID.N.stream.
 int prof_children_open_stream(void) {
   if (!prof_children_followed()) return -1;
   char path[PATH_MAX];

@@ -4,8 +4,8 @@
 // and the agent carries on.
 //
 // An exec keeps the process: a shell wrapper or a shim that execs the real program
-// is the run the user asked to profile. In cpu and trace mode the agent puts itself
-// back into the new image's environment and keeps the stream open across the exec;
+// is the run the user asked to profile. In every mode the agent puts itself back
+// into the new image's environment and keeps the stream open across the exec;
 // the new image's agent goes on with it (PROF_AGENT_CONTINUES: no header, a new
 // START). A forked child hands over a stream only when it has its own
 // (--follow-children); otherwise its agent is dormant.
@@ -24,7 +24,7 @@
 
 extern char **environ;
 
-#define OURS_MAX 12
+#define OURS_MAX 16
 static char ours_storage[8192];
 static char *ours[OURS_MAX];  // "NAME=value" as prof set them
 static size_t ours_count;
@@ -35,7 +35,8 @@ static char stream_fd[32];
 __attribute__((constructor(101))) static void remember_environment(void) {
   static const char *names[] = {"LD_PRELOAD",     PROF_ENV_HZ,     PROF_ENV_UNWIND,  PROF_ENV_CLOCK,
                                 PROF_ENV_TRACE, PROF_ENV_SIGNAL, PROF_ENV_CHILDREN, PROF_ENV_ASYNC_STACKS,
-                                PROF_ENV_LOCK_WAIT};
+                                PROF_ENV_LOCK_WAIT, PROF_ENV_HEAP_RATE, PROF_ENV_BLOCK_RATE,
+                                PROF_ENV_MUTEX_FRACTION, PROF_ENV_UNWIND_CHECK};
   size_t used = 0;
   for (size_t i = 0; i < sizeof names / sizeof *names && ours_count < OURS_MAX; i++) {
     const char *value = getenv(names[i]);

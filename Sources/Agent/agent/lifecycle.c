@@ -136,16 +136,17 @@ static void flush_before_death(void) {
   unlock_drain();
 }
 
-// exec replaces the process image: what is buffered must reach prof first. When
-// the new image goes on with the stream, the drain lock stays held until the exec
-// (or its failure): the writer must not be cut off halfway through a record.
+// exec replaces the process image: what is buffered must reach prof first (in heap
+// and contention mode, the latest counts of every bucket that changed). The new
+// image goes on with the stream, in every mode; the drain lock stays held until the
+// exec (or its failure): the writer must not be cut off halfway through a record.
 // Returns the stream to hand over, or -1.
 int prof_flush_before_exec(void) {
   // A vfork child runs here on its parent's memory: it must not touch the stream.
   if (!atomic_load(&started) || atomic_load(&finished) || getpid() != owner) return -1;
   lock_drain();
   if (!atomic_load(&finished)) drain_and_flush();
-  if (prof_config_aggregates() || atomic_load(&finished)) {
+  if (atomic_load(&finished)) {
     unlock_drain();
     return -1;
   }

@@ -23,13 +23,16 @@ public enum GoFormatParser {
     return parsed
   }
 
+  /// Benchmark results are text of kilobytes; a larger input is not one (`/dev/zero`).
+  public static let maximumFileSize = 1 << 30
+
   /// Parses a file as UTF-8 text, or as the JSON form when it starts with '{'.
   public static func load(path: String) throws(FormatError) -> BenchmarkFile {
     let data: Data
     do {
-      data = Data(try FileContents.read(path))
+      data = Data(try FileContents.read(path, limit: maximumFileSize, check: notUTF8Text))
     } catch {
-      throw FormatError(file: path, line: 0, message: "cannot read file: \(error.reason)")
+      throw FormatError(file: path, line: 0, message: error.kind == .unreadable ? "cannot read file: \(error.reason)" : error.reason)
     }
     guard let text = String(data: data, encoding: .utf8) else {
       throw FormatError(file: path, line: 0, message: "not UTF-8 text")
@@ -38,6 +41,17 @@ public enum GoFormatParser {
       return try JSONFormat.decode(data, file: path)
     }
     return try parse(text, file: path)
+  }
+
+  /// Text that is not UTF-8 shows it in its first bytes (`/dev/urandom`): the first
+  /// 64 KiB are checked as they arrive, a character cut at their end allowed.
+  private static func notUTF8Text(_ bytesSoFar: [UInt8]) -> String? {
+    guard bytesSoFar.count <= 1 << 17 else { return nil }
+    let checked = bytesSoFar.prefix(1 << 16)
+    for cut in 0...min(3, checked.count) where String(validating: checked.dropLast(cut), as: UTF8.self) != nil {
+      return nil
+    }
+    return "not UTF-8 text"
   }
 
   struct LineError: Error {

@@ -2,8 +2,8 @@ import AgentStream
 import Foundation
 import TargetLaunch
 
-/// A followed child's stream, decoded: `name` is its pid, or pid.n (heap mode)
-/// for the n-th program it exec'd.
+/// A followed child's stream, decoded: `name` is its pid, or pid.n (an image exec'd
+/// after its process's stream had ended: STREAM.md, "Children").
 public struct ChildRecording<Sink> {
   public let name: String
   public let sink: Sink
@@ -14,7 +14,8 @@ public struct ChildRecording<Sink> {
 }
 
 /// The directory where followed children's agents write their streams, one file
-/// per process image: <pid>.stream, or <pid>.<n>.stream (heap mode) after an exec.
+/// per process: <pid>.stream (an exec'd image goes on with it), or <pid>.<n>.stream
+/// for an image exec'd after its process's stream had ended.
 struct ChildStreams {
   let directory: String
   /// Whether the directory is this run's own, to remove at the end.

@@ -74,3 +74,29 @@ public enum FoldedFormatError: Error, Equatable, CustomStringConvertible {
     }
   }
 }
+
+extension FoldedStacks {
+  /// Whether the first bytes of a file still being read can begin folded stacks: each
+  /// line, once complete, is parsed as `read` parses it.
+  public struct PrefixCheck {
+    /// Where the next line starts, and its number.
+    private var nextLine = 0, lineNumber = 0
+
+    public init() {}
+
+    /// Why `bytesSoFar` (the file's first bytes) cannot begin folded stacks, or nil.
+    public mutating func problem(_ bytesSoFar: [UInt8]) -> FoldedFormatError? {
+      while let newline = bytesSoFar[nextLine...].firstIndex(of: UInt8(ascii: "\n")) {
+        let lines = String(decoding: bytesSoFar[nextLine...newline], as: UTF8.self)
+          .split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).dropLast()
+        for line in lines {
+          lineNumber += 1
+          if line.allSatisfy(\.isWhitespace) { continue }
+          do { _ = try FoldedStacks.parse(line, number: lineNumber) } catch { return error }
+        }
+        nextLine = newline + 1
+      }
+      return nil
+    }
+  }
+}

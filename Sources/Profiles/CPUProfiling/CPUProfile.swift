@@ -46,11 +46,15 @@ public enum CPUProfile {
       builder.addSynthetic(frame: droppedFrame, values: [count, count * period])
     }
     // Losses are visible in every view, as Go charges lost samples to a frame of their own.
+    // Wall-clock mode adds the ticks at which it waited, unseen: its wall time then.
     for thread in collector.blockingThreads.values.sorted(by: { $0.tid < $1.tid }) {
-      let unsampled = collector.unsampledNanos(thread, hz: hz)
-      guard unsampled > 0 else { continue }
+      let idleTicks = collector.idleTicksWithoutStack[thread.tid] ?? 0
+      let (idle, overflow) = idleTicks.multipliedReportingOverflow(by: UInt64(period))
+      let unsampled = collector.unsampledNanos(thread, hz: hz).addingReportingOverflow(overflow ? UInt64.max : idle)
+      let nanos = unsampled.overflow ? UInt64.max : unsampled.partialValue
+      guard nanos > 0 else { continue }
       builder.addSynthetic(frame: notSampledFrame(thread.signal),
-                           values: [Int64(collector.missedSamples(thread, hz: hz)), Int64(clamping: unsampled)],
+                           values: [Int64(clamping: collector.missedSamples(thread, hz: hz) &+ idleTicks), Int64(clamping: nanos)],
                            labels: threadLabels(thread.tid, name: collector.threadNames[thread.tid] ?? thread.name))
     }
     let warnings = builder.build(into: &profile, symbolizer: symbolizer)

@@ -33,6 +33,8 @@ public struct CPUSampleCollector {
   }
 
   public private(set) var stacks: [StackKey: Totals] = [:]
+  /// Wall-clock mode: idle ticks of threads with no sample yet, by tid.
+  public private(set) var idleTicksWithoutStack: [UInt32: UInt64] = [:]
   private var knownModules = Set<LoadedModule>()
   private var lastStack: [UInt32: StackKey] = [:]
 
@@ -55,8 +57,9 @@ public struct CPUSampleCollector {
       count(key, periods: UInt64(sample.weight))
       lastStack[sample.tid] = key
     case .idle(let tick):
-      // Wall-clock mode: a thread that did not run is still blocked where it was.
-      if let key = lastStack[tick.tid] { count(key, periods: 1) }
+      // Wall-clock mode: a thread that did not run is still blocked where it was;
+      // one never sampled (it blocks the signal) waited where no stack tells.
+      if let key = lastStack[tick.tid] { count(key, periods: 1) } else { idleTicksWithoutStack[tick.tid, default: 0] += 1 }
     case .trace, .residentSetSize, .heap, .contention, .lockWait:
       break  // timeline records: the trace builder reads them; heap records: prof heap's
     case .thread(let tid, let name): threadNames[tid] = name

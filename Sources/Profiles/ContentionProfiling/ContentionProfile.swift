@@ -17,9 +17,26 @@ public enum ContentionMode: AggregatingMode {
     default: nil
     }
   }
+
+  /// Waits, their time and those lost summed over the images; the settings, the
+  /// current image's.
+  public static func combine(earlier: ContentionStats, current: ContentionStats) -> ContentionStats {
+    var stats = current
+    if stats.blockRateNanos == 0 && stats.mutexFraction == 0 {  // the new image has sent none yet
+      stats.blockRateNanos = earlier.blockRateNanos
+      stats.mutexFraction = earlier.mutexFraction
+    }
+    stats.waits &+= earlier.waits
+    stats.waitNanos &+= earlier.waitNanos
+    stats.lost &+= earlier.lost
+    return stats
+  }
 }
 
-extension ContentionCounts: BucketCounts {}
+extension ContentionCounts: BucketCounts {
+  /// Waits that happened stay counted after an exec.
+  public func afterExec() -> ContentionCounts { self }
+}
 
 /// Accumulates a contention-mode stream (fed by a recording session).
 public typealias ContentionCollector = StackCountsCollector<ContentionMode>

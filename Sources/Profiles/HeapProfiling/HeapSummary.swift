@@ -10,8 +10,10 @@ public enum HeapSummary {
     let peakTime = collector.peakSeconds.map { String(format: " at %.2f s", $0) } ?? ""
     // Exact mode: the profile's in-use values are exact. Sampled: the agent's exact
     // counters give the blocks and heap bytes still in use; the stacks are estimates.
+    // The last process image's: an exec dropped what the images before it held.
+    let last = collector.lastImageStats
     let atExit = stats.sampleRate > 1
-      ? "in use at exit \(stats.allocations >= stats.frees ? stats.allocations - stats.frees : 0) blocks, "
+      ? "in use at exit \(last.allocations >= last.frees ? last.allocations - last.frees : 0) blocks, "
         + "\(bytes(max(stats.inUseBytes, 0))) of heap; the sampled stacks hold \(bytes(inUse.bytes)) in \(inUse.objects) blocks (estimated)"
       : "in use at exit \(bytes(inUse.bytes)) in \(inUse.objects) blocks"
     var lines = [

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The memory a decoded profile may take, by a conservative estimate of each
 /// element (Swift's headers and allocator rounding included), so that a small file
 /// that would expand to gigabytes is one clear error rather than an abort.
@@ -22,4 +24,14 @@ struct MemoryBudget {
   static func location(_ location: Location) -> Int { 96 + 32 * location.lines.count }
   static let mapping = 160
   static let function = 112
+}
+
+/// The process's address-space limit (RLIMIT_AS, set by `ulimit -v`), nil when unlimited
+/// (RLIM_INFINITY, all ones).
+enum AddressSpace {
+  static var limit: Int? {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+    return Int(clamping: limit.rlim_cur)
+  }
 }

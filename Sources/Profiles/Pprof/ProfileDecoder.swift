@@ -11,12 +11,24 @@ public enum ProfileDecoder {
     case aggregated
   }
 
-  /// The default for the estimated memory of a decoded profile (strings, mappings,
-  /// locations, functions, samples); a file that needs more is refused.
+  /// The most memory one profile may take, when the address space is not limited:
+  /// the file's bytes, its decompressed bytes, and the estimated memory of the decoded
+  /// profile (strings, mappings, locations, functions, samples) each stay below it.
   public static let defaultMemoryBudget = 1 << 30
 
+  /// What a reader may hold for one profile here: the default, or half the address-space
+  /// limit (`ulimit -v`, RLIMIT_AS) when that is smaller, the other half left to prof
+  /// itself (its binary, libraries, stacks, the report), so that a profile too large for
+  /// the limit is refused in one line instead of aborting in an allocation.
+  public static let memoryBudget = memoryBudget(forAddressSpaceLimit: AddressSpace.limit)
+
+  public static func memoryBudget(forAddressSpaceLimit addressSpaceLimit: Int?) -> Int {
+    guard let addressSpaceLimit else { return defaultMemoryBudget }
+    return min(defaultMemoryBudget, addressSpaceLimit / 2)
+  }
+
   public static func decode(_ bytes: [UInt8], samples: Samples = .exact,
-                            memoryBudget: Int = defaultMemoryBudget) throws(ProfileFormatError) -> Profile {
+                            memoryBudget: Int = memoryBudget) throws(ProfileFormatError) -> Profile {
     let result: Result<Profile, ProfileFormatError> = bytes.withUnsafeBytes { raw in
       do throws(ProfileFormatError) {
         var budget = MemoryBudget(bytes: memoryBudget)

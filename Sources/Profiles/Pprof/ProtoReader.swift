@@ -11,6 +11,11 @@ struct ProtoReader {
     self.end = bytes.count
   }
 
+  /// A reader of `bytes` from `offset`, which may lie beyond their end (then it is at its end).
+  init(_ bytes: UnsafeRawBufferPointer, from offset: Int) {
+    self.init(bytes, from: offset, to: max(offset, bytes.count))
+  }
+
   private init(_ bytes: UnsafeRawBufferPointer, from offset: Int, to end: Int) {
     self.bytes = bytes
     self.offset = offset

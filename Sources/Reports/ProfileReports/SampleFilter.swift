@@ -18,6 +18,16 @@ public struct SampleFilter: Sendable {
 
   public var isActive: Bool { focus != nil || ignore != nil }
 
+  /// The options that match no location of the profile, named as go tool pprof's
+  /// warning names them ("Focus expression matched no samples"): a location that
+  /// ignore matches does not count for focus.
+  public var unmatched: [String] {
+    var names: [String] = []
+    if let focus, !focus.indices.contains(where: { focus[$0] && ignore?[$0] != true }) { names.append("Focus") }
+    if let ignore, !ignore.contains(true) { names.append("Ignore") }
+    return names
+  }
+
   @inline(__always)
   public func keeps(_ sample: Sample, _ stacks: CallStacks) -> Bool {
     if let focus, !sample.locationIDs.contains(where: { focus[stacks.locationIndex($0)] }) { return false }

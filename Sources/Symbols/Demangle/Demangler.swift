@@ -35,8 +35,10 @@ public enum Demangler {
     if let name = cxaDemangle(symbol) { return name }
     let clones = symbol.firstIndex(of: ".").map { symbol[$0...] } ?? ""
     let base = symbol.dropLast(clones.count)
-    guard base.hasSuffix("Tm"), let name = cxaDemangle(String(base.dropLast(2))) else { return nil }
-    return name + " [merged]" + (clones.isEmpty ? "" : " [clone \(clones)]")
+    // __cxa_demangle writes the clone suffixes, one bracket each; "[merged]" goes before them.
+    guard base.hasSuffix("Tm"), let name = cxaDemangle(String(base.dropLast(2)) + clones) else { return nil }
+    guard let firstClone = name.firstRange(of: " [clone ") else { return name + " [merged]" }
+    return name[..<firstClone.lowerBound] + " [merged]" + name[firstClone.lowerBound...]
   }
 
   private static func cxaDemangle(_ symbol: String) -> String? {
