@@ -28,7 +28,7 @@ extension Run {
   /// they reach TargetProcess's signalfd, never a server thread.
   func listening(on address: HTTPAddress) throws -> (DebugPprofServer, DebugPprofEndpoints) {
     if !address.isLoopback {
-      warn("--http \(address.host):\(address.port) is not a loopback address: anyone who can reach it can profile this program and read its stacks and command line")
+      warn("--http \(DebugPprofServer.address(host: address.host, port: address.port)) is not a loopback address: anyone who can reach it can profile this program and read its stacks and command line")
     }
     var settings = DebugPprofEndpoints.Settings(heapTracked: tracking.heap)
     (settings.blockTracked, settings.mutexTracked) = (tracking.block, tracking.mutex)
@@ -51,6 +51,10 @@ extension Run {
     endpoints.pid = process.pid
     warn("serving http://\(server.boundAddress)/debug/pprof/ for pid \(process.pid): go tool pprof http://\(server.boundAddress)/debug/pprof/profile?seconds=30")
     let status = process.waitForExit(reading: { _ in })
+    switch status {
+    case .exited(let code): endpoints.programExited("status \(code)")
+    case .signaled(let signal): endpoints.programExited("killed by signal \(signal)")
+    }
     server.shutdown(waitingUpTo: 10)
     return status
   }

@@ -1,4 +1,5 @@
 @testable import DebugPprof
+import Foundation
 import Pprof
 import XCTest
 
@@ -21,12 +22,49 @@ final class DebugPprofUnitTests: XCTestCase {
         XCTAssertEqual((error as? Refusal)?.status, 400)
       }
     }
-    XCTAssertEqual(try parameters(["debug": "2"]).debug(), 2)
-    XCTAssertThrowsError(try parameters(["debug": "x"]).debug())
+    XCTAssertEqual(parameters(["debug": "2"]).debug(), 2)
     XCTAssertThrowsError(try parameters(["seconds": "1", "debug": "1"]).delta()) { error in
       XCTAssertEqual((error as? Refusal)?.reason, "seconds and debug params are incompatible")
     }
     XCTAssertEqual(try parameters(["seconds": "1", "debug": "0"]).delta(), 1)
+  }
+
+  /// Go's handlers read `debug` with `strconv.Atoi` and ignore its error.
+  func testDebugIsAnyIntegerAsGosAtoiReadsIt() throws {
+    func debug(_ text: String) -> Int { Parameters(query: ["debug": text], maximumSeconds: 600).debug() }
+    let cases: [(String, Int)] = [("", 0), ("0", 0), ("1", 1), ("2", 2), ("-1", -1), ("999", 999), ("+3", 3), ("007", 7),
+                                  ("-0", 0), ("x", 0), ("1x", 0), ("1.5", 0), (" 1", 0), ("-", 0), ("+", 0),
+                                  ("99999999999999999999", Int.max), ("-99999999999999999999", Int.min)]
+    for (text, level) in cases { XCTAssertEqual(debug(text), level, text) }
+    XCTAssertEqual(Parameters(query: [:], maximumSeconds: 600).debug(), 0)
+    // With seconds, Go refuses any debug but 0, and a non-number is 0.
+    XCTAssertThrowsError(try Parameters(query: ["seconds": "1", "debug": "-1"], maximumSeconds: 600).delta())
+    XCTAssertEqual(try Parameters(query: ["seconds": "1", "debug": "x"], maximumSeconds: 600).delta(), 1)
+  }
+
+  /// Requests the server still holds when the program exits: 503 with its status, not "start it with prof run".
+  func testRequestsAfterTheProgramExitedSayItExitedWithItsStatus() {
+    let endpoints = DebugPprofEndpoints(.init(heapTracked: true), symbolizer: nil)
+    endpoints.pid = getpid()
+    XCTAssertEqual(endpoints.respond(to: DebugPprofRequest(method: "GET", uri: "/debug/pprof/cmdline"), cancelled: { false }).status, 200)
+    endpoints.programExited("status 7")
+    for path in ["cmdline", "heap", "profile?seconds=1", "goroutine?debug=2"] {
+      let answer = endpoints.respond(to: DebugPprofRequest(method: "GET", uri: "/debug/pprof/" + path), cancelled: { false })
+      XCTAssertEqual(answer.status, 503, path)
+      XCTAssertEqual(String(decoding: answer.body, as: UTF8.self), "the program exited (status 7); no more profiles\n", path)
+      XCTAssertTrue(answer.headers.contains { $0 == ("X-Go-Pprof", "1") }, path)
+    }
+  }
+
+  func testAddressesAreShownAsURLsGiveThemAndAPortInUseInOneLine() throws {
+    XCTAssertEqual(DebugPprofServer.address(host: "::", port: 0), "[::]:0")
+    XCTAssertEqual(DebugPprofServer.address(host: "127.0.0.1", port: 6060), "127.0.0.1:6060")
+    let endpoints = DebugPprofEndpoints(.init(heapTracked: false), symbolizer: nil)
+    let first = try DebugPprofServer(host: "127.0.0.1", port: 0, endpoints: endpoints)
+    defer { first.shutdown(waitingUpTo: 0) }
+    XCTAssertThrowsError(try DebugPprofServer(host: "127.0.0.1", port: Int(first.boundAddress.split(separator: ":")[1])!, endpoints: endpoints)) { error in
+      XCTAssertEqual(String(describing: error), "cannot serve on \(first.boundAddress): Address already in use")
+    }
   }
 
   func testErrorsCarryGosMarkerAndFilesTheirName() {

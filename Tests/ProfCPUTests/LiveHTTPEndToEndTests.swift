@@ -67,6 +67,88 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
   }
 
+  /// What the server sends on one connection after `request` is written in one go, until it
+  /// closes the connection; nil if it keeps it open for 20 s (the test then fails, not hangs).
+  private func exchange(_ base: String, _ request: String) throws -> [UInt8]? {
+    let port = try XCTUnwrap(UInt16(base.split(separator: ":").last ?? ""))
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: port.bigEndian,
+                              sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    XCTAssertEqual(connected, 0, "connect: errno \(errno)")
+    var patience = timeval(tv_sec: 20, tv_usec: 0)
+    setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
+    let bytes = Array(request.utf8)
+    XCTAssertEqual(send(socket, bytes, bytes.count, 0), bytes.count)
+    var received: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = recv(socket, &chunk, chunk.count, 0)
+      if count == 0 { return received }
+      if count < 0 { return nil }
+      received += chunk[0..<count]
+    }
+  }
+
+  /// HTTP/1.1 responses one after another: (status, headers, body) each, by Content-Length.
+  private func responses(_ bytes: [UInt8]) -> [(status: Int, headers: String, body: [UInt8])] {
+    var answers: [(status: Int, headers: String, body: [UInt8])] = []
+    var rest = bytes[...]
+    let separator = Array("\r\n\r\n".utf8)
+    while let end = rest.indices.first(where: { rest[$0...].starts(with: separator) }) {
+      let head = String(decoding: rest[..<end], as: UTF8.self)
+      let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+      let bodyStart = end + separator.count
+      let body = Array(rest[bodyStart..<min(bodyStart + length, rest.endIndex)])
+      answers.append((Int(head.split(separator: " ")[1]) ?? 0, head, body))
+      rest = rest[min(bodyStart + length, rest.endIndex)...]
+    }
+    return answers
+  }
+
+  /// Go's server answers pipelined requests in order, a long one first included, and
+  /// closes the connection after a response that says `Connection: close`.
+  func testPipelinedRequestsAreAnsweredInOrderAndAMalformedOneClosesTheConnection() throws {
+    let served = try Served([], tenths: 100, in: directory)
+    defer { served.process.terminate() }
+    let get = { (path: String, last: Bool) in
+      "GET /debug/pprof/\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(last ? "Connection: close\r\n" : "")\r\n"
+    }
+    let three = try XCTUnwrap(try exchange(served.base, get("profile?seconds=1", false) + get("nosuch", false) + get("cmdline", true)),
+                              "the connection stayed open")
+    let answers = responses(three)
+    XCTAssertEqual(answers.map(\.status), [200, 404, 200], String(decoding: three.prefix(2000), as: UTF8.self))
+    XCTAssertEqual(answers.first?.body.prefix(2), [0x1f, 0x8b], "a gzip profile first")
+    XCTAssertEqual(answers.dropFirst().first.map { String(decoding: $0.body, as: UTF8.self) }, "Unknown profile: nosuch\n")
+    XCTAssertTrue(answers.last.map { String(decoding: $0.body, as: UTF8.self).hasSuffix("/service\u{0}100") } ?? false)
+    // A request NIO cannot parse: 400 with Connection: close, and the connection closed.
+    for malformed in ["GARBAGE\r\n\r\n", get("cmdline", false) + "GARBAGE\r\n\r\n"] {
+      let answer = try XCTUnwrap(try exchange(served.base, malformed), "the connection stayed open after: \(malformed)")
+      let statuses = responses(answer)
+      XCTAssertEqual(statuses.last?.status, 400, String(decoding: answer, as: UTF8.self))
+      XCTAssertTrue(statuses.last?.headers.contains("Connection: close") ?? false, statuses.last?.headers ?? "")
+    }
+  }
+
+  /// A request waiting behind a CPU window when the program exits is told that it exited, and how.
+  func testARequestQueuedWhenTheProgramExitsIsToldItExitedWithItsStatus() throws {
+    let served = try Served([], tenths: 25, in: directory)
+    var queued: (status: Int, body: String)?
+    let window = try ProfHarness.run("/usr/bin/env", ["curl", "-s", "-o", output("cut.pb.gz"), "-w", "%{http_code}",
+                                                      served.url("profile?seconds=60")]) { _ in
+      usleep(700_000)
+      queued = try? self.fetch(served.url("goroutine?debug=1"))
+    }
+    XCTAssertEqual(window.stdout, "200", "the window the exit cut short keeps its samples")
+    XCTAssertEqual(queued?.status, 503, "\(String(describing: queued))")
+    XCTAssertEqual(queued?.body, "the program exited (status 7); no more profiles\n")
+    XCTAssertEqual(served.finish(), 7, served.errors)
+  }
+
   func testGoToolPprofReadsEveryEndpointAndTheProgramRunsAsAlone() throws {
     let served = try Served(["--heap", "--heap-rate", "4096"], tenths: 120, in: directory)
     let cpu = try ProfHarness.top(served.url("profile?seconds=2"))
@@ -113,7 +195,7 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
       ("mutex?seconds=1", 404, "prof run --mutex"),
       ("profile?seconds=abc", 400, "seconds"),
       ("profile?seconds=100000", 400, "maximum"),
-      ("goroutine?debug=x", 400, "debug"),
+      ("goroutine?debug=-1", 200, "goroutine profile: total 2"),  // any integer, as Go's Atoi
       ("allocs?seconds=1&debug=1", 404, "prof run --heap"),
     ]
     for (path, status, says) in cases {
@@ -178,6 +260,10 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
                                       try ProfHarness.cFixture("live", "service", into: directory), "10"])
     XCTAssertEqual(taken.status, 1)
     XCTAssertTrue(taken.stderr.hasPrefix("Error: cannot serve on 127.0.0.1:") && !taken.stdout.contains("ready"), taken.stderr + taken.stdout)
+    XCTAssertTrue(taken.stderr.hasSuffix(": Address already in use\n"), taken.stderr)
+    // An IPv6 address is shown as a URL gives it.
+    let wildcard = try ProfHarness.prof(["run", "--http", "[::]:0", "--", "true"])
+    XCTAssertTrue(wildcard.stderr.contains("--http [::]:0 is not a loopback address"), wildcard.stderr)
     kill(killed.pid, SIGKILL)
     XCTAssertEqual(killed.finish(), 128 + 9)
     let interrupted = try Served([], tenths: 300, in: directory)

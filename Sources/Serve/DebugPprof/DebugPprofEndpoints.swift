@@ -36,6 +36,8 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     set { program.store(newValue, ordering: .releasing) }
   }
   private let symbolizer: Symbolizer?
+  private let ending = NSCondition()
+  private var programEnd: String?  // "status 7", once prof has reaped the program; guarded by `ending`
   private let symbolizing = NSLock()  // the symbolizer and its caches serve one request at a time
   private let turns = NSCondition()
   private var runningWindow: String?  // the request of this server's window, guarded by `turns`
@@ -46,6 +48,36 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     self.symbolizer = symbolizer
   }
 
+  /// The program has exited (`status`: "status 7", "signal 9"): requests still
+  /// waiting, and any that come before the server stops listening, are told so.
+  public func programExited(_ status: String) {
+    ending.lock()
+    programEnd = status
+    ending.broadcast()
+    ending.unlock()
+  }
+
+  /// 503 (go tool pprof prints the body): the program is gone, its agent with it.
+  /// A window that failed because the program is exiting waits for prof to reap it,
+  /// so that the status can be given.
+  private func exited(waitingForTheStatus: Bool) -> Refusal? {
+    ending.lock()
+    defer { ending.unlock() }
+    if programEnd == nil {
+      guard waitingForTheStatus, Self.hasEnded(pid) else { return nil }
+      let deadline = Date(timeIntervalSinceNow: 2)
+      while programEnd == nil && ending.wait(until: deadline) {}
+    }
+    return Refusal(status: 503, reason: "the program exited\(programEnd.map { " (\($0))" } ?? ""); no more profiles")
+  }
+
+  /// Whether `pid` is gone or a zombie (exited, not yet reaped by prof).
+  static func hasEnded(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let end = stat.lastIndex(of: ")") else { return true }
+    return stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+  }
+
   /// The answer to `request`; `cancelled` says the client went away, which ends a window early.
   public func respond(to request: DebugPprofRequest, cancelled: @escaping () -> Bool) -> DebugPprofResponse {
     let prefix = "/debug/pprof/"
@@ -54,6 +86,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     let parameters = Parameters(query: request.query, maximumSeconds: settings.maximumSeconds)
     guard pid > 0 else { return .error(503, "the program is starting: retry") }
     do {
+      if let gone = exited(waitingForTheStatus: false) { throw gone }
       if name != "symbol" && request.method != "GET" && request.method != "HEAD" {
         throw Refusal(status: 405, reason: "method not allowed: \(request.method) (GET only)")
       }
@@ -87,6 +120,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
       return try AttachedWindow.record(pid: pid, request: request, durationNanos: seconds.map { UInt64($0 * 1e9) },
                                        into: &sink, stopEarly: cancelled)
     } catch {
+      if let gone = exited(waitingForTheStatus: true) { throw gone }
       if error.description.contains("refused: busy") { throw Refusal(status: 500, reason: busyReason) }
       throw Refusal(status: 500, reason: error.description)
     }
@@ -99,10 +133,12 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     turns.lock()
     defer { turns.unlock() }
     while let running = runningWindow {
+      if let gone = exited(waitingForTheStatus: false) { throw gone }
       if kind == "cpu" && running == "cpu" { throw Refusal(status: 500, reason: "Could not enable CPU profiling: cpu profiling already in use") }
       if cancelled() { throw Refusal(status: 499, reason: "the client went away") }
       _ = turns.wait(until: Date(timeIntervalSinceNow: 0.1))
     }
+    if let gone = exited(waitingForTheStatus: false) { throw gone }
     runningWindow = kind
   }
 

@@ -26,7 +26,9 @@ public final class DebugPprofServer: @unchecked Sendable {
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
       .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
-          try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+          // Pipelined requests are held until the previous response's end is written;
+          // RequestHandler answers a request NIO cannot parse (400) itself, then closes.
+          try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
           try channel.pipeline.syncOperations.addHandler(RequestHandler(endpoints: endpoints, inFlight: inFlight))
         }
       }
@@ -34,11 +36,16 @@ public final class DebugPprofServer: @unchecked Sendable {
       channel = try bootstrap.bind(host: host, port: port).wait()
     } catch {
       try? group.syncShutdownGracefully()
-      throw Failure(description: "cannot serve on \(host):\(port): \(error)")
+      // NIO's IOError reads "bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)".
+      let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? String(describing: error)
+      throw Failure(description: "cannot serve on \(Self.address(host: host, port: port)): \(reason)")
     }
-    let bound = channel.localAddress
-    let shownHost = host.contains(":") ? "[\(host)]" : host
-    boundAddress = "\(shownHost):\(bound?.port ?? port)"
+    boundAddress = Self.address(host: host, port: channel.localAddress?.port ?? port)
+  }
+
+  /// "HOST:PORT" as a URL gives it: an IPv6 host in brackets, "[::]:6060".
+  public static func address(host: String, port: Int) -> String {
+    "\(host.contains(":") ? "[\(host)]" : host):\(port)"
   }
 
   /// Stops listening; responses being computed get up to `seconds` to be sent
@@ -121,6 +128,13 @@ final class RequestHandler: ChannelInboundHandler {
     context.fireChannelInactive()
   }
 
+  /// A request NIO cannot parse: Go's 400, and the connection closed (NIO's own
+  /// error handler answers but leaves it open). Any other error ends the connection.
+  func errorCaught(context: ChannelHandlerContext, error: Error) {
+    guard error is HTTPParserError else { return context.close(promise: nil) }
+    Self.write(.text("400 Bad Request"), status: .badRequest, version: .http1_1, keepAlive: false, headOnly: false, context: context)
+  }
+
   private func answer(_ request: DebugPprofRequest, head: HTTPRequestHead, context: ChannelHandlerContext) {
     let cancellation = Cancellation()
     running = cancellation
@@ -133,22 +147,29 @@ final class RequestHandler: ChannelInboundHandler {
     Thread.detachNewThread {
       let response = endpoints.respond(to: request, cancelled: { cancellation.isCancelled })
       bound.eventLoop.execute {
-        let context = bound.value
-        var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
-        headers.add(name: "Content-Length", value: String(response.body.count))
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: response.status)
-        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
-        if !headOnly {
-          var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-          buffer.writeBytes(response.body)
-          context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
-        }
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
-          if !keepAlive { bound.value.close(promise: nil) }
-          inFlight.end()
-        }
+        Self.write(response, status: HTTPResponseStatus(statusCode: response.status), version: version,
+                   keepAlive: keepAlive, headOnly: headOnly, context: bound.value) { inFlight.end() }
       }
+    }
+  }
+
+  /// Writes one response; one the client did not keep alive closes the connection once
+  /// sent. Writing its end lets NIO's pipelining handler pass on the next request.
+  private static func write(_ response: DebugPprofResponse, status: HTTPResponseStatus, version: HTTPVersion, keepAlive: Bool,
+                            headOnly: Bool, context: ChannelHandlerContext, sent: @escaping () -> Void = {}) {
+    var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
+    headers.add(name: "Content-Length", value: String(response.body.count))
+    if !keepAlive { headers.add(name: "Connection", value: "close") }
+    context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+    if !headOnly {
+      var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+      buffer.writeBytes(response.body)
+      context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+    }
+    let channel = context.channel
+    context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+      if !keepAlive { channel.close(promise: nil) }
+      sent()
     }
   }
 }

@@ -29,7 +29,7 @@ extension DebugPprofEndpoints {
   func cumulative(_ name: String, _ parameters: Parameters, cancelled: () -> Bool, text: (Profile) -> String,
                   snapshot: () throws(Refusal) -> Profile) throws(Refusal) -> DebugPprofResponse {
     let delta = try parameters.delta()
-    let debug = try parameters.debug()
+    let debug = parameters.debug()
     var profile = try snapshot()
     if let delta {
       try pause(seconds: delta, cancelled: cancelled)
@@ -39,7 +39,7 @@ extension DebugPprofEndpoints {
       }
       profile.defaultSampleType = later.defaultSampleType
     }
-    if debug > 0 { return .text(text(profile)) }
+    if debug != 0 { return .text(text(profile)) }
     return .file(profile.gzipped(), named: delta == nil ? name : "\(name)-delta")
   }
 
@@ -57,13 +57,13 @@ extension DebugPprofEndpoints {
     if parameters.query["seconds"] != nil {
       throw .badRequest("profile type \(name) does not support the seconds parameter here (each dump is taken anew)")
     }
-    let debug = try parameters.debug()
+    let debug = parameters.debug()
     var sink = ThreadDump.Sink(pid: pid)
     _ = try window("threads", seconds: nil, into: &sink, busyReason: busy, cancelled: { false })
     let dump = symbolized(modules: sink.samples.modules) { ThreadDump(sink, symbolizer: $0) }
     if name == "goroutine" && debug >= 2 { return .text(dump.text) }
     let profile = name == "goroutine" ? ThreadProfiles.current(dump) : ThreadProfiles.startRoutines(dump)
-    if debug > 0 { return .text(LegacyText.counts(profile, title: "\(name) profile")) }
+    if debug != 0 { return .text(LegacyText.counts(profile, title: "\(name) profile")) }
     return .file(profile.gzipped(), named: name)
   }
 

@@ -17,17 +17,27 @@ struct Parameters {
     return seconds
   }
 
-  /// `debug`: 0 (absent) for the binary profile, else text.
-  func debug() throws(Refusal) -> Int {
-    guard let text = query["debug"], !text.isEmpty else { return 0 }
-    guard let level = Int(text), level >= 0 else { throw .badRequest("invalid value for \"debug\" parameter: \(text) (0, 1 or 2)") }
-    return level
+  /// `debug` as Go's handlers read it, `strconv.Atoi` with its error ignored: any
+  /// integer (0: the binary profile; else text, 2 or more: goroutine's full dump), a
+  /// number too large saturating as Atoi's does, anything else 0.
+  func debug() -> Int {
+    Self.goAtoi(query["debug"] ?? "")
+  }
+
+  /// Go's `strconv.Atoi(text)` value whatever its error: an optional sign and decimal
+  /// digits; out of range: Int.max or Int.min; not a number: 0.
+  static func goAtoi(_ text: String) -> Int {
+    var digits = Substring(text)
+    let negative = digits.first == "-"
+    if negative || digits.first == "+" { digits = digits.dropFirst() }
+    guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }) else { return 0 }
+    return Int(text.hasPrefix("+") ? String(digits) : text) ?? (negative ? Int.min : Int.max)
   }
 
   /// `seconds` and `debug` together, as Go refuses them.
   func delta() throws(Refusal) -> Double? {
     let seconds = try seconds()
-    if seconds != nil, try debug() != 0 { throw .badRequest("seconds and debug params are incompatible") }
+    if seconds != nil, debug() != 0 { throw .badRequest("seconds and debug params are incompatible") }
     return seconds
   }
 }
