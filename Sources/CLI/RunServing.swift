@@ -52,8 +52,8 @@ extension Run {
     warn("serving http://\(server.boundAddress)/debug/pprof/ for pid \(process.pid): go tool pprof http://\(server.boundAddress)/debug/pprof/profile?seconds=30")
     let status = process.waitForExit(reading: { _ in })
     switch status {
-    case .exited(let code): endpoints.programExited("status \(code)")
-    case .signaled(let signal): endpoints.programExited("killed by signal \(signal)")
+    case .exited(let code): endpoints.programEnded("exited (status \(code))")
+    case .signaled(let signal): endpoints.programEnded("was killed by signal \(signal)")
     }
     server.shutdown(waitingUpTo: 10)
     return status

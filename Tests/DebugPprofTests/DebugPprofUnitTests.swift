@@ -47,7 +47,7 @@ final class DebugPprofUnitTests: XCTestCase {
     let endpoints = DebugPprofEndpoints(.init(heapTracked: true), symbolizer: nil)
     endpoints.pid = getpid()
     XCTAssertEqual(endpoints.respond(to: DebugPprofRequest(method: "GET", uri: "/debug/pprof/cmdline"), cancelled: { false }).status, 200)
-    endpoints.programExited("status 7")
+    endpoints.programEnded("exited (status 7)")
     for path in ["cmdline", "heap", "profile?seconds=1", "goroutine?debug=2"] {
       let answer = endpoints.respond(to: DebugPprofRequest(method: "GET", uri: "/debug/pprof/" + path), cancelled: { false })
       XCTAssertEqual(answer.status, 503, path)

@@ -68,7 +68,7 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
   }
 
   /// What the server sends on one connection after `request` is written in one go, until it
-  /// closes the connection; nil if it keeps it open for 20 s (the test then fails, not hangs).
+  /// closes the connection; nil if it keeps it open for 10 s (the test then fails, not hangs).
   private func exchange(_ base: String, _ request: String) throws -> [UInt8]? {
     let port = try XCTUnwrap(UInt16(base.split(separator: ":").last ?? ""))
     let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -78,11 +78,11 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     let connected = withUnsafePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    XCTAssertEqual(connected, 0, "connect: errno \(errno)")
-    var patience = timeval(tv_sec: 20, tv_usec: 0)
+    guard connected == 0 else { throw HarnessError("cannot connect to \(base): errno \(errno)") }
+    var patience = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
     let bytes = Array(request.utf8)
-    XCTAssertEqual(send(socket, bytes, bytes.count, 0), bytes.count)
+    XCTAssertEqual(send(socket, bytes, bytes.count, Int32(MSG_NOSIGNAL)), bytes.count)
     var received: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -113,7 +113,7 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
   /// Go's server answers pipelined requests in order, a long one first included, and
   /// closes the connection after a response that says `Connection: close`.
   func testPipelinedRequestsAreAnsweredInOrderAndAMalformedOneClosesTheConnection() throws {
-    let served = try Served([], tenths: 100, in: directory)
+    let served = try Served([], tenths: 600, in: directory)
     defer { served.process.terminate() }
     let get = { (path: String, last: Bool) in
       "GET /debug/pprof/\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(last ? "Connection: close\r\n" : "")\r\n"
@@ -124,7 +124,7 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(answers.map(\.status), [200, 404, 200], String(decoding: three.prefix(2000), as: UTF8.self))
     XCTAssertEqual(answers.first?.body.prefix(2), [0x1f, 0x8b], "a gzip profile first")
     XCTAssertEqual(answers.dropFirst().first.map { String(decoding: $0.body, as: UTF8.self) }, "Unknown profile: nosuch\n")
-    XCTAssertTrue(answers.last.map { String(decoding: $0.body, as: UTF8.self).hasSuffix("/service\u{0}100") } ?? false)
+    XCTAssertTrue(answers.last.map { String(decoding: $0.body, as: UTF8.self).hasSuffix("/service\u{0}600") } ?? false)
     // A request NIO cannot parse: 400 with Connection: close, and the connection closed.
     for malformed in ["GARBAGE\r\n\r\n", get("cmdline", false) + "GARBAGE\r\n\r\n"] {
       let answer = try XCTUnwrap(try exchange(served.base, malformed), "the connection stayed open after: \(malformed)")
@@ -134,18 +134,31 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
     }
   }
 
-  /// A request waiting behind a CPU window when the program exits is told that it exited, and how.
+  /// Requests waiting behind a CPU window when the program exits are told that it exited,
+  /// and how: 503, whose body go tool pprof prints.
   func testARequestQueuedWhenTheProgramExitsIsToldItExitedWithItsStatus() throws {
-    let served = try Served([], tenths: 25, in: directory)
+    let served = try Served([], tenths: 40, in: directory)
     var queued: (status: Int, body: String)?
+    let pprof = Process()
+    let pprofErrors = directory.appendingPathComponent("pprof.err")
+    _ = FileManager.default.createFile(atPath: pprofErrors.path, contents: nil)
+    pprof.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    pprof.arguments = ["go", "tool", "pprof", "-top", served.url("goroutine")]
+    pprof.standardError = try FileHandle(forWritingTo: pprofErrors)
+    pprof.standardOutput = FileHandle.nullDevice
     let window = try ProfHarness.run("/usr/bin/env", ["curl", "-s", "-o", output("cut.pb.gz"), "-w", "%{http_code}",
                                                       served.url("profile?seconds=60")]) { _ in
       usleep(700_000)
+      try? pprof.run()
       queued = try? self.fetch(served.url("goroutine?debug=1"))
+      pprof.waitUntilExit()
     }
     XCTAssertEqual(window.stdout, "200", "the window the exit cut short keeps its samples")
     XCTAssertEqual(queued?.status, 503, "\(String(describing: queued))")
     XCTAssertEqual(queued?.body, "the program exited (status 7); no more profiles\n")
+    let said = (try? String(contentsOf: pprofErrors, encoding: .utf8)) ?? ""
+    XCTAssertNotEqual(pprof.terminationStatus, 0, said)
+    XCTAssertTrue(said.contains("the program exited (status 7); no more profiles"), said)
     XCTAssertEqual(served.finish(), 7, served.errors)
   }
 

@@ -37,7 +37,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
   }
   private let symbolizer: Symbolizer?
   private let ending = NSCondition()
-  private var programEnd: String?  // "status 7", once prof has reaped the program; guarded by `ending`
+  private var programEnd: String?  // "exited (status 7)", once prof has reaped the program; guarded by `ending`
   private let symbolizing = NSLock()  // the symbolizer and its caches serve one request at a time
   private let turns = NSCondition()
   private var runningWindow: String?  // the request of this server's window, guarded by `turns`
@@ -48,11 +48,11 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     self.symbolizer = symbolizer
   }
 
-  /// The program has exited (`status`: "status 7", "signal 9"): requests still
-  /// waiting, and any that come before the server stops listening, are told so.
-  public func programExited(_ status: String) {
+  /// The program has ended (`how`: "exited (status 7)", "was killed by signal 9"):
+  /// requests still waiting, and any that come before the server stops listening, are told so.
+  public func programEnded(_ how: String) {
     ending.lock()
-    programEnd = status
+    programEnd = how
     ending.broadcast()
     ending.unlock()
   }
@@ -68,7 +68,7 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
       let deadline = Date(timeIntervalSinceNow: 2)
       while programEnd == nil && ending.wait(until: deadline) {}
     }
-    return Refusal(status: 503, reason: "the program exited\(programEnd.map { " (\($0))" } ?? ""); no more profiles")
+    return Refusal(status: 503, reason: "the program \(programEnd ?? "exited"); no more profiles")
   }
 
   /// Whether `pid` is gone or a zombie (exited, not yet reaped by prof).
