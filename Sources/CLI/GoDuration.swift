@@ -82,7 +82,7 @@ struct GoDuration: ExpressibleByArgument, Equatable, CustomStringConvertible {
   func validate(_ option: String) throws {
     guard let amount else { throw ValidationError("\(option) must be \(Self.syntax)") }
     guard amount >= 0, amount <= Self.longest else {
-      throw ValidationError("\(option) must be between 0 and 1h (\(Self.syntax))")
+      throw ValidationError("\(option) must be a Go duration between 0 and 1h, such as 500us, 1.5ms, 2s or 1m30s")
     }
   }
 
