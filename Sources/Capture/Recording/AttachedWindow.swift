@@ -75,6 +75,11 @@ public struct AttachedWindow {
 
   private static func interrupted(_ signals: inout sigset_t) -> Bool {
     var none = timespec()
-    return sigtimedwait(&signals, nil, &none) > 0
+    var info = siginfo_t()
+    while sigtimedwait(&signals, &info, &none) > 0 {
+      // A timer's expiry is a profiler of prof sampling it (--signal SIGRTMIN+3), not someone asking to stop.
+      if info.si_code != SI_TIMER { return true }
+    }
+    return false
   }
 }
