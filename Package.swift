@@ -135,7 +135,7 @@ let package = Package(
     ),
     .testTarget(name: "HeapProfilingTests", dependencies: ["HeapProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "DebugPprofTests", dependencies: ["DebugPprof", "Pprof"]),
-    .testTarget(name: "ProfContentionTests", dependencies: ["prof", "ProfTestSupport", "Pprof"]),
+    .testTarget(name: "ProfContentionTests", dependencies: ["prof", "ProfTestSupport", "Pprof", "ContentionProfiling"]),
     .testTarget(name: "CPUProfilingTests", dependencies: ["CPUProfiling", "AgentStream", "Pprof"]),
     .testTarget(name: "ChromeTraceTests", dependencies: ["ChromeTrace", "AgentStream"]),
     .testTarget(name: "ProfCPUTests", dependencies: ["prof", "ProfTestSupport"]),

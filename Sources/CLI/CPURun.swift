@@ -54,7 +54,7 @@ extension CPU {
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     try file.commit(profile.gzipped())
-    collector.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    collector.signalWarnings(hz: hz, signal: signal, attachedBy: "cpu").forEach { warn($0) }
     printSummary(collector, program: nil)
   }
 

@@ -73,7 +73,7 @@ struct ContentionOptions: ParsableArguments {
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     try file.commit(profile.gzipped())
-    ContentionProfile.summary(kind, collector, profile).forEach(warn)
+    ContentionProfile.summary(kind, collector, profile, running: true).forEach(warn)
     warn("wrote \(output); view: go tool pprof -http=: \(output)")
   }
 }

@@ -55,7 +55,7 @@ extension Heap {
     var symbolization = SymbolizationWarnings()
     symbolization.say(warnings)
     try file.commit(profile.gzipped())
-    HeapSummary.lines(collector, profile).forEach(warn)
+    HeapSummary.lines(collector, profile, moment: "now").forEach(warn)
     warn("wrote \(output); view: go tool pprof -http=: \(output)")
   }
 

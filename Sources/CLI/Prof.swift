@@ -1,5 +1,6 @@
 import ArgumentParser
 import OutputFile
+import TargetLaunch
 
 @main
 struct Prof: ParsableCommand {
@@ -18,6 +19,7 @@ struct Prof: ParsableCommand {
   )
 
   static func main() {
+    InheritedDescriptors.record()  // before anything prof opens
     StandardStream.reserve()
     StandardStream.checkPrintedOutputAtExit()
     main(nil)

@@ -57,7 +57,7 @@ struct Trace: ParsableCommand {
                              valueName: "pid"))
   var pid: Int32?
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("Show lock waits at least this long as \"waiting for lock\" slices, in Go's duration syntax (500us, 1ms, 2s); 0: none. Default 1ms. Not with --pid.",
+  @Option(parsing: .unconditional, help: ArgumentHelp("Show lock waits at least this long as \"waiting for lock\" slices, in Go's duration syntax (500us, 1.5ms, 2s, 1m30s; at most 1h); 0: none. Default 1ms. Not with --pid.",
                              valueName: "duration"))
   var lockWaitThreshold: GoDuration?
 

@@ -86,7 +86,7 @@ extension Trace {
                                              endMonotonicNanos: window.finishedNanos)
     try write([process], samples: sinks.second, durationNanos: window.durationNanos, traceFile: traceFile,
               profileFile: profileFile, symbolizer: symbolizer, comment: "prof trace --pid \(pid)")
-    sinks.second.signalWarnings(hz: hz, signal: signal).forEach { warn($0) }
+    sinks.second.signalWarnings(hz: hz, signal: signal, attachedBy: "trace").forEach { warn($0) }
     let ticks = sinks.first.ticks.values.map(\.count).reduce(0, +)
     warn("\(ticks) samples from \(sinks.first.ticks.count) threads, \(sinks.first.events.count) user events; wrote \(output)"
          + (pprof.map { " and \($0)" } ?? "") + "; open it in https://ui.perfetto.dev")

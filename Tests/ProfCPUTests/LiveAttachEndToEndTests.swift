@@ -233,6 +233,8 @@ final class LiveAttachEndToEndTests: OutputDirectoryTestCase {
       let leak = try XCTUnwrap(rows.split(separator: "\n").first { $0.hasSuffix(" leak_memory") }, rows)
       let kilobytes = try XCTUnwrap(Double(leak.split(separator: " ").first?.dropLast(2) ?? ""), String(leak))
       XCTAssertEqual(kilobytes, 6400, accuracy: 1600, "100 blocks of 64 KiB, estimated from samples: \(rows)")
+      XCTAssertTrue(snapshot.stderr.contains("in use now ") && snapshot.stderr.contains("top leaking stacks (in use now)"), snapshot.stderr)
+      XCTAssertFalse(snapshot.stderr.contains("at exit"), "the program runs on: \(snapshot.stderr)")
     }
   }
 
@@ -243,5 +245,75 @@ final class LiveAttachEndToEndTests: OutputDirectoryTestCase {
     XCTAssertEqual(run.status, 1)
     XCTAssertTrue(run.stderr.contains("prof run --heap"), run.stderr)
     XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+  }
+
+  /// Its own SIGPROF handler: --pid cannot take --signal (nor can prof run), so the
+  /// advice is to profile the program from its start with --signal.
+  func testAProgramsOwnSIGPROFHandlerUnderPidGetsAdviceThatWorksWithPid() throws {
+    let ownHandler = try ProfHarness.cFixture("hardening", "own_handler", into: directory)
+    let commands = ["cpu", "trace", "cpu"]  // every window says it, not only the first
+    var attached: [ProfHarness.Run] = []
+    let run = try ProfHarness.prof(["run", "--", ownHandler, "sigaction", "60"]) { prof in
+      guard let pid = try? self.childPid(of: prof.processIdentifier) else { return }
+      for _ in 0..<200 where !FileManager.default.fileExists(atPath: "/tmp/prof-\(geteuid())/\(pid).sock") { usleep(10_000) }
+      for (index, command) in commands.enumerated() {
+        if let window = try? ProfHarness.prof([command, "--pid", String(pid), "--duration", "1", "-o", self.output("own\(index)")]) {
+          attached.append(window)
+        }
+      }
+      kill(pid, SIGTERM)
+    }
+    XCTAssertEqual(run.status, 128 + SIGTERM, run.stderr)
+    XCTAssertEqual(attached.count, commands.count)
+    for (window, command) in zip(attached, commands) {
+      XCTAssertEqual(window.status, 0, window.stderr)
+      XCTAssertTrue(window.stderr.contains("the program installed its own SIGPROF handler"), "\(command): \(window.stderr)")
+      XCTAssertTrue(window.stderr.contains("profile it from its start with prof \(command) --signal SIGRTMIN+3 -- COMMAND"), window.stderr)
+      XCTAssertFalse(window.stderr.contains("run prof with --signal"), "--signal is refused with --pid: \(window.stderr)")
+    }
+  }
+
+  func testAZombieIsSaidToHaveExited() throws {
+    // sh forks a sleep that ends at once, then becomes a sleep that never reaps it.
+    let parent = Process()
+    parent.executableURL = URL(fileURLWithPath: "/bin/sh")
+    parent.arguments = ["-c", "sleep 0 & echo $!; exec sleep 30"]
+    let pipe = Pipe()
+    parent.standardOutput = pipe
+    try parent.run()
+    defer { parent.terminate() }
+    let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+    let zombie = try XCTUnwrap(Int32(line.trimmingCharacters(in: .whitespacesAndNewlines)), line)
+    func state() -> String? {
+      guard let stat = try? String(contentsOfFile: "/proc/\(zombie)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")") else { return nil }
+      return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
+    }
+    for _ in 0..<500 where state() != "Z" { usleep(10_000) }
+    XCTAssertEqual(state(), "Z")
+    let run = try ProfHarness.prof(["cpu", "--pid", String(zombie), "--duration", "1", "-o", output("z.pb.gz")])
+    XCTAssertEqual(run.status, 1)
+    XCTAssertEqual(run.stderr, "Error: process \(zombie) has exited (a zombie its parent has not reaped yet): there is nothing left to attach to\n")
+  }
+
+  /// Any signal that would end prof (a closed terminal's SIGHUP, kill -USR2, ...)
+  /// ends the window as SIGINT does: the profile is written and the target runs on.
+  func testEveryTerminatingSignalEndsTheWindowAndKeepsTheProfile() throws {
+    let (service, _) = try startService(tenths: 600)
+    defer { service.terminate() }
+    let pid = service.processIdentifier
+    for (command, signal) in [("cpu", SIGHUP), ("cpu", SIGUSR2), ("cpu", SIGALRM), ("trace", SIGHUP)] {
+      let file = output("signalled-\(command)-\(signal)")
+      let run = try ProfHarness.prof([command, "--pid", String(pid), "--duration", "60", "-o", file]) { prof in
+        for _ in 0..<500 where !((try? String(contentsOfFile: "/proc/\(pid)/timers", encoding: .utf8)) ?? "").contains("notify:") {
+          usleep(10_000)  // until the window armed its timers
+        }
+        kill(prof.processIdentifier, signal)
+      }
+      XCTAssertEqual(run.status, 0, "prof \(command) and signal \(signal): \(run.stderr)")
+      XCTAssertTrue(FileManager.default.fileExists(atPath: file), "prof \(command) and signal \(signal) wrote nothing")
+      XCTAssertFalse(try catches(pid, SIGPROF), "after the window SIGPROF is the program's again")
+    }
+    XCTAssertTrue(service.isRunning)
   }
 }

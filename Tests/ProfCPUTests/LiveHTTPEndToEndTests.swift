@@ -292,4 +292,26 @@ final class LiveHTTPEndToEndTests: OutputDirectoryTestCase {
       XCTAssertEqual(run.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }.count, 1, run.stderr)
     }
   }
+
+  /// The program gets what prof inherited (here the shell's fd 3, and whatever the
+  /// test runner left open), never prof's own descriptors: the HTTP server's listening
+  /// socket and event loop stay prof's, so that the port closes with prof.
+  func testTheProgramGetsProfsInheritedDescriptorsButNotItsServer() throws {
+    let script = "exec 3</dev/null; ls /proc/$$/fd; echo ---; exec \"$0\" run --http 127.0.0.1:0 -- /bin/sh -c 'ls -l /proc/$$/fd'"
+    let run = try ProfHarness.run("/bin/sh", ["-c", script, ProfHarness.prof])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(run.stderr.contains("serving http://"), run.stderr)
+    let parts = run.stdout.components(separatedBy: "---\n")
+    XCTAssertEqual(parts.count, 2, run.stdout)
+    let inherited = Set(parts[0].split(separator: "\n").compactMap { Int32($0) })
+    XCTAssertTrue(inherited.contains(3), run.stdout)
+    let program = parts.last!.split(separator: "\n").filter { $0.contains(" -> ") }
+    XCTAssertTrue(program.contains { $0.hasSuffix(" 3 -> /dev/null") }, run.stdout)
+    // Besides what prof inherited, the program has only its preloaded agent's control socket.
+    let added = program.filter { line in
+      !inherited.contains(Int32(line.split(separator: " ").reversed().dropFirst(2).first ?? "") ?? -1)
+    }
+    XCTAssertEqual(added.count, 1, "prof's own descriptors reached the program:\n\(run.stdout)")
+    XCTAssertTrue(added.allSatisfy { $0.contains("socket:") }, run.stdout)
+  }
 }

@@ -189,7 +189,7 @@ final class SurroundingsEndToEndTests: OutputDirectoryTestCase {
       (["cpu", "--checkpoint-every", "-1", "--", "/bin/true"],
        "Error: --checkpoint-every must be between 0 (only at the end) and \(year)"),
       (["trace", "--lock-wait-threshold", "-1ms", "--", "/bin/true"],
-       "Error: --lock-wait-threshold must be between 0 and 1h (a duration as 500us, 1ms or 2s)"),
+       "Error: --lock-wait-threshold must be a Go duration between 0 and 1h, such as 500us, 1.5ms, 2s or 1m30s"),
       (["top", "--sample-index", "-1", "x"], "Error: --sample-index must be a sample type's name or position (0, 1, ...), not -1"),
       (["cpu", "--pid", "-1"], "Error: --pid must be a process id (a positive number), not -1"),
       (["threads", "--pid", "-1"], "Error: --pid must be a process id (a positive number), not -1"),

@@ -44,6 +44,7 @@ static void remember_program_action(const struct sigaction *action) {
 bool prof_signal_install(void) {
   struct sigaction before;
   if (!prof_sampling_handler_install(&before)) return false;
+  atomic_store(&replacement_reported, false);  // once per window: each --pid window is a stream of its own
   remember_program_action(&before);  // a library's constructor may have been first
   atomic_store(&installed, true);
   return true;

@@ -1,5 +1,6 @@
 import AgentStream
 import Glibc
+import OutputFile
 import TargetLaunch
 
 /// A window of a running process's stream, read over its dormant agent's control
@@ -18,14 +19,20 @@ public struct AttachedWindow {
   public var durationNanos: Int64 { MonotonicClock.nanos(from: start?.monotonicNanos, to: finishedNanos) }
 
   /// Asks `pid`'s agent for `request`; after `durationNanos` (nil: until the agent
-  /// ends the stream by itself, as a thread dump or heap snapshot does) or SIGINT or
-  /// SIGTERM, says `stop` and reads to the end.
+  /// ends the stream by itself, as a thread dump or heap snapshot does) or any of
+  /// `terminatingSignals` (Ctrl-C, a kill, a closed terminal's SIGHUP), says `stop`
+  /// and reads to the end, so that what was recorded is written. Signals prof was
+  /// started with ignored (nohup's SIGHUP) stay ignored.
   public static func record<Sink: RecordSink>(pid: Int32, request: String, durationNanos: UInt64?,
                                               into sink: inout Sink) throws(Failure) -> AttachedWindow {
     var interrupts = sigset_t()
     sigemptyset(&interrupts)
-    sigaddset(&interrupts, SIGINT)
-    sigaddset(&interrupts, SIGTERM)
+    for signal in terminatingSignals {
+      var current = sigaction()
+      let ignored = sigaction(signal, nil, &current) == 0
+        && current.__sigaction_handler.sa_handler.map { unsafeBitCast($0, to: Int.self) == 1 } == true  // SIG_IGN
+      if !ignored { sigaddset(&interrupts, signal) }
+    }
     var previousMask = sigset_t()
     pthread_sigmask(SIG_BLOCK, &interrupts, &previousMask)
     defer { pthread_sigmask(SIG_SETMASK, &previousMask, nil) }
@@ -68,6 +75,11 @@ public struct AttachedWindow {
 
   private static func interrupted(_ signals: inout sigset_t) -> Bool {
     var none = timespec()
-    return sigtimedwait(&signals, nil, &none) > 0
+    var info = siginfo_t()
+    while sigtimedwait(&signals, &info, &none) > 0 {
+      // A timer's expiry is a profiler of prof sampling it (--signal SIGRTMIN+3), not someone asking to stop.
+      if info.si_code != SI_TIMER { return true }
+    }
+    return false
   }
 }

@@ -33,6 +33,9 @@ public final class AgentConnection {
     guard status.st_uid == geteuid() || geteuid() == 0 else {
       throw Failure(description: "process \(pid) belongs to user \(status.st_uid): prof can attach only to your own processes (or as root)")
     }
+    if ProcessStat(pid: pid)?.state == "Z" {
+      throw Failure(description: "process \(pid) has exited (a zombie its parent has not reaped yet): there is nothing left to attach to")
+    }
     let path = Self.socketPath(pid: pid, uid: status.st_uid)
     let howToStart = "start it with `prof run -- COMMAND`, or with LD_PRELOAD=$(prof agent)"
     guard access(path, F_OK) == 0 else {

@@ -93,7 +93,8 @@ public final class TargetProcess {
     sigprocmask(SIG_BLOCK, &handled, &previousMask)
     signalFD = signalfd(-1, &handled, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
     let output: Int32? = reading == .standardOutput ? fds[1] : outputToStandardError ? 2 : nil
-    let spawned = Self.spawn(command, environment, output: output, restoring: previousMask)
+    let spawned = Self.spawn(command, environment, output: output, keeping: reading == .none ? [] : [fds[1]],
+                             restoring: previousMask)
     if fds[1] >= 0 { close(fds[1]) }
     switch spawned {
     case .success(let pid):
@@ -124,9 +125,10 @@ public final class TargetProcess {
   }
 
   /// `output`: the descriptor that becomes the program's standard output, or nil
-  /// for prof's own.
+  /// for prof's own. `kept`: descriptors the program gets besides those prof
+  /// inherited (the agent's stream); prof's others are closed in it.
   private static func spawn(_ command: ResolvedCommand, _ environment: [String: String], output: Int32?,
-                            restoring mask: sigset_t) -> Result<pid_t, LaunchError> {
+                            keeping kept: Set<Int32>, restoring mask: sigset_t) -> Result<pid_t, LaunchError> {
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -141,6 +143,9 @@ public final class TargetProcess {
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     if let output { posix_spawn_file_actions_adddup2(&actions, output, 1) }
+    // After the dup2, which may read one of them. A descriptor another thread closed
+    // meanwhile is no error: glibc ignores a close that fails with EBADF.
+    for descriptor in InheritedDescriptors.toClose(keeping: kept) { posix_spawn_file_actions_addclose(&actions, descriptor) }
 
     let argv = command.arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -266,9 +271,11 @@ public final class TargetProcess {
   static func errorText() -> String { String(cString: strerror(errno)) }
 }
 
-/// What /proc/PID/stat says of a process: its name and its children's CPU time.
+/// What /proc/PID/stat says of a process: its name, its state and its children's CPU time.
 struct ProcessStat {
   var name: String
+  /// R, S, D, ..., or Z for one that has exited and waits to be reaped.
+  var state: Character
   var childrenCPUNanos: UInt64
 
   init?(pid: pid_t) {
@@ -284,8 +291,9 @@ struct ProcessStat {
     name = String(decoding: text[(open + 1)..<close], as: UTF8.self)
     // After the name: state(3) ... utime(14) stime(15) cutime(16) cstime(17).
     let fields = text[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
-    guard fields.count > 14, let cutime = UInt64(fields[13]), let cstime = UInt64(fields[14]) else { return nil }
+    guard fields.count > 14, let state = fields[0].first, let cutime = UInt64(fields[13]), let cstime = UInt64(fields[14]) else { return nil }
     let ticks = UInt64(max(sysconf(Int32(_SC_CLK_TCK)), 1))
+    self.state = state
     childrenCPUNanos = (cutime + cstime) * 1_000_000_000 / ticks
   }
 }

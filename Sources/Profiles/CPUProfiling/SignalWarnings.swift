@@ -3,13 +3,18 @@ import AgentStream
 extension CPUSampleCollector {
   /// What the program did to the sampling signal, as warning lines: a handler of
   /// its own, or threads that block the signal and the samples they cost.
-  public func signalWarnings(hz: Int, signal: SamplingSignal) -> [String] {
+  /// `attachedBy`: the subcommand (cpu, trace) of a `--pid` window, whose agent
+  /// samples with SIGPROF whatever the program does; nil when prof ran the program.
+  public func signalWarnings(hz: Int, signal: SamplingSignal, attachedBy command: String? = nil) -> [String] {
     var lines: [String] = []
     if handlerReplaced {
+      // An attached agent cannot take --signal (neither can prof run): only a program prof starts can.
+      let advice = command.map { "profile it from its start with prof \($0) --signal SIGRTMIN+3 -- COMMAND (--pid samples with SIGPROF only)" }
+        ?? "run prof with --signal SIGRTMIN+3 (or another signal it leaves alone)"
       lines.append("""
         the program installed its own \(signal.name) handler: prof kept its own and passed the program \
         the \(stats.foreignSignals) \(signal.name) signals prof did not send; if the program relies on \
-        \(signal.name), run prof with --signal SIGRTMIN+3 (or another signal it leaves alone)
+        \(signal.name), \(advice)
         """)
     }
     if let blocked = blockedThreadsSummary(hz: hz) { lines.append(blocked) }

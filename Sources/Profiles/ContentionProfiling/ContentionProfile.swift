@@ -88,14 +88,27 @@ public enum ContentionProfile {
   }
 
   /// What prof says after writing the profile: the exact totals beside the profile's.
-  public static func summary(_ kind: Kind, _ collector: ContentionCollector, _ profile: Profile) -> [String] {
+  /// `running`: a snapshot of a program that runs on (--pid).
+  public static func summary(_ kind: Kind, _ collector: ContentionCollector, _ profile: Profile, running: Bool = false) -> [String] {
     let stats = collector.stats
     let delay = profile.samples.reduce(Int64(0)) { $0 + $1.values[1] }
     let contentions = profile.samples.reduce(Int64(0)) { $0 + $1.values[0] }
-    var lines = ["\(stats.waits) waits that blocked, \(seconds(stats.waitNanos)) in all; the \(kind.rawValue) profile: "
-                 + "\(contentions) contentions, \(seconds(UInt64(max(delay, 0))))"]
+    var lines = [totals(kind, waits: stats.waits, waitNanos: stats.waitNanos, contentions: contentions,
+                        delayNanos: UInt64(max(delay, 0)), running: running)]
     if stats.lost > 0 { lines.append("\(stats.lost) waits left out: the agent's stack or lock table was full") }
     return lines
+  }
+
+  /// The exact totals beside the profile's. A waiter's time is in the exact total
+  /// once its wait ends, but the mutex profile charges it to each release while it
+  /// waits: in a running program the profile's is ahead by the waits in progress, and
+  /// the line says so (after exit none is in progress and the two agree).
+  static func totals(_ kind: Kind, waits: UInt64, waitNanos: UInt64, contentions: Int64, delayNanos: UInt64,
+                     running: Bool) -> String {
+    let inProgress = running && kind == .mutex && delayNanos != waitNanos
+      ? " (it also holds, so far, the waits still in progress; the first total counts a wait when it ends)" : ""
+    return "\(waits) waits that blocked, \(seconds(waitNanos)) in all; the \(kind.rawValue) profile: "
+      + "\(contentions) contentions, \(seconds(delayNanos))\(inProgress)"
   }
 
   private static func seconds(_ nanos: UInt64) -> String {

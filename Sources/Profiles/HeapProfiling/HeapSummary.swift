@@ -1,10 +1,12 @@
 import Foundation
 import Pprof
 
-/// What `prof heap` prints when the program has exited: totals, the peak and when
-/// it happened, what was still in use, and the stacks that hold most of it.
+/// What `prof heap` prints when the program has exited (or, with --pid, of a program
+/// that runs on): totals, the peak and when it happened, what was still in use, and
+/// the stacks that hold most of it.
 public enum HeapSummary {
-  public static func lines(_ collector: HeapCollector, _ profile: Profile, topLeaks: Int = 5) -> [String] {
+  /// `moment`: when the in-use figures were taken, "at exit" or "now" (a snapshot of a running program).
+  public static func lines(_ collector: HeapCollector, _ profile: Profile, topLeaks: Int = 5, moment: String = "at exit") -> [String] {
     let stats = collector.stats
     let inUse = profile.samples.reduce((objects: Int64(0), bytes: Int64(0))) { ($0.objects + $1.values[2], $0.bytes + $1.values[3]) }
     let peakTime = collector.peakSeconds.map { String(format: " at %.2f s", $0) } ?? ""
@@ -12,16 +14,16 @@ public enum HeapSummary {
     // counters give the blocks and heap bytes still in use; the stacks are estimates.
     // The last process image's: an exec dropped what the images before it held.
     let last = collector.lastImageStats
-    let atExit = stats.sampleRate > 1
-      ? "in use at exit \(last.allocations >= last.frees ? last.allocations - last.frees : 0) blocks, "
+    let inUseLine = stats.sampleRate > 1
+      ? "in use \(moment) \(last.allocations >= last.frees ? last.allocations - last.frees : 0) blocks, "
         + "\(bytes(max(stats.inUseBytes, 0))) of heap; the sampled stacks hold \(bytes(inUse.bytes)) in \(inUse.objects) blocks (estimated)"
-      : "in use at exit \(bytes(inUse.bytes)) in \(inUse.objects) blocks"
+      : "in use \(moment) \(bytes(inUse.bytes)) in \(inUse.objects) blocks"
     var lines = [
       "\(stats.allocations) allocations, \(stats.frees) frees, \(bytes(Int64(stats.allocatedBytes))) allocated; " +
-        "heap peak \(bytes(Int64(stats.peakInUseBytes)))\(peakTime); " + atExit,
+        "heap peak \(bytes(Int64(stats.peakInUseBytes)))\(peakTime); " + inUseLine,
     ]
     let leaks = profile.samples.filter { $0.values[3] > 0 }.sorted { $0.values[3] > $1.values[3] }.prefix(topLeaks)
-    if !leaks.isEmpty { lines.append("top leaking stacks (in use at exit):") }
+    if !leaks.isEmpty { lines.append("top leaking stacks (in use \(moment)):") }
     let names = FunctionNames(profile)
     for sample in leaks {
       lines.append("  \(bytes(sample.values[3])) in \(sample.values[2]) blocks: " + names.stack(sample).joined(separator: " < "))

@@ -30,9 +30,7 @@ public struct FunctionTotals: Sendable {
         add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted, edges: &edges)
       }
     }
-    for (callee, alwaysInline) in edges.finish() {
-      if alwaysInline { calledInline[callee] = true } else { calledNotInline[callee] = true }
-    }
+    edges.finish(calledInline: &calledInline, calledNotInline: &calledNotInline)
   }
 
   /// How each function in `kept` is called once every other function is left out,
@@ -49,19 +47,11 @@ public struct FunctionTotals: Sendable {
       var callee: CallStacks.Frame?
       stacks.forEachFrame(of: sample) { frame in
         guard kept[Int(frame.function)] else { return }
-        if let callee, callee.function != frame.function {
-          if edges.track(callee.function) {
-            edges.record(caller: frame.function, callee: callee.function, inline: callee.isInlined, sample: sampleNumber)
-          } else {
-            calledNotInline[Int(callee.function)] = true
-          }
-        }
+        edges.call(callee, from: frame, sample: sampleNumber, calledNotInline: &calledNotInline)
         callee = frame
       }
     }
-    for (callee, alwaysInline) in edges.finish() {
-      if alwaysInline { calledInline[callee] = true } else { calledNotInline[callee] = true }
-    }
+    edges.finish(calledInline: &calledInline, calledNotInline: &calledNotInline)
     return (calledInline, calledNotInline)
   }
 
@@ -76,14 +66,7 @@ public struct FunctionTotals: Sendable {
         lastCounted[function] = stamp
         cum[function].addSaturating(value)
       }
-      // The frame below this one was called from it: record how (pprof has no self edges).
-      if let callee, callee.function != frame.function {
-        if edges.track(callee.function) {
-          edges.record(caller: frame.function, callee: callee.function, inline: callee.isInlined, sample: stamp)
-        } else {
-          calledNotInline[Int(callee.function)] = true
-        }
-      }
+      edges.call(callee, from: frame, sample: stamp, calledNotInline: &calledNotInline)
       callee = frame
     }
   }
@@ -105,10 +88,19 @@ private struct InlineEdges {
     inlinedSomewhere = inlined
   }
 
-  func track(_ callee: Int32) -> Bool { inlinedSomewhere[Int(callee)] }
+  /// The frame below `caller` on a stack was called from it: record how (pprof has
+  /// no self edges); a callee never inlined anywhere is plainly called not inline.
+  mutating func call(_ callee: CallStacks.Frame?, from caller: CallStacks.Frame, sample: Int, calledNotInline: inout [Bool]) {
+    guard let callee, callee.function != caller.function else { return }
+    if inlinedSomewhere[Int(callee.function)] {
+      record(caller: caller.function, callee: callee.function, inline: callee.isInlined, sample: sample)
+    } else {
+      calledNotInline[Int(callee.function)] = true
+    }
+  }
 
   /// Frames arrive leaf first, so a later call in the same sample is nearer the root and wins.
-  mutating func record(caller: Int32, callee: Int32, inline: Bool, sample: Int) {
+  private mutating func record(caller: Int32, callee: Int32, inline: Bool, sample: Int) {
     let key = UInt64(UInt32(caller)) << 32 | UInt64(UInt32(callee))
     guard let edge = edges[key] else {
       edges[key] = (sample, inline, true)
@@ -118,8 +110,11 @@ private struct InlineEdges {
                                        : (sample, inline, edge.alwaysInline && edge.inline)
   }
 
-  /// Per edge, its callee and whether it was always inline.
-  func finish() -> [(callee: Int, alwaysInline: Bool)] {
-    edges.map { (Int(UInt32(truncatingIfNeeded: $0.key)), $0.value.alwaysInline && $0.value.inline) }
+  /// Marks each edge's callee as called inline (the edge always was) or not.
+  func finish(calledInline: inout [Bool], calledNotInline: inout [Bool]) {
+    for (key, edge) in edges {
+      let callee = Int(UInt32(truncatingIfNeeded: key))
+      if edge.alwaysInline && edge.inline { calledInline[callee] = true } else { calledNotInline[callee] = true }
+    }
   }
 }
