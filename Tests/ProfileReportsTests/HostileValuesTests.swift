@@ -33,6 +33,23 @@ final class HostileValuesTests: XCTestCase {
     }
   }
 
+  /// Sums are exact and clamped once: MAX + MAX + MIN is MAX - 1 in any order, as
+  /// go tool pprof's wrapping sum gives it too (saturating each step gave -1 or MAX - 1).
+  func testSumsDoNotDependOnTheOrderOfTheSamples() throws {
+    for order in [[Int64.max, Int64.max, Int64.min], [Int64.max, Int64.min, Int64.max], [Int64.min, Int64.max, Int64.max]] {
+      var profile = ProfileFixtures.cpu([(["main", "a"], 1), (["main", "b"], 1), (["main", "c"], 1)])
+      for (index, value) in order.enumerated() { profile.samples[index].values = [value, value] }
+      let stacks = CallStacks(profile)
+      let totals = FunctionTotals(profile, stacks, valueIndex: 0)
+      XCTAssertEqual(totals.total, Int64.max - 1, "\(order)")
+      XCTAssertEqual(TopReport(totals, stacks, options: .init()).rows.first { $0.name == "main" }?.cum, Int64.max - 1, "\(order)")
+      XCTAssertEqual(CallTree(profile, stacks, valueIndex: 0).root.total, Int64.max - 1, "\(order)")
+      let listing = SourceListing(profile, stacks, valueIndex: 0, matching: try FunctionMatcher("main"))
+      XCTAssertEqual(listing.total, Int64.max - 1, "\(order)")
+      XCTAssertEqual(listing.routines.first?.cum, Int64.max - 1, "\(order)")
+    }
+  }
+
   func testDiffOfOppositeExtremesSaturates() {
     let base = overflowing(Int64.min, -1), new = overflowing(Int64.max, 1)
     func side(_ profile: Profile) -> (totals: FunctionTotals, stacks: CallStacks) {

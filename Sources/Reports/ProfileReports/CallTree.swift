@@ -14,6 +14,9 @@ public struct CallTree: Sendable {
   }
 
   public private(set) var nodes = [Node(function: -1)]
+  /// Each node's exact sums (128 bits), which its Int64 values are clamped from: the
+  /// result does not depend on the order samples came in, as saturating each step would.
+  private var exact: [(total: Int128, selfValue: Int128)] = [(0, 0)]
   public let functions: [CallStacks.FunctionInfo]
   /// (parent node << 32 | function) -> child node, while the tree is being built.
   private var childIndex: [UInt64: Int32] = [:]
@@ -63,22 +66,30 @@ public struct CallTree: Sendable {
 
   /// Adds `value` along a path of function indices, root first.
   public mutating func add(path: some Sequence<Int32>, value: Int64) {
+    let wide = Int128(value)
     var node = 0
-    nodes[0].total.addSaturating(value)
+    addToTotal(of: 0, wide)
     for function in path {
       let key = UInt64(node) << 32 | UInt64(UInt32(function))
       if let child = childIndex[key] {
         node = Int(child)
       } else {
         nodes.append(Node(function: function))
+        exact.append((0, 0))
         let child = Int32(nodes.count - 1)
         nodes[node].children.append(child)
         childIndex[key] = child
         node = Int(child)
       }
-      nodes[node].total.addSaturating(value)
+      addToTotal(of: node, wide)
     }
-    nodes[node].selfValue.addSaturating(value)
+    exact[node].selfValue &+= wide
+    nodes[node].selfValue = Int64(clamping: exact[node].selfValue)
+  }
+
+  private mutating func addToTotal(of node: Int, _ value: Int128) {
+    exact[node].total &+= value
+    nodes[node].total = Int64(clamping: exact[node].total)
   }
 
   /// Sorts children by name and lets go of the building index.

@@ -14,23 +14,59 @@ public struct FunctionTotals: Sendable {
   /// stay shares of the whole profile when --focus or --ignore select samples.
   public private(set) var total: Int64 = 0
 
+  /// Sums are exact (128 bits) and clamped to Int64 once done, so that they do not
+  /// depend on the order of the samples: saturating each addition would.
   public init(_ profile: Profile, _ stacks: CallStacks, valueIndex: Int, filter: SampleFilter = .all) {
     let count = stacks.functions.count
-    flat = [Int64](repeating: 0, count: count)
-    cum = flat
-    calledInline = [Bool](repeating: false, count: count)
-    calledNotInline = calledInline
+    var sums = Sums(count: count)
+    var calledInline = [Bool](repeating: false, count: count)
+    var calledNotInline = calledInline
     var lastCounted = [Int](repeating: -1, count: count)
     var edges = InlineEdges(stacks)
     for (sampleNumber, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
-      total.addSaturating(value)
+      sums.total &+= Int128(value)
       // Samples of value 0 add nothing, not even how a function was called, as in pprof's graph.
       if value != 0 && filter.keeps(sample, stacks) {
-        add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted, edges: &edges)
+        sums.add(sample, value, stacks, stamp: sampleNumber, lastCounted: &lastCounted) { callee, frame in
+          edges.call(callee, from: frame, sample: sampleNumber, calledNotInline: &calledNotInline)
+        }
       }
     }
     edges.finish(calledInline: &calledInline, calledNotInline: &calledNotInline)
+    self.calledInline = calledInline
+    self.calledNotInline = calledNotInline
+    flat = sums.flat.map { Int64(clamping: $0) }
+    cum = sums.cum.map { Int64(clamping: $0) }
+    total = Int64(clamping: sums.total)
+  }
+
+  /// Flat, cum and the total while samples are added.
+  private struct Sums {
+    var flat: [Int128], cum: [Int128], total: Int128 = 0
+
+    init(count: Int) {
+      flat = [Int128](repeating: 0, count: count)
+      cum = flat
+    }
+
+    /// Adds a sample's value; `called` sees each frame with the frame below it.
+    mutating func add(_ sample: Sample, _ value: Int64, _ stacks: CallStacks, stamp: Int, lastCounted: inout [Int],
+                      called: (_ callee: CallStacks.Frame?, _ caller: CallStacks.Frame) -> Void) {
+      var isLeaf = true
+      var callee: CallStacks.Frame?
+      let wide = Int128(value)
+      stacks.forEachFrame(of: sample) { frame in
+        let function = Int(frame.function)
+        if isLeaf { flat[function] &+= wide; isLeaf = false }
+        if lastCounted[function] != stamp {
+          lastCounted[function] = stamp
+          cum[function] &+= wide
+        }
+        called(callee, frame)
+        callee = frame
+      }
+    }
   }
 
   /// How each function in `kept` is called once every other function is left out,
@@ -55,21 +91,6 @@ public struct FunctionTotals: Sendable {
     return (calledInline, calledNotInline)
   }
 
-  private mutating func add(_ sample: Sample, _ value: Int64, _ stacks: CallStacks, stamp: Int,
-                            lastCounted: inout [Int], edges: inout InlineEdges) {
-    var isLeaf = true
-    var callee: CallStacks.Frame?
-    stacks.forEachFrame(of: sample) { frame in
-      let function = Int(frame.function)
-      if isLeaf { flat[function].addSaturating(value); isLeaf = false }
-      if lastCounted[function] != stamp {
-        lastCounted[function] = stamp
-        cum[function].addSaturating(value)
-      }
-      edges.call(callee, from: frame, sample: stamp, calledNotInline: &calledNotInline)
-      callee = frame
-    }
-  }
 }
 
 /// Call edges into functions that are inlined somewhere, each inline only if every

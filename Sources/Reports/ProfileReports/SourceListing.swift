@@ -35,9 +35,25 @@ public struct SourceListing: Sendable {
     var startLine: Int64
   }
 
+  /// A routine while its lines are added up, with exact sums.
+  private struct ExactRoutine {
+    var routine: Routine
+    var flat: Int128 = 0, cum: Int128 = 0
+    var lines: [Int64: (flat: Int128, cum: Int128)] = [:]
+
+    var clamped: Routine {
+      var routine = routine
+      routine.flat = Int64(clamping: flat)
+      routine.cum = Int64(clamping: cum)
+      routine.lines = lines.mapValues { LineValues(flat: Int64(clamping: $0.flat), cum: Int64(clamping: $0.cum)) }
+      return routine
+    }
+  }
+
+  /// Exact sums (128 bits), clamped to Int64 once done: independent of sample order.
   private struct LineNode {
-    var flat: Int64 = 0
-    var cum: Int64 = 0
+    var flat: Int128 = 0
+    var cum: Int128 = 0
     /// The last sample that added to cum: recursion counts once per sample.
     var lastSample = -1
   }
@@ -45,19 +61,21 @@ public struct SourceListing: Sendable {
   public init(_ profile: Profile, _ stacks: CallStacks, valueIndex: Int, filter: SampleFilter = .all,
               matching matcher: FunctionMatcher) {
     var nodes: [LineKey: LineNode] = [:]
+    var exactTotal: Int128 = 0
+    defer { total = Int64(clamping: exactTotal) }
     for (number, sample) in profile.samples.enumerated() {
       let value = sample.values[valueIndex]
-      total.addSaturating(value)
+      exactTotal &+= Int128(value)
       // pprof's graph leaves out samples of value 0, so they show no lines.
       guard value != 0, filter.keeps(sample, stacks) else { continue }
       var isLeaf = true
       stacks.forEachFrame(of: sample) { frame in
         let key = LineKey(function: frame.function, file: frame.file, line: frame.line, startLine: frame.startLine)
         var node = nodes[key] ?? LineNode()
-        if isLeaf { node.flat.addSaturating(value) }
+        if isLeaf { node.flat &+= Int128(value) }
         if node.lastSample != number {
           node.lastSample = number
-          node.cum.addSaturating(value)
+          node.cum &+= Int128(value)
         }
         nodes[key] = node
         isLeaf = false
@@ -66,25 +84,24 @@ public struct SourceListing: Sendable {
     let matched = stacks.functions.map { matcher.matchesName($0.name) }
     // As pprof sums a routine: flat and cum of its lines added up; its listing starts
     // where its first node (by line here; pprof takes them in map order) says.
-    var byFunctionAndFile: [Int32: [Int32: Routine]] = [:]
+    var byFunctionAndFile: [Int32: [Int32: ExactRoutine]] = [:]
     for (key, node) in nodes.sorted(by: { ($0.key.line, $0.key.startLine) < ($1.key.line, $1.key.startLine) })
     where matched[Int(key.function)] && !stacks.functions[Int(key.function)].isUnsymbolized {
       let name = stacks.functions[Int(key.function)].name
-      var routine = byFunctionAndFile[key.function, default: [:]][key.file] ?? Routine(name: name, file: stacks.files[Int(key.file)])
-      if routine.lines.isEmpty {
-        routine.firstLine = key.startLine != 0 ? key.startLine : key.line.subtractingSaturating(Self.context)
-      } else {
-        routine.firstLine = min(routine.firstLine, key.startLine != 0 ? key.startLine : key.line.subtractingSaturating(Self.context))
-      }
-      routine.flat.addSaturating(node.flat)
-      routine.cum.addSaturating(node.cum)
-      routine.lines[key.line, default: LineValues()].flat.addSaturating(node.flat)
-      routine.lines[key.line, default: LineValues()].cum.addSaturating(node.cum)
+      var routine = byFunctionAndFile[key.function, default: [:]][key.file]
+        ?? ExactRoutine(routine: Routine(name: name, file: stacks.files[Int(key.file)]))
+      let first = key.startLine != 0 ? key.startLine : key.line.subtractingSaturating(Self.context)
+      routine.routine.firstLine = routine.lines.isEmpty ? first : min(routine.routine.firstLine, first)
+      routine.flat &+= node.flat
+      routine.cum &+= node.cum
+      routine.lines[key.line, default: (0, 0)].flat &+= node.flat
+      routine.lines[key.line, default: (0, 0)].cum &+= node.cum
       byFunctionAndFile[key.function, default: [:]][key.file] = routine
     }
     for files in byFunctionAndFile.values {
-      let known = files.values.filter { !$0.file.isEmpty }
-      routines += known.isEmpty ? Array(files.values) : known
+      let all = files.values.map(\.clamped)
+      let known = all.filter { !$0.file.isEmpty }
+      routines += known.isEmpty ? all : known
     }
     routines.sort { $0.name != $1.name ? $0.name < $1.name : $0.file < $1.file }
   }

@@ -95,7 +95,7 @@ public struct TopReport: Sendable {
   /// The summary lines and the table, formatted as `pprof -top` prints them;
   /// `header` holds the profile's lines and any active filters.
   public func render(header: [String], format: ValueFormat) -> String {
-    let shown = rows.reduce(Int64(0)) { $0.addingSaturating($1.flat) }
+    let shown = Int64(clamping: rows.reduce(Int128(0)) { $0 &+ Int128($1.flat) })
     var lines = header
     lines.append("Showing nodes accounting for \(format.format(shown)), "
       + "\(percentage(shown, of: total).trimmingCharacters(in: .whitespaces)) of \(format.format(total)) total")
@@ -106,9 +106,10 @@ public struct TopReport: Sendable {
       lines.append("Showing top \(rows.count) nodes out of \(candidateCount)")
     }
     lines.append(pad("flat", 10) + " " + pad("flat", 5) + "% " + pad("sum", 5) + "% " + pad("cum", 10) + " " + pad("cum", 5) + "%")
-    var sum: Int64 = 0
+    var exactSum: Int128 = 0
     for row in rows {
-      sum.addSaturating(row.flat)
+      exactSum &+= Int128(row.flat)
+      let sum = Int64(clamping: exactSum)
       let inline = row.inlineLabel.isEmpty ? "" : " " + row.inlineLabel
       lines.append(pad(format.format(row.flat), 10) + " " + percentage(row.flat, of: total) + " "
         + percentage(sum, of: total) + " " + pad(format.format(row.cum), 10) + " "
