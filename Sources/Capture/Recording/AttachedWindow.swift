@@ -29,9 +29,7 @@ public struct AttachedWindow {
     sigemptyset(&interrupts)
     for signal in terminatingSignals {
       var current = sigaction()
-      let ignored = sigaction(signal, nil, &current) == 0
-        && current.__sigaction_handler.sa_handler.map { unsafeBitCast($0, to: Int.self) == 1 } == true  // SIG_IGN
-      if !ignored { sigaddset(&interrupts, signal) }
+      if sigaction(signal, nil, &current) != 0 || !isIgnoring(current) { sigaddset(&interrupts, signal) }
     }
     var previousMask = sigset_t()
     pthread_sigmask(SIG_BLOCK, &interrupts, &previousMask)

@@ -73,10 +73,9 @@ enum TemporaryFiles {
   /// (whether as libswiftCore.so or statically): told apart by the module it lies in.
   private static func isReplaceable(_ action: sigaction) -> Bool {
     guard let handler = action.__sigaction_handler.sa_handler else { return true }  // SIG_DFL
-    let address = unsafeBitCast(handler, to: UnsafeRawPointer.self)
-    guard address != UnsafeRawPointer(bitPattern: 1),  // SIG_IGN
-          let runtimeSymbol = dlsym(nil, "swift_retain")  // RTLD_DEFAULT: wherever the runtime was linked
+    guard !isIgnoring(action), let runtimeSymbol = dlsym(nil, "swift_retain")  // RTLD_DEFAULT: wherever the runtime was linked
     else { return false }
+    let address = unsafeBitCast(handler, to: UnsafeRawPointer.self)
     return prof_same_module(address, runtimeSymbol) != 0
   }
 }

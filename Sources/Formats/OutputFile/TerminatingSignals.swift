@@ -11,3 +11,9 @@ import Glibc
 public let terminatingSignals: [Int32] =
   [SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGIO, SIGPWR]
   + Array(prof_sigrtmin()...prof_sigrtmax())
+
+/// Whether `action` is SIG_IGN: a signal prof was started with ignored (nohup's SIGHUP)
+/// stays ignored, neither forwarded nor caught.
+public func isIgnoring(_ action: sigaction) -> Bool {
+  action.__sigaction_handler.sa_handler.map { unsafeBitCast($0, to: Int.self) == 1 } ?? false
+}
