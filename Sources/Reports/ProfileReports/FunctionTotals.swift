@@ -90,7 +90,6 @@ public struct FunctionTotals: Sendable {
     edges.finish(calledInline: &calledInline, calledNotInline: &calledNotInline)
     return (calledInline, calledNotInline)
   }
-
 }
 
 /// Call edges into functions that are inlined somewhere, each inline only if every

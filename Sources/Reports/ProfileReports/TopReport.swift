@@ -39,7 +39,7 @@ public struct TopReport: Sendable {
   public init(_ profile: Profile, _ stacks: CallStacks, valueIndex: Int, filter: SampleFilter = .all, options: Options) {
     let totals = FunctionTotals(profile, stacks, valueIndex: valueIndex, filter: filter)
     self.init(totals, stacks, options: options)
-    guard rows.count < totals.flat.indices.count(where: { totals.cum[$0] != 0 || totals.flat[$0] != 0 }) else { return }
+    guard rows.count < droppedCount + candidateCount else { return }  // every function shown: the whole graph's marks
     var kept = [Bool](repeating: false, count: stacks.functions.count)
     for row in rows { kept[row.function] = true }
     let kinds = FunctionTotals.callKinds(profile, stacks, valueIndex: valueIndex, filter: filter, kept: kept)
