@@ -79,8 +79,8 @@ let package = Package(
     .target(
       name: "DebugPprof",
       dependencies: [
-        "AgentStream", "Recording", "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling", "ContentionProfiling",
-        "ChromeTrace", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        "AgentStream", "Recording", "TargetLaunch", "Pprof", "Symbolization", "CPUProfiling", "HeapProfiling",
+        "ContentionProfiling", "ChromeTrace", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       path: "Sources/Serve/DebugPprof"

@@ -271,6 +271,11 @@ public final class TargetProcess {
   static func errorText() -> String { String(cString: strerror(errno)) }
 }
 
+extension TargetProcess {
+  /// Whether `pid` is gone, or a zombie (exited, not yet reaped by its parent).
+  public static func hasEnded(_ pid: pid_t) -> Bool { ProcessStat(pid: pid).map { $0.state == "Z" } ?? true }
+}
+
 /// What /proc/PID/stat says of a process: its name, its state and its children's CPU time.
 struct ProcessStat {
   var name: String

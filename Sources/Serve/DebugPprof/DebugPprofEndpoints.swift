@@ -7,6 +7,7 @@ import Pprof
 import Recording
 import Symbolization
 import Synchronization
+import TargetLaunch
 
 /// Go's net/http/pprof handlers for a running process whose agent is dormant: each
 /// request is a window of its control channel (`AttachedWindow`, as `prof cpu
@@ -64,18 +65,11 @@ public final class DebugPprofEndpoints: @unchecked Sendable {
     ending.lock()
     defer { ending.unlock() }
     if programEnd == nil {
-      guard waitingForTheStatus, Self.hasEnded(pid) else { return nil }
+      guard waitingForTheStatus, TargetProcess.hasEnded(pid) else { return nil }
       let deadline = Date(timeIntervalSinceNow: 2)
       while programEnd == nil && ending.wait(until: deadline) {}
     }
     return Refusal(status: 503, reason: "the program \(programEnd ?? "exited"); no more profiles")
-  }
-
-  /// Whether `pid` is gone or a zombie (exited, not yet reaped by prof).
-  static func hasEnded(_ pid: Int32) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let end = stat.lastIndex(of: ")") else { return true }
-    return stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
   }
 
   /// The answer to `request`; `cancelled` says the client went away, which ends a window early.
