@@ -39,6 +39,13 @@ public struct SignalBlockingThread: Equatable, Sendable {
   public var name: String
   public var signal: SamplingSignal
   public var cpuNanos: UInt64
+
+  /// CPU time no sample stands for: what it used, less `periods` timer periods of
+  /// `periodNanos` that its samples cover.
+  public func unsampledNanos(sampledPeriods periods: UInt64, periodNanos: UInt64) -> UInt64 {
+    let sampled = periods.multipliedReportingOverflow(by: periodNanos)
+    return sampled.overflow || sampled.partialValue >= cpuNanos ? 0 : cpuNanos - sampled.partialValue
+  }
 }
 
 /// Wall-clock mode: the thread did not run since the previous tick.

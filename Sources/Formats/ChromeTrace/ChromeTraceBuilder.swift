@@ -298,8 +298,8 @@ private struct ProcessTracks {
     if options.mode != .wall, var unsampled = blocking {
       // CPU mode has no idle ticks to place it by: its CPU time past what its samples
       // stand for went unsampled somewhere in the run.
-      let sampled = UInt64(process.timeline.ticks[tid]?.count ?? 0) * periodNanos
-      unsampled.cpuNanos = unsampled.cpuNanos > sampled ? unsampled.cpuNanos - sampled : 0
+      unsampled.cpuNanos = unsampled.unsampledNanos(sampledPeriods: UInt64(process.timeline.ticks[tid]?.count ?? 0),
+                                                    periodNanos: periodNanos)
       return unsampledEdges(unsampled, ticks: [])
     }
     let ticks = (process.timeline.ticks[tid] ?? []).sorted { $0.nanos < $1.nanos }

@@ -25,8 +25,7 @@ extension CPUSampleCollector {
   /// periods its samples cover.
   public func unsampledNanos(_ thread: SignalBlockingThread, hz: Int) -> UInt64 {
     let periods = stacks.reduce(into: UInt64(0)) { if $1.key.tid == thread.tid { $0 += $1.value.periods } }
-    let sampled = periods.multipliedReportingOverflow(by: 1_000_000_000 / UInt64(max(hz, 1)))
-    return sampled.overflow || sampled.partialValue >= thread.cpuNanos ? 0 : thread.cpuNanos - sampled.partialValue
+    return thread.unsampledNanos(sampledPeriods: periods, periodNanos: 1_000_000_000 / UInt64(max(hz, 1)))
   }
 
   /// Samples a thread should have had from its CPU time, less those it had.
